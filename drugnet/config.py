@@ -1,0 +1,224 @@
+"""Workflow configuration: schema validation with defaults, then semantic checks that fail fast.
+
+The schema (``workflows/schemas/config.schema.yaml``) is the contract for keys, types and
+defaults; :func:`check_config` adds what a schema cannot say (files exist, columns exist in
+the file header, targets have labels, campaign objectives name known datasets and targets)
+so a wrong config stops in seconds, before any heavy step, with a message that names the key
+and what was expected.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import gzip
+import io
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflows" / "schemas" / "config.schema.yaml"
+MODEL_KINDS = ("gnn", "snn", "rf_ecfp")
+DEEP_MODELS = ("gnn", "snn")
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the key and what was expected."""
+
+
+def load_schema(path: Path | str = SCHEMA_PATH) -> dict:
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def _key_path(parts: Iterator[Any]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "<top level>"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    key = _key_path(error.absolute_path)
+    validator, expected = error.validator, error.validator_value
+    if validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        return f"config key {key}: unknown key(s) {extra}; allowed keys: {allowed}"
+    if validator == "required":
+        return f"config key {key}: {error.message}"
+    if validator == "enum":
+        return f"config key {key}: got {error.instance!r}, expected one of {expected}"
+    if validator == "type":
+        return f"config key {key}: got {error.instance!r}, expected type {expected}"
+    if validator == "pattern" and "description" in error.schema:
+        return f"config key {key}: got {error.instance!r}, expected {error.schema['description']}"
+    return f"config key {key}: {error.message}"
+
+
+def _with_defaults(validator_class: type) -> type:
+    """A validator that fills ``default`` values of missing properties (as Snakemake does)."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if isinstance(sub, dict) and "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+def validate_config(config: Mapping, schema: dict | None = None) -> dict:
+    """Validate against the schema, return a copy with defaults filled; raise ConfigError."""
+    schema = schema or load_schema()
+    config = copy.deepcopy(dict(config))
+    validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        raise ConfigError("\n".join(_describe(e) for e in errors))
+    # second pass: defaults inside objects created by defaults (e.g. split under a dataset)
+    validator.validate(config)
+    return config
+
+
+def load_config(path: Path | str, overrides: Mapping | None = None) -> dict:
+    with open(path) as fh:
+        config = yaml.safe_load(fh) or {}
+    if overrides:
+        config = deep_merge(config, overrides)
+    return validate_config(config)
+
+
+def deep_merge(base: Mapping, override: Mapping) -> dict:
+    """Recursive dict merge; values of ``override`` win, lists are replaced."""
+    out = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def model_settings(config: Mapping, dataset: str) -> dict:
+    """The ``model`` block for one dataset: global defaults merged with the dataset's override."""
+    return deep_merge(config.get("model", {}), config["datasets"][dataset].get("model", {}))
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
+
+
+def _table_columns(path: Path) -> list[str] | None:
+    """Header of a CSV/TSV file (None for SMILES/SDF files, which have no header)."""
+    name = path.name.lower().removesuffix(".gz")
+    if not (name.endswith(".csv") or name.endswith(".tsv")):
+        return None
+    with _open_text(path) as fh:
+        reader = csv.reader(fh, delimiter="\t" if name.endswith(".tsv") else ",")
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                return [c.strip() for c in row]
+    return []
+
+
+def _labelled_targets(path: Path, targets: list[str]) -> set[str]:
+    """Targets that have at least one non-blank value in a CSV/TSV file."""
+    name = path.name.lower().removesuffix(".gz")
+    found: set[str] = set()
+    with _open_text(path) as fh:
+        reader = csv.DictReader(fh, delimiter="\t" if name.endswith(".tsv") else ",")
+        for row in reader:
+            for t in targets:
+                value = (row.get(t) or "").strip()
+                if value and value.lower() not in {"nan", "na", "n/a", "none", "null"}:
+                    found.add(t)
+            if len(found) == len(targets):
+                break
+    return found
+
+
+def _check_table(kind: str, name: str, block: Mapping, key: str, columns_needed: dict[str, str]) -> list[str]:
+    problems = []
+    path = Path(block[key])
+    where = f"{kind}.{name}.{key}"
+    if not path.is_file():
+        return [f"config key {where}: file {str(path)!r} does not exist (paths are relative to {Path.cwd()})"]
+    columns = _table_columns(path)
+    if columns is None:
+        return problems
+    if not columns:
+        return [f"config key {where}: file {str(path)!r} is empty"]
+    for col_key, col in columns_needed.items():
+        if col not in columns:
+            problems.append(
+                f"config key {kind}.{name}.{col_key}: column {col!r} not found in {str(path)!r}; "
+                f"columns are {columns}"
+            )
+    return problems
+
+
+def check_config(config: Mapping, check_files: bool = True) -> None:
+    """Semantic checks beyond the schema; raise ConfigError listing every problem found."""
+    problems: list[str] = []
+    datasets = config.get("datasets", {})
+    for name, ds in datasets.items():
+        split = ds.get("split", {})
+        sizes = split.get("sizes", [0.8, 0.1, 0.1])
+        if abs(sum(sizes) - 1.0) > 1e-6:
+            problems.append(f"config key datasets.{name}.split.sizes: {sizes} must sum to 1")
+        if split.get("method") == "column" and "column" not in split:
+            problems.append(f"config key datasets.{name}.split.column: required when split.method is 'column'")
+        needed = {"smiles_column": ds.get("smiles_column", "smiles")}
+        if "id_column" in ds:
+            needed["id_column"] = ds["id_column"]
+        for i, t in enumerate(ds["targets"]):
+            needed[f"targets[{i}]"] = t
+        if split.get("method") == "column" and "column" in split:
+            needed["split.column"] = split["column"]
+        if check_files:
+            found = _check_table("datasets", name, ds, "path", needed)
+            problems += found
+            if not found and _table_columns(Path(ds["path"])) is not None:
+                labelled = _labelled_targets(Path(ds["path"]), list(ds["targets"]))
+                if not labelled:
+                    problems.append(f"config key datasets.{name}.targets: every label of {ds['targets']} is missing in {ds['path']!r}")
+            if "test_path" in ds:
+                problems += _check_table("datasets", name, ds, "test_path", needed)
+        models = model_settings(config, name).get("models", list(MODEL_KINDS))
+        if not models:
+            problems.append(f"config key datasets.{name}.model.models: at least one model is needed")
+    for name, lib in config.get("libraries", {}).items():
+        needed = {"smiles_column": lib.get("smiles_column", "smiles")}
+        if "id_column" in lib:
+            needed["id_column"] = lib["id_column"]
+        for i, c in enumerate(lib.get("label_columns", [])):
+            needed[f"label_columns[{i}]"] = c
+        if check_files:
+            problems += _check_table("libraries", name, lib, "path", needed)
+    for name, camp in config.get("campaigns", {}).items():
+        if camp["library"] not in config.get("libraries", {}):
+            problems.append(
+                f"config key campaigns.{name}.library: {camp['library']!r} is not a configured library "
+                f"(libraries: {sorted(config.get('libraries', {}))})"
+            )
+        for i, obj in enumerate(camp["objectives"]):
+            where = f"campaigns.{name}.objectives[{i}]"
+            ds = datasets.get(obj["dataset"])
+            if ds is None:
+                problems.append(f"config key {where}.dataset: {obj['dataset']!r} is not a configured dataset (datasets: {sorted(datasets)})")
+                continue
+            if obj["target"] != "all" and obj["target"] not in ds["targets"]:
+                problems.append(f"config key {where}.target: {obj['target']!r} is not a target of dataset {obj['dataset']!r} (expected 'all' or one of {ds['targets']})")
+            model = camp.get("model", "best")
+            if model != "best" and model not in model_settings(config, obj["dataset"]).get("models", MODEL_KINDS):
+                problems.append(f"config key campaigns.{name}.model: {model!r} is not trained for dataset {obj['dataset']!r}")
+    if problems:
+        raise ConfigError("\n".join(problems))

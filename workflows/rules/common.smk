@@ -1,0 +1,138 @@
+# Input functions and shared values. Validation has filled every default by now; the
+# semantic checks below stop a wrong config before any job runs, naming the key at fault.
+import json
+import shlex
+
+from drugnet.config import DEEP_MODELS, check_config, model_settings
+
+check_config(config)
+
+R = config["results"]
+DATASETS = list(config["datasets"])
+LIBRARIES = list(config["libraries"])
+CAMPAIGNS = list(config["campaigns"])
+SPLITS = ["train", "val", "test"]
+
+
+wildcard_constraints:
+    dataset="|".join(DATASETS) or "^$",
+    model="gnn|snn|rf_ecfp",
+    deep_model="gnn|snn",
+
+
+def q(values):
+    """Shell-quote a list of values into one argument string."""
+    return " ".join(shlex.quote(str(v)) for v in values)
+
+
+def models(dataset):
+    return model_settings(config, dataset)["models"]
+
+
+def deep_models(dataset):
+    return [m for m in models(dataset) if m in DEEP_MODELS]
+
+
+def has_external_test(dataset):
+    return "test_path" in config["datasets"][dataset]
+
+
+def source(subdir):
+    """The input block (dataset, its external test set, or library) behind a results subfolder."""
+    parts = subdir.split("/")
+    if parts[0] == "libraries":
+        return config["libraries"][parts[1]], config["libraries"][parts[1]]["path"]
+    block = config["datasets"][parts[0]]
+    if len(parts) == 2 and parts[1] == "external_test":
+        return block, block["test_path"]
+    return block, block["path"]
+
+
+def source_path(wildcards):
+    return source(wildcards.subdir)[1]
+
+
+def standardize_args(wildcards):
+    block, _ = source(wildcards.subdir)
+    s = config["standardize"]
+    args = [f"--smiles-column {shlex.quote(block.get('smiles_column', 'smiles'))}"]
+    if "id_column" in block:
+        args.append(f"--id-column {shlex.quote(block['id_column'])}")
+    if block.get("targets"):
+        args.append(f"--targets {q(block['targets'])} --task {block['task']}")
+    if block.get("label_columns"):
+        args.append(f"--label-columns {q(block['label_columns'])}")
+    if s["tautomer"]:
+        args.append("--tautomer")
+    args.append(f"--chunk-size {s['chunk_size']} --max-heavy-atoms {s['max_heavy_atoms']}")
+    return " ".join(args)
+
+
+def featurize_args(wildcards):
+    f = config["featurize"]
+    return f"--radius {f['ecfp_radius']} --n-bits {f['ecfp_bits']} --descriptors {f['descriptors']}"
+
+
+def feature_files(prefix):
+    return [f"{prefix}/features/{name}" for name in ("graphs.pt", "ecfp.pt", "descriptors.pt", "meta.json")]
+
+
+def split_args(wildcards):
+    ds = config["datasets"][wildcards.dataset]
+    s = ds["split"]
+    args = f"--method {s['method']} --sizes {q(s['sizes'])} --seed {s['seed']} --targets {q(ds['targets'])}"
+    if "column" in s:
+        args += f" --column {shlex.quote(s['column'])}"
+    return args
+
+
+def train_inputs(wildcards):
+    d = f"{R}/{wildcards.dataset}"
+    return [f"{d}/standardized.csv", f"{d}/split.csv", *feature_files(d)]
+
+
+def train_args(wildcards):
+    ds = config["datasets"][wildcards.dataset]
+    m = model_settings(config, wildcards.dataset)
+    hparams = json.dumps(m.get(wildcards.model, {}), sort_keys=True)
+    return (
+        f"--task {ds['task']} --targets {q(ds['targets'])} --hparams {shlex.quote(hparams)} "
+        f"--ensemble {m.get('ensemble', 3)} --seed {m.get('seed', 0)} --device {m.get('device', 'auto')}"
+    )
+
+
+def evaluate_inputs(wildcards):
+    d = f"{R}/{wildcards.dataset}"
+    inputs = train_inputs(wildcards) + [f"{d}/models/{m}/model.json" for m in models(wildcards.dataset)]
+    if has_external_test(wildcards.dataset):
+        inputs += [f"{d}/external_test/standardized.csv", *feature_files(f"{d}/external_test")]
+    return inputs
+
+
+def prediction_files(dataset):
+    splits = SPLITS + (["external_test"] if has_external_test(dataset) else [])
+    return [f"{R}/{dataset}/predictions/{m}_{s}.csv" for m in models(dataset) for s in splits]
+
+
+PROBE_FILES = ["probes.csv", "neurons.csv", "hierarchy.json", "skipped_concepts.csv",
+               "selectivity_heatmap.png", "selectivity_heatmap.svg"]
+
+
+def final_outputs():
+    out = []
+    for ds in DATASETS:
+        out.append(f"{R}/{ds}/metrics.json")
+        out += [f"{R}/{ds}/probes/{m}/hierarchy.json" for m in deep_models(ds)]
+    for lib in LIBRARIES:
+        out.append(f"{R}/libraries/{lib}/standardized.csv")
+    for campaign in CAMPAIGNS:
+        out += [f"{R}/screens/{campaign}/{name}" for name in ("ranked.csv", "top.csv", "top.sdf")]
+    return out
+
+
+def probe_args(wildcards):
+    p = config["probe"]
+    return (
+        f"--max-molecules {p['max_molecules']} --atoms-per-molecule {p['atoms_per_molecule']} "
+        f"--min-positives {p['min_positives']} --seed {p['seed']}"
+    )

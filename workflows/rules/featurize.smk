@@ -1,0 +1,22 @@
+rule featurize:
+    """Cache graphs, ECFP counts and RDKit descriptors of standardized structures."""
+    input:
+        f"{R}/{{subdir}}/standardized.csv",
+    output:
+        feature_files(f"{R}/{{subdir}}"),
+    log:
+        f"{R}/logs/{{subdir}}/featurize.log",
+    benchmark:
+        f"{R}/benchmarks/{{subdir}}/featurize.tsv"
+    params:
+        outdir=lambda wildcards: f"{R}/{wildcards.subdir}/features",
+        args=featurize_args,
+    conda:
+        "../envs/drugnet.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "drugnet featurize --input {input:q} --output-dir {params.outdir:q} {params.args} "
+        "--threads {threads} 2> {log:q}"

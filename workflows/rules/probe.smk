@@ -1,0 +1,25 @@
+rule probe:
+    """Probe every layer of a trained deep model for functional groups, interaction centers, pharmacophores."""
+    input:
+        train_inputs,
+        model=f"{R}/{{dataset}}/models/{{deep_model}}/model.json",
+    output:
+        [f"{R}/{{dataset}}/probes/{{deep_model}}/{name}" for name in PROBE_FILES],
+    log:
+        f"{R}/logs/{{dataset}}/probe_{{deep_model}}.log",
+    benchmark:
+        f"{R}/benchmarks/{{dataset}}/probe_{{deep_model}}.tsv"
+    params:
+        dataset_dir=lambda wildcards: f"{R}/{wildcards.dataset}",
+        model_dir=lambda wildcards: f"{R}/{wildcards.dataset}/models/{wildcards.deep_model}",
+        outdir=lambda wildcards: f"{R}/{wildcards.dataset}/probes/{wildcards.deep_model}",
+        args=lambda wildcards: probe_args(wildcards),
+    conda:
+        "../envs/drugnet.yaml"
+    threads: 2
+    resources:
+        mem_mb=6000,
+        runtime=30,
+    shell:
+        "drugnet probe --dataset-dir {params.dataset_dir:q} --model-dir {params.model_dir:q} "
+        "--output-dir {params.outdir:q} {params.args} --threads {threads} 2> {log:q}"

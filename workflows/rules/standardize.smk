@@ -1,0 +1,43 @@
+rule standardize:
+    """Standardize a dataset, its external test set or a library; merge duplicates; record rejects."""
+    input:
+        source_path,
+    output:
+        standardized=f"{R}/{{subdir}}/standardized.csv",
+        rejects=f"{R}/{{subdir}}/rejects.csv",
+        summary=f"{R}/{{subdir}}/standardize_summary.json",
+    log:
+        f"{R}/logs/{{subdir}}/standardize.log",
+    benchmark:
+        f"{R}/benchmarks/{{subdir}}/standardize.tsv"
+    params:
+        args=standardize_args,
+    conda:
+        "../envs/drugnet.yaml"
+    threads: 2
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    shell:
+        "drugnet standardize {input:q} --output {output.standardized:q} --rejects {output.rejects:q} "
+        "--summary {output.summary:q} {params.args} --threads {threads} 2> {log:q}"
+
+
+rule split:
+    """Assign every standardized structure of a dataset to train, val or test."""
+    input:
+        f"{R}/{{dataset}}/standardized.csv",
+    output:
+        f"{R}/{{dataset}}/split.csv",
+    log:
+        f"{R}/logs/{{dataset}}/split.log",
+    params:
+        args=split_args,
+    conda:
+        "../envs/drugnet.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    shell:
+        "drugnet split --input {input:q} --output {output:q} {params.args} 2> {log:q}"

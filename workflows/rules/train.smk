@@ -1,0 +1,46 @@
+rule train:
+    """Train an ensemble of one model kind on the training split, selecting on validation."""
+    input:
+        train_inputs,
+    output:
+        f"{R}/{{dataset}}/models/{{model}}/model.json",
+    log:
+        f"{R}/logs/{{dataset}}/train_{{model}}.log",
+    benchmark:
+        f"{R}/benchmarks/{{dataset}}/train_{{model}}.tsv"
+    params:
+        dataset_dir=lambda wildcards: f"{R}/{wildcards.dataset}",
+        outdir=lambda wildcards: f"{R}/{wildcards.dataset}/models/{wildcards.model}",
+        args=train_args,
+    conda:
+        "../envs/drugnet.yaml"
+    threads: 2
+    resources:
+        mem_mb=6000,
+        runtime=120,
+    shell:
+        "drugnet train --dataset-dir {params.dataset_dir:q} --model {wildcards.model} "
+        "--output-dir {params.outdir:q} {params.args} --threads {threads} 2> {log:q}"
+
+
+rule evaluate:
+    """Predict every split with every model; write metrics.json and prediction CSVs."""
+    input:
+        evaluate_inputs,
+    output:
+        metrics=f"{R}/{{dataset}}/metrics.json",
+        predictions=directory(f"{R}/{{dataset}}/predictions"),
+    log:
+        f"{R}/logs/{{dataset}}/evaluate.log",
+    params:
+        dataset_dir=lambda wildcards: f"{R}/{wildcards.dataset}",
+        models=lambda wildcards: " ".join(models(wildcards.dataset)),
+    conda:
+        "../envs/drugnet.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    shell:
+        "drugnet evaluate --dataset-dir {params.dataset_dir:q} --models {params.models} "
+        "--output {output.metrics:q} --threads {threads} 2> {log:q}"
