@@ -16,6 +16,7 @@ include: "workflows/rules/standardize.smk"
 include: "workflows/rules/featurize.smk"
 include: "workflows/rules/train.smk"
 include: "workflows/rules/probe.smk"
+include: "workflows/rules/screen.smk"
 
 
 rule all:

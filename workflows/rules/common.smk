@@ -136,3 +136,24 @@ def probe_args(wildcards):
         f"--max-molecules {p['max_molecules']} --atoms-per-molecule {p['atoms_per_molecule']} "
         f"--min-positives {p['min_positives']} --seed {p['seed']}"
     )
+
+
+def campaign(wildcards):
+    return config["campaigns"][wildcards.campaign]
+
+
+def screen_model_inputs(wildcards):
+    """Files every objective's model needs: the dataset's standardized data, split and model dirs."""
+    inputs = {}
+    for obj in campaign(wildcards)["objectives"]:
+        ds = obj["dataset"]
+        wanted = campaign(wildcards)["model"]
+        names = models(ds) if wanted == "best" else [wanted]
+        inputs[f"{ds}_data"] = [f"{R}/{ds}/standardized.csv", f"{R}/{ds}/split.csv"]
+        inputs[f"{ds}_models"] = [f"{R}/{ds}/models/{m}/model.json" for m in names]
+    return inputs
+
+
+def screen_shards(wildcards):
+    n = campaign(wildcards)["shards"]
+    return [f"{R}/screens/{wildcards.campaign}/shards/{i}.csv" for i in range(n)]

@@ -1,0 +1,61 @@
+# A library is scored in `shards` pieces, each its own job (wildcard {shard}; the count is set per
+# campaign, which Snakemake's global `scattergather` directive cannot express), then gathered and ranked.
+
+
+rule screen_score:
+    """Predict one shard of a library for a campaign: objectives, uncertainty, applicability domain."""
+    input:
+        unpack(screen_model_inputs),
+        library=lambda wildcards: f"{R}/libraries/{campaign(wildcards)['library']}/standardized.csv",
+    output:
+        f"{R}/screens/{{campaign}}/shards/{{shard}}.csv",
+    log:
+        f"{R}/logs/screens/{{campaign}}/score_{{shard}}.log",
+    benchmark:
+        f"{R}/benchmarks/screens/{{campaign}}/score_{{shard}}.tsv"
+    params:
+        results=lambda wildcards: R,
+        campaign=lambda wildcards: shlex.quote(json.dumps(campaign(wildcards), sort_keys=True)),
+        n_shards=lambda wildcards: campaign(wildcards)["shards"],
+        threshold=lambda wildcards: campaign(wildcards)["in_domain_threshold"],
+    conda:
+        "../envs/drugnet.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "drugnet screen score --campaign-json {params.campaign} --library {input.library:q} "
+        "--results-dir {params.results:q} --shard {wildcards.shard} --n-shards {params.n_shards} "
+        "--ad-threshold {params.threshold} --output {output:q} --threads {threads} 2> {log:q}"
+
+
+rule screen_rank:
+    """Gather the shards, rank by the campaign score, annotate the best, write the candidate lists."""
+    input:
+        unpack(screen_model_inputs),
+        shards=screen_shards,
+        library=lambda wildcards: f"{R}/libraries/{campaign(wildcards)['library']}/standardized.csv",
+    output:
+        ranked=f"{R}/screens/{{campaign}}/ranked.csv",
+        top=f"{R}/screens/{{campaign}}/top.csv",
+        sdf=f"{R}/screens/{{campaign}}/top.sdf",
+        enrichment=f"{R}/screens/{{campaign}}/enrichment.json",
+    log:
+        f"{R}/logs/screens/{{campaign}}/rank.log",
+    benchmark:
+        f"{R}/benchmarks/screens/{{campaign}}/rank.tsv"
+    params:
+        results=lambda wildcards: R,
+        campaign=lambda wildcards: shlex.quote(json.dumps(campaign(wildcards), sort_keys=True)),
+        outdir=lambda wildcards: f"{R}/screens/{wildcards.campaign}",
+    conda:
+        "../envs/drugnet.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "drugnet screen rank --campaign-json {params.campaign} --library {input.library:q} "
+        "--results-dir {params.results:q} --inputs {input.shards:q} --output-dir {params.outdir:q} "
+        "--threads {threads} 2> {log:q}"
