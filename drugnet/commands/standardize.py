@@ -1,0 +1,58 @@
+"""Standardize a molecule file: unique neutral parents, rejects with reasons, merged duplicates."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from drugnet.io.readers import FORMATS, InputError
+from drugnet.standardize import TASKS, format_summary, standardize_file, write_standardize_outputs
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", help="input file (.csv .tsv .smi .sdf, optionally .gz)")
+    parser.add_argument("--output", required=True, help="standardized.csv to write")
+    parser.add_argument("--rejects", required=True, help="rejects.csv to write")
+    parser.add_argument("--summary", default=None, help="summary.json to write")
+    parser.add_argument("--smiles-column", default="smiles", help="SMILES column (csv/tsv; default: smiles)")
+    parser.add_argument("--id-column", default=None,
+                        help="id column or SD property (default: row number; sdf: molecule name)")
+    parser.add_argument("--targets", nargs="*", default=[], metavar="T", help="label columns to train on")
+    parser.add_argument("--label-columns", nargs="*", default=[], metavar="C",
+                        help="extra library columns carried through (never a reason to reject)")
+    parser.add_argument("--task", choices=TASKS, default="classification")
+    parser.add_argument("--tautomer", action="store_true", help="also canonicalize tautomers (slow)")
+    parser.add_argument("--chunk-size", type=int, default=2000, help="rows per chunk (default: 2000)")
+    parser.add_argument("--threads", type=int, default=1, help="worker processes (default: 1; 0: all cores)")
+    parser.add_argument("--max-heavy-atoms", type=int, default=200, help="reject larger parents (default: 200)")
+    parser.add_argument("--format", dest="fmt", choices=FORMATS, default=None,
+                        help="input format (default: from the extension)")
+
+
+def _print_progress(rows_done: int, chunk_rows: int, elapsed: float) -> None:
+    rate = rows_done / elapsed if elapsed > 0 else 0.0
+    print(f"standardize: {rows_done} rows done (+{chunk_rows}), {rate:.0f} rows/s", file=sys.stderr, flush=True)
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        output = standardize_file(
+            args.input,
+            smiles_column=args.smiles_column,
+            id_column=args.id_column,
+            targets=args.targets,
+            task=args.task,
+            label_columns=args.label_columns,
+            tautomer=args.tautomer,
+            chunk_size=args.chunk_size,
+            n_jobs=args.threads,
+            fmt=args.fmt,
+            max_heavy_atoms=args.max_heavy_atoms,
+            progress=_print_progress,
+        )
+    except InputError as exc:
+        print(f"drugnet standardize: error: {exc}", file=sys.stderr)
+        return 2
+    write_standardize_outputs(output, args.output, args.rejects, args.summary)
+    print(format_summary(output.summary), file=sys.stderr, flush=True)
+    return 0

@@ -1,0 +1,145 @@
+"""Molecule-level standardization on real molecules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from rdkit import Chem
+
+from drugnet.chem.standardize import (
+    REASONS,
+    fallback_key,
+    identifiers,
+    inchikey,
+    standardize_mol,
+    standardize_smiles,
+)
+
+
+def std(smiles: str, **kwargs) -> str | None:
+    result = standardize_smiles(smiles, **kwargs)
+    return None if result.mol is None else Chem.MolToSmiles(result.mol)
+
+
+def reason(smiles: str, **kwargs) -> str | None:
+    return standardize_smiles(smiles, **kwargs).reason
+
+
+@pytest.mark.parametrize(
+    "smiles, expected",
+    [
+        ("CC(=O)[O-].[Na+]", "CC(=O)O"),  # sodium acetate -> acetic acid
+        ("CC(=O)O[Na]", "CC(=O)O"),  # covalent sodium salt: metal disconnected first
+        # Tox21 HCl salts (sample NCGC00181002-01: cinacalcet hydrochloride)
+        ("Cl.C[C@@H](NCCCC1=CC=CC(=C1)C(F)(F)F)C2=CC=CC3=CC=CC=C23", "C[C@@H](NCCCc1cccc(C(F)(F)F)c1)c1cccc2ccccc12"),
+        ("CN(C)CCCN1c2ccccc2CCc2ccccc21.Cl", "CN(C)CCCN1c2ccccc2CCc2ccccc21"),  # imipramine HCl
+        ("C[NH+](C)CCC=C1c2ccccc2CCc2ccccc21.[Cl-]", "CN(C)CCC=C1c2ccccc2CCc2ccccc12"),  # amitriptyline
+        ("O.O.OC(=O)c1ccccc1O", "O=C(O)c1ccccc1O"),  # hydrate: solvent dropped
+        ("[NH3+]CC(=O)[O-]", "NCC(=O)O"),  # glycine zwitterion -> neutral form
+        ("NCC(=O)O", "NCC(=O)O"),
+        ("C[N+](C)(C)C.[Cl-]", "C[N+](C)(C)C"),  # quaternary ammonium kept charged
+        ("C[N+](C)(C)CC(=O)[O-]", "C[N+](C)(C)CC(=O)[O-]"),  # betaine stays a zwitterion
+        ("CN(=O)=O", "C[N+](=O)[O-]"),  # hypervalent nitro normalized
+        ("[CH-]1C=CC=C1.[CH-]1C=CC=C1.[Fe+2]", "C1=CCC=C1"),  # ferrocene: valid neutral ring
+        ("[2H]C([2H])([2H])Oc1ccccc1", "[2H]C([2H])([2H])Oc1ccccc1"),  # isotopes kept
+        ("C[C@H](N)C(=O)O", "C[C@H](N)C(=O)O"),  # L-alanine stereo kept
+        ("C/C=C/C(=O)[O-].[K+]", "C/C=C/C(=O)O"),  # E double bond kept
+    ],
+)
+def test_standardized_parent(smiles, expected):
+    assert std(smiles) == Chem.CanonSmiles(expected)
+
+
+def test_charge_forms_converge():
+    forms = ["CC(=O)O", "CC(=O)[O-]", "CC(=O)[O-].[Na+]", "[K+].CC([O-])=O"]
+    assert len({std(s) for s in forms}) == 1
+    assert std("[NH3+]CC(=O)[O-]") == std("NCC(=O)[O-].[Na+]") == std("[Cl-].[NH3+]CC(=O)O")
+
+
+@pytest.mark.parametrize(
+    "smiles, expected_reason",
+    [
+        ("", "empty_smiles"),
+        ("   ", "empty_smiles"),
+        ("C1CC", "unparseable_smiles"),
+        ("not a smiles", "unparseable_smiles"),
+        ("CC(C", "unparseable_smiles"),
+        ("C(C)(C)(C)(C)C", "valence_error"),  # pentavalent carbon
+        ("CN(C)(C)(C)C", "valence_error"),
+        ("c1cccc1", "sanitization_error"),  # cannot be kekulized
+        ("[Na+].[Cl-]", "no_organic_fragment"),
+        ("N[Pt](N)(Cl)Cl", "no_organic_fragment"),  # cisplatin
+        ("[Cl-].[Cl-].[Cd++]", "no_organic_fragment"),
+        ("O=S(=O)(O)O", "no_organic_fragment"),
+    ],
+)
+def test_reject_reasons(smiles, expected_reason):
+    result = standardize_smiles(smiles)
+    assert result.mol is None and result.reason == expected_reason
+    assert expected_reason in REASONS
+
+
+def test_too_many_atoms_counts_the_parent():
+    decane_salt = "CCCCCCCCCC(=O)[O-].[Na+]"
+    assert std(decane_salt, max_heavy_atoms=12) == "CCCCCCCCCC(=O)O"  # 12 heavy atoms, salt 13
+    assert reason(decane_salt, max_heavy_atoms=11) == "too_many_atoms"
+    assert reason("C" * 201) == "too_many_atoms"
+
+
+def test_standardize_mol_does_not_modify_input_and_handles_none():
+    mol = Chem.MolFromSmiles("CC(=O)[O-].[Na+]")
+    result = standardize_mol(mol)
+    assert Chem.MolToSmiles(result.mol) == "CC(=O)O"
+    assert Chem.MolToSmiles(mol) == "CC(=O)[O-].[Na+]"
+    assert standardize_mol(None).reason == "unparseable_smiles"
+
+
+def test_tautomer_switch_gives_one_canonical_form():
+    pyridone, hydroxypyridine = "O=c1cccc[nH]1", "Oc1ccccn1"
+    assert std(pyridone) != std(hydroxypyridine)  # default keeps the drawn tautomer
+    assert std(pyridone, tautomer=True) == std(hydroxypyridine, tautomer=True)
+    keto, enol = "CC(=O)C", "CC(O)=C"
+    assert std(keto, tautomer=True) == std(enol, tautomer=True) == "CC(C)=O"
+
+
+def test_tautomer_keeps_unrelated_stereo():
+    assert "@" in std("C[C@H](N)c1ccc(O)cc1", tautomer=True)
+
+
+def test_identifiers_and_fallback_key():
+    mol = standardize_smiles("CC(=O)[O-].[Na+]").mol
+    ids = identifiers(mol)
+    assert ids.smiles == "CC(=O)O"
+    assert ids.inchikey == "QTBSBXVTEAMEQO-UHFFFAOYSA-N"  # acetic acid
+    assert inchikey(mol) == ids.inchikey
+    assert identifiers(standardize_smiles("*CC").mol).inchikey == fallback_key("*CC")  # InChI rejects '*'
+    key = fallback_key("CC(=O)O")
+    assert key.startswith("NOINCHI-") and len(key) == 28 and key == fallback_key("CC(=O)O")
+    assert key != fallback_key("CCO")
+
+
+def test_stereoisomers_have_distinct_keys():
+    left = identifiers(standardize_smiles("C[C@H](N)C(=O)O").mol)
+    right = identifiers(standardize_smiles("C[C@@H](N)C(=O)O").mol)
+    assert left.inchikey != right.inchikey and left.smiles != right.smiles
+
+
+TOX21 = Path("/work/shared/data/tox21_challenge_train.csv.gz")
+
+
+@pytest.mark.skipif(not TOX21.exists(), reason="reference data not available")
+def test_idempotent_and_parseable_on_real_tox21_smiles():
+    smiles = pd.read_csv(TOX21, usecols=["smiles"], nrows=800)["smiles"].tolist()
+    accepted = 0
+    for s in smiles:
+        first = standardize_smiles(s)
+        if first.mol is None:
+            continue
+        accepted += 1
+        out = Chem.MolToSmiles(first.mol)
+        assert "." not in out
+        again = standardize_smiles(out)
+        assert again.mol is not None and Chem.MolToSmiles(again.mol) == out, s
+    assert accepted > 780

@@ -1,0 +1,62 @@
+"""Atomic writes: complete file or nothing, JSON normalization."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from drugnet.io.atomic import atomic_path, write_csv_atomic, write_json_atomic
+
+
+def test_atomic_path_renames_on_success_and_creates_parents(tmp_path):
+    target = tmp_path / "a" / "b" / "out.txt"
+    with atomic_path(target) as tmp:
+        assert tmp.parent == target.parent and tmp != target
+        tmp.write_text("done")
+        assert not target.exists()
+    assert target.read_text() == "done"
+    assert [p.name for p in target.parent.iterdir()] == ["out.txt"]
+
+
+def test_atomic_path_keeps_old_file_and_cleans_up_on_error(tmp_path):
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("killed")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_atomic_path_raises_when_nothing_written(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        with atomic_path(tmp_path / "never.txt"):
+            pass
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_csv_atomic_round_trip_and_gzip_by_suffix(tmp_path):
+    df = pd.DataFrame({"id": ["a", "b"], "y": [1.5, float("nan")]})
+    write_csv_atomic(df, tmp_path / "t.csv")
+    assert pd.read_csv(tmp_path / "t.csv").equals(pd.read_csv(tmp_path / "t.csv"))
+    back = pd.read_csv(tmp_path / "t.csv")
+    assert list(back.columns) == ["id", "y"] and back["y"].isna().tolist() == [False, True]
+    write_csv_atomic(df, tmp_path / "t.csv.gz")
+    with gzip.open(tmp_path / "t.csv.gz", "rt") as fh:
+        assert fh.readline().strip() == "id,y"
+
+
+def test_write_json_atomic_sorted_nan_to_null_numpy(tmp_path):
+    path = write_json_atomic(
+        {"b": np.float32(1.5), "a": [float("nan"), np.int64(3), math.inf], "c": np.array([1, 2]), "d": (True,)},
+        tmp_path / "s.json",
+    )
+    text = path.read_text()
+    assert json.loads(text) == {"a": [None, 3, None], "b": 1.5, "c": [1, 2], "d": [True]}
+    assert text.index('"a"') < text.index('"b"') and '\n  "a"' in text
