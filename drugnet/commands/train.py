@@ -1,0 +1,37 @@
+"""Train a gnn, snn or rf_ecfp model (optionally an ensemble) on a dataset directory."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+
+from drugnet.train.checkpoint import save_model_dir
+from drugnet.train.data import load_dataset
+from drugnet.train.ensemble import train_ensemble
+
+log = logging.getLogger("drugnet.train")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset-dir", required=True, help="results/<ds> with standardized.csv, split.csv, features/")
+    parser.add_argument("--model", required=True, choices=["gnn", "snn", "rf_ecfp"])
+    parser.add_argument("--task", required=True, choices=["classification", "regression"])
+    parser.add_argument("--targets", required=True, nargs="+", help="target columns of standardized.csv")
+    parser.add_argument("--hparams", default="{}", help="JSON object of hyperparameter overrides")
+    parser.add_argument("--output-dir", required=True, help="model directory to write")
+    parser.add_argument("--ensemble", type=int, default=1, help="number of members (seeds seed..seed+k-1)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda:0, ...")
+    parser.add_argument("--threads", type=int, default=2)
+
+
+def main(args: argparse.Namespace) -> int:
+    overrides = json.loads(args.hparams)
+    if not isinstance(overrides, dict):
+        raise SystemExit("--hparams must be a JSON object")
+    data = load_dataset(args.dataset_dir, args.targets)
+    ensemble, history = train_ensemble(data, args.model, args.task, overrides, args.ensemble, args.seed, args.device, args.threads)
+    save_model_dir(ensemble, args.output_dir, history)
+    log.info("wrote %s", args.output_dir)
+    return 0

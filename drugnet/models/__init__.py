@@ -1,0 +1,5 @@
+"""Deep models (GNN on molecular graphs, SNN on fingerprints + descriptors) with ``forward`` and ``embed``."""
+
+from drugnet.models.base import DEFAULT_HPARAMS, LayerEmbedding, build_model, default_hparams
+
+__all__ = ["DEFAULT_HPARAMS", "LayerEmbedding", "build_model", "default_hparams"]

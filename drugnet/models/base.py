@@ -1,0 +1,95 @@
+"""Model registry: ``LayerEmbedding``, ``DEFAULT_HPARAMS`` per kind and ``build_model(hparams)``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+
+@dataclass
+class LayerEmbedding:
+    """States of one layer: ``atom`` ``[n_atoms, d]`` (None for molecule-level models), ``mol`` ``[n_mols, d]``."""
+
+    atom: torch.Tensor | None
+    mol: torch.Tensor
+
+
+# Chosen on validation data only (scaffold splits of Tox21 and BACE); evidence in docs/models.md.
+DEFAULT_HPARAMS: dict[str, dict[str, Any]] = {
+    "gnn": {
+        "kind": "gnn",
+        "variant": "snn",
+        "hidden": 128,
+        "depth": 4,
+        "readout": "sum",
+        "dropout": 0.1,
+        "head_hidden": 128,
+        "norm": "batch",
+        "use_descriptors": False,
+        "lr": 1e-3,
+        "weight_decay": 0.0,
+        "batch_size": 64,
+        "epochs": 40,
+        "patience": 10,
+        "warmup_epochs": 2,
+        "grad_clip": 5.0,
+        "pos_weight": False,
+    },
+    "snn": {
+        "kind": "snn",
+        "variant": "snn",
+        "hidden": 512,
+        "depth": 3,
+        "dropout": 0.2,
+        "input_dropout": 0.1,
+        "norm": "batch",
+        "use_descriptors": True,
+        "lr": 1e-4,
+        "weight_decay": 0.0,
+        "batch_size": 128,
+        "epochs": 60,
+        "patience": 10,
+        "warmup_epochs": 2,
+        "grad_clip": 5.0,
+        "pos_weight": False,
+    },
+    "rf_ecfp": {
+        "kind": "rf_ecfp",
+        "n_estimators": 300,
+        "min_samples_leaf": 1,
+        "max_features": "sqrt",
+        "class_weight": "balanced_subsample",
+    },
+}
+
+
+def default_hparams(kind: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``DEFAULT_HPARAMS[kind]`` updated with ``overrides`` (unknown keys are an error)."""
+    if kind not in DEFAULT_HPARAMS:
+        raise ValueError(f"unknown model kind {kind!r}; expected one of {sorted(DEFAULT_HPARAMS)}")
+    hparams = dict(DEFAULT_HPARAMS[kind])
+    for key, value in (overrides or {}).items():
+        if key not in hparams and key not in _DIMENSION_KEYS:
+            raise ValueError(f"unknown hyperparameter {key!r} for {kind}; known: {sorted(hparams)}")
+        hparams[key] = value
+    return hparams
+
+
+_DIMENSION_KEYS = {"atom_dim", "bond_dim", "mol_dim", "in_dim", "n_log", "n_tasks"}
+
+
+def build_model(hparams: dict[str, Any]) -> nn.Module:
+    """Build a torch model from plain-JSON ``hparams`` (kind, architecture and input dimensions)."""
+    kind = hparams.get("kind")
+    if kind == "gnn":
+        from drugnet.models.gnn import GNN
+
+        return GNN(hparams)
+    if kind == "snn":
+        from drugnet.models.snn import SNN
+
+        return SNN(hparams)
+    raise ValueError(f"build_model: unknown kind {kind!r} (gnn|snn)")

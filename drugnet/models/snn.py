@@ -1,0 +1,63 @@
+"""Deep self-normalizing MLP (DeepTox/SNN style) on ECFP counts + RDKit descriptors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from drugnet.models.base import LayerEmbedding
+from drugnet.models.layers import FeatureScaler, activation_block, make_linear
+
+
+class SNN(nn.Module):
+    """``depth`` hidden layers ``Linear -> SELU -> AlphaDropout`` (or ``Linear -> norm -> ReLU -> Dropout``).
+
+    Input: float ``[n_mols, in_dim]`` raw features, the first ``n_log`` columns counts
+    (log1p-transformed), the rest descriptors (NaN imputed with training medians); all
+    standardized with training statistics held in buffers (``fit_scaling``).
+
+    hparams: ``in_dim, n_log, n_tasks, hidden, depth, dropout, input_dropout, variant, norm``.
+    """
+
+    def __init__(self, hparams: dict[str, Any]) -> None:
+        super().__init__()
+        self.hparams = dict(hparams)
+        variant, hidden, depth = hparams["variant"], int(hparams["hidden"]), int(hparams["depth"])
+        dropout, norm = float(hparams["dropout"]), hparams.get("norm", "batch")
+        in_dim = int(hparams["in_dim"])
+        self.scaler = FeatureScaler(in_dim, n_log=int(hparams.get("n_log", 0)))
+        p_in = float(hparams.get("input_dropout", 0.0))
+        self.input_dropout = nn.AlphaDropout(p_in) if variant == "snn" else nn.Dropout(p_in)
+        self.linears = nn.ModuleList()
+        self.acts = nn.ModuleList()
+        for layer in range(depth):
+            self.linears.append(make_linear(in_dim if layer == 0 else hidden, hidden, variant))
+            self.acts.append(activation_block(hidden, variant, dropout, norm))
+        self.head = make_linear(hidden, int(hparams["n_tasks"]), variant)
+
+    def fit_scaling(self, features: torch.Tensor) -> None:
+        """Fit log/median/standardization statistics on training-split inputs."""
+        self.scaler.fit(features)
+
+    def _states(self, features: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        h = self.scaler(features)
+        states = [h]
+        h = self.input_dropout(h)
+        for linear, act in zip(self.linears, self.acts):
+            h = act[:-1](linear(h))
+            states.append(h)
+            h = act[-1](h)
+        return h, states
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """Logits (classification) or standardized values (regression), ``[n_mols, n_tasks]``."""
+        h, _ = self._states(features)
+        return self.head(h)
+
+    @torch.no_grad()
+    def embed(self, features: torch.Tensor) -> list[LayerEmbedding]:
+        """``depth + 1`` layers, ``atom=None``: 0 = scaled input, ``l`` = hidden layer ``l`` AFTER SELU/ReLU, before dropout."""
+        _, states = self._states(features)
+        return [LayerEmbedding(None, h) for h in states]

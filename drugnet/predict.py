@@ -1,0 +1,73 @@
+"""Score new molecules with a trained model directory: standardize, featurize in memory, predict mean and std."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from drugnet.train.checkpoint import load_model_dir
+from drugnet.train.ensemble import Ensemble
+
+log = logging.getLogger("drugnet.predict")
+
+
+def feature_settings_of(ensemble: Ensemble) -> dict:
+    """The featurization settings the model was trained with (``settings`` entry of the cache's meta.json)."""
+    meta = ensemble.feature_settings or {}
+    return meta.get("settings", meta)
+
+
+def predict_smiles(ensemble: Ensemble, smiles: list[str], threads: int = 1, device: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+    """Ensemble mean and std ``[n, T]`` for already standardized SMILES."""
+    from drugnet.features.store import FeatureStore
+
+    store = FeatureStore.from_smiles(list(smiles), feature_settings_of(ensemble), n_jobs=threads)
+    return ensemble.predict(store, device=device)
+
+
+def rejects_path(output: str | Path) -> Path:
+    """``<output stem>.rejects.csv`` beside ``output`` (``.csv.gz`` counts as one suffix)."""
+    output = Path(output)
+    name = output.name
+    for suffix in (".csv.gz", ".tsv.gz", ".csv", ".tsv"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return output.with_name(f"{name}.rejects.csv")
+
+
+def predict_file(
+    model_dir: str | Path,
+    input_path: str | Path,
+    output: str | Path,
+    smiles_column: str = "smiles",
+    id_column: str | None = None,
+    threads: int = 1,
+    device: str = "auto",
+) -> pd.DataFrame:
+    """Predict every valid molecule of ``input_path``; writes ``output`` (``id, smiles, <task>, <task>.std``)
+    and the rejected rows to ``rejects_path(output)``. Returns the prediction table."""
+    from drugnet.io.atomic import atomic_path
+    from drugnet.standardize import standardize_file
+
+    ensemble = load_model_dir(model_dir, threads=threads)
+    std_out = standardize_file(input_path, smiles_column=smiles_column, id_column=id_column, targets=[], task=ensemble.task, n_jobs=threads)
+    standardized, rejects = std_out.standardized, std_out.rejects
+    table = pd.DataFrame({"id": standardized["id"].astype(str).to_numpy(), "smiles": standardized["smiles"].astype(str).to_numpy()})
+    if len(table):
+        mean, std = predict_smiles(ensemble, table["smiles"].tolist(), threads=threads, device=device)
+    else:
+        mean = std = np.zeros((0, len(ensemble.targets)), np.float32)
+    for t, target in enumerate(ensemble.targets):
+        table[target] = mean[:, t]
+        table[f"{target}.std"] = std[:, t]
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(output) as tmp:
+        table.to_csv(tmp, index=False)
+    with atomic_path(rejects_path(output)) as tmp:
+        pd.DataFrame(rejects).to_csv(tmp, index=False)
+    log.info("predicted %d molecules, %d rejected -> %s", len(table), len(rejects), output)
+    return table

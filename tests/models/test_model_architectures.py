@@ -1,0 +1,108 @@
+"""Shapes, embeddings and self-normalization of the GNN and SNN."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from rdkit import Chem
+
+from drugnet.features.batch import GraphBatch
+from drugnet.features.graph import mol_to_graph
+from drugnet.models import DEFAULT_HPARAMS, LayerEmbedding, build_model, default_hparams
+
+SMILES = ["CC(=O)Oc1ccccc1C(=O)O", "c1ccncc1", "CCO", "Clc1ccc(cc1)C(c1ccccc1)N1CCNCC1"]
+
+
+def graph_batch(smiles: list[str], mol_features: torch.Tensor | None = None) -> GraphBatch:
+    xs, eis, eas, batch, offset = [], [], [], [], 0
+    for k, s in enumerate(smiles):
+        x, ei, ea = mol_to_graph(Chem.MolFromSmiles(s))
+        xs.append(torch.as_tensor(x, dtype=torch.float32))
+        eis.append(torch.as_tensor(ei) + offset)
+        eas.append(torch.as_tensor(ea, dtype=torch.float32))
+        batch.append(torch.full((len(x),), k))
+        offset += len(x)
+    return GraphBatch(torch.cat(xs), torch.cat(eis, 1), torch.cat(eas), torch.cat(batch), len(smiles), mol_features)
+
+
+@pytest.mark.parametrize("variant", ["snn", "relu"])
+@pytest.mark.parametrize("readout", ["sum", "mean", "attention"])
+def test_gnn_forward_and_embed_shapes(variant: str, readout: str) -> None:
+    torch.manual_seed(0)
+    b = graph_batch(SMILES, mol_features=torch.randn(len(SMILES), 3))
+    hp = default_hparams("gnn", {"variant": variant, "readout": readout, "hidden": 32, "head_hidden": 16, "depth": 4, "use_descriptors": True})
+    hp.update(atom_dim=b.x.shape[1], bond_dim=b.edge_attr.shape[1], mol_dim=3, n_tasks=5)
+    model = build_model(hp).eval()
+    assert model(b).shape == (4, 5)
+    layers = model.embed(b)
+    assert len(layers) == hp["depth"] + 1 and all(isinstance(e, LayerEmbedding) for e in layers)
+    assert layers[0].atom.shape == b.x.shape and layers[0].mol.shape == (4, b.x.shape[1])
+    for e in layers[1:]:
+        assert e.atom.shape == (b.x.shape[0], 32) and e.mol.shape == (4, 32)
+    if readout == "sum":
+        assert torch.allclose(layers[2].mol[1], layers[2].atom[b.batch == 1].sum(0), atol=1e-5)
+    if variant == "relu":
+        assert all((e.atom >= 0).all() for e in layers[1:])  # post-ReLU states
+
+
+def test_gnn_uses_bond_features() -> None:
+    torch.manual_seed(0)
+    b = graph_batch(SMILES)
+    hp = default_hparams("gnn", {"hidden": 16, "head_hidden": 16})
+    hp.update(atom_dim=b.x.shape[1], bond_dim=b.edge_attr.shape[1], n_tasks=1)
+    model = build_model(hp).eval()
+    changed = GraphBatch(b.x, b.edge_index, torch.zeros_like(b.edge_attr), b.batch, b.n_mols)
+    assert not torch.allclose(model(b), model(changed))
+
+
+def test_snn_embed_and_scaler_imputes_nan() -> None:
+    torch.manual_seed(0)
+    x = torch.cat([torch.randint(0, 4, (30, 20)).float(), torch.randn(30, 3)], 1)
+    x[0, 21] = float("nan")
+    hp = default_hparams("snn", {"hidden": 24, "depth": 3})
+    hp.update(in_dim=23, n_log=20, n_tasks=2)
+    model = build_model(hp)
+    model.fit_scaling(x)
+    model.eval()
+    out = model(x)
+    assert out.shape == (30, 2) and torch.isfinite(out).all()
+    layers = model.embed(x)
+    assert [e.mol.shape for e in layers] == [(30, 23), (30, 24), (30, 24), (30, 24)]
+    assert all(e.atom is None for e in layers)
+    # log1p on the count block, then standardization with training statistics
+    assert torch.allclose(layers[0].mol[:, :20].mean(0), torch.zeros(20), atol=1e-4)
+
+
+def test_deep_selu_mlp_self_normalizes_at_init() -> None:
+    torch.manual_seed(0)
+    hp = default_hparams("snn", {"hidden": 512, "depth": 16, "dropout": 0.0, "input_dropout": 0.0})
+    hp.update(in_dim=256, n_log=0, n_tasks=1)
+    model = build_model(hp)
+    x = torch.randn(4096, 256)
+    model.fit_scaling(x)
+    model.eval()
+    layers = model.embed(x)
+    assert len(layers) == 17
+    for e in layers[1:]:
+        assert abs(float(e.mol.mean())) < 0.1
+        assert 0.85 < float(e.mol.var()) < 1.15
+
+
+def test_relu_mlp_without_lecun_drifts_while_selu_does_not() -> None:
+    """Control: a plain deep ReLU net (no norm) does not keep unit variance, so the SELU test can fail."""
+    torch.manual_seed(0)
+    x = torch.randn(2048, 256)
+    h = x
+    with torch.no_grad():
+        for _ in range(16):
+            h = torch.relu(torch.nn.Linear(h.shape[1], 512)(h))
+    assert not 0.85 < float(h.var()) < 1.15
+
+
+def test_build_model_rejects_unknown() -> None:
+    with pytest.raises(ValueError):
+        build_model({"kind": "transformer"})
+    with pytest.raises(ValueError):
+        default_hparams("gnn", {"hiden": 3})
+    assert set(DEFAULT_HPARAMS) == {"gnn", "snn", "rf_ecfp"}
+    assert DEFAULT_HPARAMS["gnn"]["depth"] >= 4
