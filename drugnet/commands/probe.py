@@ -1,0 +1,47 @@
+"""Probe the layers of a trained gnn/snn (member 0) for functional groups, interaction centers and pharmacophores."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from drugnet.probing.atlas import AtlasSettings, probe_model_dir, write_atlas
+
+log = logging.getLogger("drugnet.probe")
+
+
+def _optional_int(text: str) -> int | None:
+    return None if text.lower() in ("none", "all", "0") else int(text)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = AtlasSettings()
+    parser.add_argument("--dataset-dir", required=True, help="results/<ds> (standardized.csv, features/)")
+    parser.add_argument("--model-dir", required=True, help="results/<ds>/models/<model> (gnn or snn)")
+    parser.add_argument("--output-dir", required=True, help="results/<ds>/probes/<model>")
+    parser.add_argument("--max-molecules", type=_optional_int, default=defaults.max_molecules,
+                        help=f"seeded random subset of molecules to probe (default {defaults.max_molecules}; 'all')")
+    parser.add_argument("--atoms-per-molecule", type=_optional_int, default=defaults.atoms_per_molecule,
+                        help=f"random atoms kept per molecule for atom-level probes (default {defaults.atoms_per_molecule}; 'all')")
+    parser.add_argument("--min-positives", type=int, default=defaults.min_positives,
+                        help="skip concepts with fewer positive molecules (or negative items)")
+    parser.add_argument("--n-boot", type=int, default=defaults.n_boot, help="bootstrap resamples of test molecules")
+    parser.add_argument("--member", type=int, default=defaults.member, help="ensemble member to probe")
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--threads", type=int, default=defaults.threads)
+
+
+def main(args: argparse.Namespace) -> int:
+    settings = AtlasSettings(
+        max_molecules=args.max_molecules,
+        atoms_per_molecule=args.atoms_per_molecule,
+        min_positives=args.min_positives,
+        n_boot=args.n_boot,
+        member=args.member,
+        seed=args.seed,
+        threads=args.threads,
+    )
+    result = probe_model_dir(args.dataset_dir, args.model_dir, settings, log=log.info)
+    write_atlas(result, args.output_dir)
+    log.info("%s", result.hierarchy["verdict"])
+    return 0

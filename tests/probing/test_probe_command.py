@@ -1,0 +1,74 @@
+"""End to end: a tiny trained gnn and snn on real molecules, probed through `drugnet probe`."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from drugnet.probing.probes import PROBE_COLUMNS
+
+N_MOLS = 160
+
+
+def _dataset_dir(tmp_path, esol_csv):
+    from drugnet.featurize import featurize_file
+
+    frame = pd.read_csv(esol_csv).head(N_MOLS)
+    out = tmp_path / "esol"
+    out.mkdir()
+    std = pd.DataFrame({"id": [f"m{i}" for i in range(len(frame))], "smiles": frame["smiles"],
+                        "log_solubility": frame["log_solubility"]})
+    std.to_csv(out / "standardized.csv", index=False)
+    split = np.array(["train", "val", "test"])[np.arange(len(frame)) % 5 // 3 + (np.arange(len(frame)) % 5 == 4)]
+    pd.DataFrame({"id": std["id"], "split": split}).to_csv(out / "split.csv", index=False)
+    featurize_file(out / "standardized.csv", out / "features")
+    return out
+
+
+def _train(dataset_dir, kind):
+    from drugnet.train.checkpoint import save_model_dir
+    from drugnet.train.data import load_dataset
+    from drugnet.train.ensemble import train_ensemble
+
+    data = load_dataset(dataset_dir, ["log_solubility"])
+    overrides = {"hidden": 32, "depth": 3, "epochs": 2, "batch_size": 32}
+    if kind == "snn":
+        overrides["hidden"] = 64
+    ensemble, history = train_ensemble(data, kind, "regression", overrides, n_members=1, seed=0, device="cpu", threads=1)
+    return save_model_dir(ensemble, dataset_dir / "models" / kind, history)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["gnn", "snn"])
+def test_probe_command_writes_atlas(tmp_path, kind):
+    from drugnet.cli import main
+
+    torch.set_num_threads(1)
+    dataset_dir = _dataset_dir(tmp_path, "/work/main/data/esol_delaney.csv.gz")
+    model_dir = _train(dataset_dir, kind)
+    out = tmp_path / "probes"
+    rc = main(["probe", "--dataset-dir", str(dataset_dir), "--model-dir", str(model_dir), "--output-dir", str(out),
+               "--min-positives", "10", "--atoms-per-molecule", "3", "--n-boot", "100", "--threads", "1"])
+    assert rc == 0
+    probes = pd.read_csv(out / "probes.csv")
+    assert list(probes.columns) == PROBE_COLUMNS
+    assert set(probes.network) == {"trained", "random_init", "control_task"}
+    assert set(probes.level) == ({"atom", "molecule"} if kind == "gnn" else {"molecule"})
+    assert set(probes.family) == {"functional_group", "interaction_center", "pharmacophore"}
+    assert sorted(probes.layer.unique()) == [0, 1, 2, 3]
+    # the input layer is shared by the trained and the random network
+    layer0 = probes[probes.layer == 0].pivot_table(index=["concept", "level"], columns="network", values="auc")
+    np.testing.assert_allclose(layer0["trained"], layer0["random_init"])
+    ok = probes.dropna(subset=["auc"])
+    assert ((ok.ci_low <= ok.auc + 1e-9) & (ok.auc <= ok.ci_high + 1e-9)).all()
+    summary = json.loads((out / "hierarchy.json").read_text())
+    assert "verdict" in summary and summary["member"] == 0
+    assert summary["settings"]["atoms_per_molecule"] == 3
+    for test in summary["tests"].values():
+        assert test["n_permutations"] == 10_000
+    neurons = pd.read_csv(out / "neurons.csv")
+    assert set(neurons.network) == {"trained", "random_init"} and (neurons.auc >= 0.5).all()
+    for name in ("skipped_concepts.csv", "selectivity_heatmap.png", "selectivity_heatmap.svg"):
+        assert (out / name).stat().st_size > 0
