@@ -8,6 +8,9 @@ min_version("8.0")
 configfile: "config/config.yaml"
 
 
+report: "workflows/report/workflow.rst"
+
+
 validate(config, "workflows/schemas/config.schema.yaml")
 
 
@@ -17,6 +20,7 @@ include: "workflows/rules/featurize.smk"
 include: "workflows/rules/train.smk"
 include: "workflows/rules/probe.smk"
 include: "workflows/rules/screen.smk"
+include: "workflows/rules/report.smk"
 
 
 rule all:

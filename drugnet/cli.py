@@ -22,6 +22,7 @@ STEPS: dict[str, str] = {
     "predict": "predict",
     "probe": "probe",
     "screen": "screen",
+    "report": "report",
 }
 
 

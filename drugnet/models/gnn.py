@@ -31,7 +31,8 @@ class GNN(nn.Module):
     and the edge (bond) features are projected into the message. ``variant="snn"``: SELU,
     LeCun-normal init, AlphaDropout; ``variant="relu"``: BatchNorm/LayerNorm, ReLU, Dropout.
 
-    hparams: ``atom_dim, bond_dim, n_tasks, hidden, depth, readout (sum|mean|attention),
+    hparams: ``atom_dim, bond_dim, n_tasks, hidden, depth, aggr (add|mean: neighbour messages),
+    readout (sum|mean|attention),
     dropout, head_hidden, variant, norm, use_descriptors, mol_dim``.
     """
 
@@ -50,7 +51,7 @@ class GNN(nn.Module):
                 activation_block(hidden, variant, 0.0, norm)[:-1],
                 make_linear(hidden, hidden, variant),
             )
-            self.convs.append(GINEConv(inner, train_eps=True, edge_dim=bond_dim))
+            self.convs.append(GINEConv(inner, train_eps=True, edge_dim=bond_dim, aggr=hparams.get("aggr", "add")))
             self.acts.append(activation_block(hidden, variant, dropout, norm))
         self.readout = _readout(hparams.get("readout", "sum"), hidden, variant)
         self.input_readout = SumAggregation() if hparams.get("readout", "sum") == "sum" else MeanAggregation()

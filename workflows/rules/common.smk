@@ -114,11 +114,11 @@ def prediction_files(dataset):
     return [f"{R}/{dataset}/predictions/{m}_{s}.csv" for m in models(dataset) for s in splits]
 
 
-PROBE_FILES = ["probes.csv", "neurons.csv", "hierarchy.json", "skipped_concepts.csv",
-               "selectivity_heatmap.png", "selectivity_heatmap.svg"]
+PROBE_TABLES = ["probes.csv", "neurons.csv", "hierarchy.json", "skipped_concepts.csv"]
 
 
-def final_outputs():
+def report_inputs():
+    """Everything the run produces; the HTML report summarizes it."""
     out = []
     for ds in DATASETS:
         out.append(f"{R}/{ds}/metrics.json")
@@ -126,8 +126,12 @@ def final_outputs():
     for lib in LIBRARIES:
         out.append(f"{R}/libraries/{lib}/standardized.csv")
     for campaign in CAMPAIGNS:
-        out += [f"{R}/screens/{campaign}/{name}" for name in ("ranked.csv", "top.csv", "top.sdf")]
+        out += [f"{R}/screens/{campaign}/{name}" for name in ("ranked.csv", "top.csv", "top.sdf", "enrichment.json")]
     return out
+
+
+def final_outputs():
+    return report_inputs() + [f"{R}/report.html"]
 
 
 def probe_args(wildcards):

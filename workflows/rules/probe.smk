@@ -4,7 +4,15 @@ rule probe:
         train_inputs,
         model=f"{R}/{{dataset}}/models/{{deep_model}}/model.json",
     output:
-        [f"{R}/{{dataset}}/probes/{{deep_model}}/{name}" for name in PROBE_FILES],
+        [f"{R}/{{dataset}}/probes/{{deep_model}}/{name}" for name in PROBE_TABLES],
+        png=report(
+            f"{R}/{{dataset}}/probes/{{deep_model}}/selectivity_heatmap.png",
+            caption="../report/selectivity_heatmap.rst",
+            category="Probe atlas",
+            subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "model": "{deep_model}"},
+        ),
+        svg=f"{R}/{{dataset}}/probes/{{deep_model}}/selectivity_heatmap.svg",
     log:
         f"{R}/logs/{{dataset}}/probe_{{deep_model}}.log",
     benchmark:
