@@ -46,6 +46,7 @@ DEFAULT_HPARAMS: dict[str, dict[str, Any]] = {
         "depth": 4,
         "dropout": 0.2,
         "input_dropout": 0.1,
+        "min_feature_count": 10,
         "norm": "batch",
         "use_descriptors": True,
         "lr": 1e-3,

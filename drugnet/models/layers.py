@@ -51,13 +51,18 @@ class FeatureScaler(nn.Module):
 
     Columns ``[:n_log]`` (count features) get ``log1p``; NaN is replaced by the training
     median; then ``(x - mean) / std`` and clipping to ``[-clip, clip]`` (tames heavy-tailed
-    RDKit descriptors such as Ipc). Statistics are computed in float64.
+    RDKit descriptors such as Ipc). Count columns non-zero in fewer than ``min_count``
+    training rows are zeroed (DeepTox's sparse-feature filter). Statistics are computed in float64.
     """
 
-    def __init__(self, dim: int, n_log: int = 0, clip: float = 6.0) -> None:
+    def __init__(self, dim: int, n_log: int = 0, clip: float = 6.0, min_count: int = 0) -> None:
         super().__init__()
         self.n_log = n_log
         self.clip = clip
+        self.min_count = min_count
+        # 0 for count columns non-zero in fewer than ``min_count`` training rows: a fingerprint
+        # bit seen once in training has a tiny std and would blow up to the clip value on new data
+        self.register_buffer("keep", torch.ones(dim))
         self.register_buffer("median", torch.zeros(dim))
         self.register_buffer("mean", torch.zeros(dim))
         self.register_buffer("std", torch.ones(dim))
@@ -78,6 +83,9 @@ class FeatureScaler(nn.Module):
         mean = x.mean(0)
         std = x.std(0, unbiased=False)
         std = torch.where(std > 1e-8, std, torch.ones_like(std))
+        if self.n_log and self.min_count:
+            support = (x[:, : self.n_log] > 0).sum(0)
+            self.keep[: self.n_log] = (support >= self.min_count).float()
         self.median.copy_(median.float())
         self.mean.copy_(mean.float())
         self.std.copy_(std.float())
@@ -86,4 +94,4 @@ class FeatureScaler(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self._transform(x)
         x = torch.where(torch.isfinite(x), x, self.median.expand_as(x))
-        return ((x - self.mean) / self.std).clamp(-self.clip, self.clip)
+        return ((x - self.mean) / self.std).clamp(-self.clip, self.clip) * self.keep

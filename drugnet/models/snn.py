@@ -18,7 +18,8 @@ class SNN(nn.Module):
     (log1p-transformed), the rest descriptors (NaN imputed with training medians); all
     standardized with training statistics held in buffers (``fit_scaling``).
 
-    hparams: ``in_dim, n_log, n_tasks, hidden, depth, dropout, input_dropout, variant, norm``.
+    hparams: ``in_dim, n_log, n_tasks, hidden, depth, dropout, input_dropout, variant, norm,
+    min_feature_count`` (count columns seen in fewer training molecules are dropped).
     """
 
     def __init__(self, hparams: dict[str, Any]) -> None:
@@ -27,7 +28,8 @@ class SNN(nn.Module):
         variant, hidden, depth = hparams["variant"], int(hparams["hidden"]), int(hparams["depth"])
         dropout, norm = float(hparams["dropout"]), hparams.get("norm", "batch")
         in_dim = int(hparams["in_dim"])
-        self.scaler = FeatureScaler(in_dim, n_log=int(hparams.get("n_log", 0)))
+        self.scaler = FeatureScaler(in_dim, n_log=int(hparams.get("n_log", 0)),
+                                    min_count=int(hparams.get("min_feature_count", 0)))
         p_in = float(hparams.get("input_dropout", 0.0))
         self.input_dropout = nn.AlphaDropout(p_in) if variant == "snn" else nn.Dropout(p_in)
         self.linears = nn.ModuleList()

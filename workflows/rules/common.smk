@@ -138,7 +138,7 @@ def probe_args(wildcards):
     p = config["probe"]
     return (
         f"--max-molecules {p['max_molecules']} --atoms-per-molecule {p['atoms_per_molecule']} "
-        f"--min-positives {p['min_positives']} --seed {p['seed']}"
+        f"--min-positives {p['min_positives']} --n-boot {p['n_boot']} --seed {p['seed']}"
     )
 
 
