@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import time
+from drugnet.progress import progress
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -85,7 +85,8 @@ def featurize_smiles(
     desc = np.empty((n, len(names)), dtype=np.float32)
     graph_parts: dict[str, list[np.ndarray]] = {k: [] for k in ("x", "edge_index", "edge_attr", "n_atoms", "n_edges")}
     tasks = _chunks(smiles, chunk_size, radius, n_bits, names)
-    t0, done = time.perf_counter(), 0
+    done = 0
+    bar = progress(n, "featurize", "molecules")
     pool = multiprocessing.Pool(n_jobs) if n_jobs > 1 and n > chunk_size else None
     try:
         results = pool.imap(_featurize_chunk, tasks) if pool else map(_featurize_chunk, tasks)
@@ -96,8 +97,9 @@ def featurize_smiles(
             for key, value in part.items():
                 graph_parts[key].append(value)
             done += k
-            log.info("featurized %d/%d molecules (%.0f/s)", done, n, done / max(time.perf_counter() - t0, 1e-9))
+            bar.update(k)
     finally:
+        bar.close()
         if pool:
             pool.terminate()
     graphs = {

@@ -29,12 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="input format (default: from the extension)")
 
 
-def _print_progress(rows_done: int, chunk_rows: int, elapsed: float) -> None:
-    rate = rows_done / elapsed if elapsed > 0 else 0.0
-    print(f"standardize: {rows_done} rows done (+{chunk_rows}), {rate:.0f} rows/s", file=sys.stderr, flush=True)
-
-
 def main(args: argparse.Namespace) -> int:
+    from drugnet.progress import progress
+
+    bar = progress(None, "standardize", "rows")
     try:
         output = standardize_file(
             args.input,
@@ -48,11 +46,13 @@ def main(args: argparse.Namespace) -> int:
             n_jobs=args.threads,
             fmt=args.fmt,
             max_heavy_atoms=args.max_heavy_atoms,
-            progress=_print_progress,
+            progress=lambda rows_done, chunk_rows, elapsed: bar.update(chunk_rows),
         )
     except InputError as exc:
         print(f"drugnet standardize: error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        bar.close()
     write_standardize_outputs(output, args.output, args.rejects, args.summary)
     print(format_summary(output.summary), file=sys.stderr, flush=True)
     return 0

@@ -23,7 +23,6 @@ from rdkit import Chem  # noqa: E402
 
 from drugnet.concepts import all_concepts  # noqa: E402
 from drugnet.concepts.catalog import SKIPPED_COLUMNS, ConceptSet  # noqa: E402
-from drugnet.concepts.matrix import ConceptMatrix  # noqa: E402
 from drugnet.io.atomic import atomic_path  # noqa: E402
 from drugnet.probing import hierarchy, neurons, probes  # noqa: E402
 
@@ -70,7 +69,10 @@ def run_atlas(
     probe test molecules (whole scaffolds). The control task reuses the trained embeddings with
     labels moved between molecules (`probes.control_task_concepts`).
     """
+    from drugnet.progress import progress
+
     tables, neuron_tables, detector_tables, levels = [], [], [], {}
+    bar = progress(3 * len(concepts.matrices), "probe", "probe sets", interval=10.0)
     for level, matrix in concepts.matrices.items():
         if level not in embeddings["trained"] or matrix.n_concepts == 0:
             continue
@@ -79,14 +81,17 @@ def run_atlas(
         random = embeddings["random_init"][level]
         kw = dict(n_boot=settings.n_boot, C=settings.C, seed=settings.seed)
         table_trained = probes.probe_layers(trained, matrix, is_test_item, network="trained", **kw)
+        bar.update()
         # layers identical to the trained ones (the input layer) are not refitted: same numbers
         same = [l for l in range(len(random)) if np.array_equal(random[l], trained[l])]
         differ = [l for l in range(len(random)) if l not in same]
         table_random = probes.probe_layers([random[l] for l in differ], matrix, is_test_item, network="random_init", **kw)
         table_random["layer"] = np.asarray(differ)[table_random["layer"].to_numpy()] if differ else table_random["layer"]
+        bar.update()
         copied = table_trained[table_trained["layer"].isin(same)].assign(network="random_init")
         control = probes.control_task_concepts(matrix, seed=settings.seed)
         table_control = probes.probe_layers(trained, control, is_test_item, network="control_task", **kw)
+        bar.update()
         tables += [table_trained, pd.concat([copied, table_random]), table_control]
         for network, layers in (("trained", trained), ("random_init", random)):
             table, strengths = neurons.neuron_table(layers, matrix, network=network)

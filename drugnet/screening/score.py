@@ -158,13 +158,18 @@ def score_library(
         "n_merged": rows["n_merged"].to_numpy() if "n_merged" in rows else np.ones(len(rows), dtype=np.int64),
     })
     smiles = out["smiles"].tolist()
+    from drugnet.progress import progress
+
     for dm in models:
         targets = dm.task_info.targets
         mean = np.zeros((len(rows), len(targets)))
         std = np.zeros((len(rows), len(targets)))
+        bar = progress(len(rows), f"score {dm.dataset}", "molecules")
         for c in range(0, len(rows), chunk_size):  # start is a multiple of chunk_size
             m, s = predictors[dm.dataset](smiles[c : c + chunk_size])
             mean[c : c + chunk_size], std[c : c + chunk_size] = np.asarray(m), np.asarray(s)
+            bar.update(len(m))
+        bar.close()
         for t, target in enumerate(targets):
             col = objective_column_name(dm.dataset, target)
             out[col], out[f"{col}.std"] = mean[:, t], std[:, t]

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from tiny_store import SMILES, TinyStore, aromatic_n_label
 
 from drugnet.train.checkpoint import load_model_dir, save_model_dir
