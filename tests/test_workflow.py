@@ -104,6 +104,14 @@ def test_quick_config_runs_every_stage(tmp_path):
     html = (res / "report.html").read_text()
     assert "<svg" in html and "bace_safe" in html
 
+    # Snakemake's own report collects the captioned outputs
+    result = _snakemake(work, "--configfile", "config/quick.yaml", "--report", "report.zip", timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    import zipfile
+
+    names = zipfile.ZipFile(work / "report.zip").namelist()
+    assert any(n.endswith("selectivity_heatmap.png") for n in names) and any(n.endswith("/report.html") for n in names)
+
 
 @pytest.mark.parametrize("profile", ["local", "slurm"])
 def test_profiles_build_the_dag(tmp_path, profile):
