@@ -16,7 +16,7 @@ from drugnet.io.readers import InputError
 from drugnet.standardize import STANDARDIZED_COLUMNS, parse_label, standardize_file, write_standardize_outputs
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-TOX21 = Path("/work/shared/data/tox21_challenge_train.csv.gz")
+TOX21 = Path(__file__).resolve().parents[1] / "data" / "tox21_challenge_train.csv.gz"
 TOX21_TASKS = ["NR-AR", "NR-AR-LBD", "NR-AhR", "NR-Aromatase", "NR-ER", "NR-ER-LBD", "NR-PPAR-gamma",
                "SR-ARE", "SR-ATAD5", "SR-HSE", "SR-MMP", "SR-p53"]
 

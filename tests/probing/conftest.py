@@ -1,11 +1,13 @@
 """Shared real-molecule fixtures for probing tests."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from rdkit import Chem
 
-DATA = "/work/main/data/esol_delaney.csv.gz"
+DATA = str(Path(__file__).resolve().parents[2] / "data" / "esol_delaney.csv.gz")
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """End to end: a tiny trained gnn and snn on real molecules, probed through `drugnet probe`."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -46,7 +47,7 @@ def test_probe_command_writes_atlas(tmp_path, kind):
     from drugnet.cli import main
 
     torch.set_num_threads(1)
-    dataset_dir = _dataset_dir(tmp_path, "/work/main/data/esol_delaney.csv.gz")
+    dataset_dir = _dataset_dir(tmp_path, str(Path(__file__).resolve().parents[2] / "data" / "esol_delaney.csv.gz"))
     model_dir = _train(dataset_dir, kind)
     out = tmp_path / "probes"
     rc = main(["probe", "--dataset-dir", str(dataset_dir), "--model-dir", str(model_dir), "--output-dir", str(out),
