@@ -59,11 +59,10 @@ def _models(campaign: dict[str, Any], results_dir: str):
 
 
 def main(args: argparse.Namespace) -> int:
-    from drugnet.screening.score import read_standardized
+    from drugnet.screening.score import read_standardized, read_standardized_shard
 
     campaign = parse_campaign(args.campaign_json)
     models = _models(campaign, args.results_dir)
-    library = read_standardized(args.library)
     if args.screen_step == "score":
         import torch
 
@@ -72,10 +71,14 @@ def main(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(max(1, args.threads))
         predictors = {m.dataset: ensemble_predictor(m.model_dir, args.threads, args.chunk_size) for m in models}
-        table = score_library(library, models, predictors, args.shard, args.n_shards, args.chunk_size, args.ad_threshold)
+        # only this shard's rows are read (memory bounded by the shard, not the library); the
+        # shard starts at a multiple of chunk_size, so its prediction chunks are the global ones
+        library = read_standardized_shard(args.library, args.shard, args.n_shards, args.chunk_size)
+        table = score_library(library, models, predictors, 0, 1, args.chunk_size, args.ad_threshold)
         write_csv_atomic(table, args.output)
         return 0
     from drugnet.screening.rank import read_shards, write_screen_outputs
 
+    library = read_standardized(args.library)
     write_screen_outputs(read_shards(args.inputs), campaign, models, args.output_dir, library, args.threads)
     return 0

@@ -45,6 +45,28 @@ def read_standardized(path: str | Path) -> pd.DataFrame:
     )
 
 
+def read_standardized_shard(
+    path: str | Path, shard: int, n_shards: int, chunk_size: int = DEFAULT_CHUNK_SIZE, block_rows: int = 100_000
+) -> pd.DataFrame:
+    """Only the rows of ``shard`` of a ``standardized.csv`` (see :func:`shard_bounds`), read in
+    blocks so memory is bounded by the shard, not the library (one extra pass counts the rows)."""
+    kwargs = dict(dtype={"id": str, "smiles": str, "inchikey": str, "merged_ids": str},
+                  keep_default_na=False, na_values=[""])
+    n_rows = sum(len(block) for block in pd.read_csv(path, usecols=["id"], chunksize=block_rows, dtype=str))
+    start, stop = shard_bounds(n_rows, shard, n_shards, chunk_size)
+    parts, offset = [], 0
+    for block in pd.read_csv(path, chunksize=block_rows, **kwargs):
+        lo, hi = max(start - offset, 0), min(stop - offset, len(block))
+        if lo < hi:
+            parts.append(block.iloc[lo:hi])
+        offset += len(block)
+        if offset >= stop:
+            break
+    if parts:
+        return pd.concat(parts, ignore_index=True)
+    return pd.read_csv(path, nrows=0, **kwargs)
+
+
 def task_info_from_model_json(meta: Mapping[str, Any]) -> TaskInfo:
     """:class:`TaskInfo` from a ``model.json`` (``task``, ``targets``, ``target_mean``/``target_std`` lists)."""
     targets = tuple(meta["targets"])
