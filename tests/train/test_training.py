@@ -93,3 +93,15 @@ def test_early_stopping_restores_best_epoch(store: TinyStore) -> None:
     vals = [h["val_metric"] for h in history]
     assert len(history) <= 30 and vals[best - 1] == max(v for v in vals if not np.isnan(v))
     assert len(history) == 30 or len(history) - best == 3
+
+
+def test_regression_snn_defaults_to_no_dropout_unless_asked(store: TinyStore) -> None:
+    y = (store.desc[:, 1:2].numpy() * 2 + 5).astype(np.float32)
+    data = Dataset([str(i) for i in range(store.n)], SMILES, ["t"], y, store, np.array(["train"] * 20 + ["val"] * 4))
+    ens, _ = train_ensemble(data, "snn", "regression", {**FAST, "epochs": 2}, threads=1)
+    assert ens.hparams["dropout"] == 0.0 and ens.hparams["input_dropout"] == 0.0
+    ens, _ = train_ensemble(data, "snn", "regression", {**FAST, "epochs": 2, "dropout": 0.3}, threads=1)
+    assert ens.hparams["dropout"] == 0.3 and ens.hparams["input_dropout"] == 0.0
+    classification = classification_data(store)
+    ens, _ = train_ensemble(classification, "snn", "classification", {**FAST, "epochs": 2}, threads=1)
+    assert ens.hparams["dropout"] > 0.0
