@@ -52,7 +52,7 @@ def _run(job: tuple[str, str, list[str], str, dict, int, str, int]) -> dict:
     start = time.perf_counter()
     data = load_dataset(dataset_dir, targets)
     ensemble, _ = train_ensemble(data, kind, task, overrides, 1, seed, device, threads)
-    info = ensemble.member_info[0] if hasattr(ensemble, "member_info") else ensemble.infos[0]
+    info = ensemble.member_info[0]
     return {"overrides": overrides, "val_score": info["val_score"], "best_epoch": info.get("best_epoch"),
             "seconds": round(time.perf_counter() - start, 1)}
 

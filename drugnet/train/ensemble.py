@@ -96,9 +96,6 @@ def train_member(data: Dataset, kind: str, task: str, hparams: dict[str, Any], y
     return result.model.cpu(), info, result.history
 
 
-REGRESSION_SNN_DEFAULTS = {"dropout": 0.0, "input_dropout": 0.0}
-
-
 def train_ensemble(
     data: Dataset,
     kind: str,
@@ -112,13 +109,7 @@ def train_ensemble(
     """Train ``n_members`` members with seeds ``seed + k``; returns the ensemble and history rows (with ``member``)."""
     if threads:
         torch.set_num_threads(int(threads))
-    overrides = dict(overrides or {})
-    if kind == "snn" and task == "regression":
-        # alpha dropout shifts regression outputs between training and evaluation mode (ESOL:
-        # train-set RMSE 2.67 log units in eval mode vs 0.21 without dropout): off unless asked for
-        for key, value in REGRESSION_SNN_DEFAULTS.items():
-            overrides.setdefault(key, value)
-    hparams = default_hparams(kind, overrides)
+    hparams = default_hparams(kind, overrides, task)
     hparams["n_tasks"] = len(data.targets)
     if kind != "rf_ecfp":
         hparams.update(input_dims(data.store, kind, bool(hparams.get("use_descriptors", False))))
