@@ -8,7 +8,15 @@ from pathlib import Path
 import pandas as pd
 
 from drugnet.report import html as H
-from drugnet.report.depict import explanation_atoms, mol_from_smiles, mol_svg
+from drugnet.report.depict import (
+    NEGATIVE,
+    POSITIVE,
+    legend_html,
+    mol_from_smiles,
+    mol_svg,
+    mol_svg_weights,
+    parse_atom_weights,
+)
 from drugnet.report.inputs import campaigns, read_csv, read_json
 
 MAX_CARDS = 60
@@ -27,10 +35,19 @@ def _dd(label: str, value: str, cls: str = "") -> str:
 
 
 def candidate_card(row: pd.Series, objectives: list[str]) -> str:
-    """One compound: depiction (atoms from ``explanation`` highlighted) and its key numbers."""
-    atoms = explanation_atoms(row.get("explanation"))
-    svg = mol_svg(mol_from_smiles(row.get("smiles")), atoms, width=238, height=180)
+    """One compound: depiction with atoms coloured by ``explanation_atoms`` (green positive, red
+    negative, shade ∝ |attribution|; plain when absent or empty), the ``explanation`` text under
+    it, and its key numbers."""
+    mol = mol_from_smiles(row.get("smiles"))
+    weights = parse_atom_weights(row.get("explanation_atoms"), mol.GetNumAtoms() if mol is not None else None)
+    if weights:
+        svg = mol_svg_weights(mol, weights, positive=POSITIVE, negative=NEGATIVE, width=238, height=180)
+    else:
+        svg = mol_svg(mol, width=238, height=180)
     picture = svg if svg is not None else f'<p class="missing">no depiction: cannot parse SMILES {H.esc(row.get("smiles"))}</p>'
+    explanation = H.fmt(row.get("explanation")).strip()
+    if explanation:
+        picture += f'<p class="explain">{H.esc(explanation)}</p>'
     items = [_dd("rank", H.fmt(row.get("rank"))), _dd("id", H.fmt(row.get("id"))), _dd("score", H.fmt(row.get("score")))]
     for col in objectives[:CARD_OBJECTIVES]:
         items.append(_dd(col, f"{H.fmt(row.get(col))} ± {H.fmt(row.get(f'{col}.std'))}"))
@@ -45,9 +62,22 @@ def candidate_card(row: pd.Series, objectives: list[str]) -> str:
     if "alerts" in row.index:
         alerts = H.fmt(row.get("alerts"))
         items.append(_dd("alerts", alerts.replace(";", "; ") or "none", "alert" if alerts else ""))
-    if atoms:
-        items.append(_dd("highlight", "atoms from explanation"))
+    if weights:
+        largest = max(abs(w) for w in weights.values())
+        items.append(_dd("attribution", f"{len(weights)} atoms, max |value| {H.fmt(largest)}"))
     return f'<div class="card">{picture}<dl>{"".join(items)}</dl></div>'
+
+
+ATTRIBUTION_LEGEND = legend_html(
+    [(POSITIVE, "positive attribution"), (NEGATIVE, "negative attribution")],
+    "(explanation_atoms; shade ∝ |value| relative to the largest |value| in the molecule; "
+    "text under a depiction: explanation)",
+)
+
+
+def has_attributions(top: pd.DataFrame) -> bool:
+    """True when some row of ``explanation_atoms`` holds at least one atom weight."""
+    return "explanation_atoms" in top and any(parse_atom_weights(v) for v in top["explanation_atoms"])
 
 
 def _truthy(value: object) -> bool:
@@ -88,10 +118,13 @@ def _campaign_block(name: str, folder: Path) -> str:
         parts.append(H.note(f"{len(top)} candidates{ranked_note}; score = weighted geometric mean of the objective "
                             "desirabilities; ± = ensemble standard deviation; domain = ECFP4 Tanimoto to the nearest training compound."))
         cards = [candidate_card(row, objectives) for _, row in top.head(MAX_CARDS).iterrows()]
+        if has_attributions(top.head(MAX_CARDS)):
+            parts.append(ATTRIBUTION_LEGEND)
         parts.append(f'<div class="grid">{"".join(cards)}</div>')
         if len(top) > MAX_CARDS:
             parts.append(H.note(f"first {MAX_CARDS} of {len(top)} candidates drawn; all are in the table below"))
-        shown = top.drop(columns=[c for c in ("explanation",) if c in top and top[c].isna().all()])
+        empty = [c for c in ("explanation",) if c in top and top[c].isna().all()]
+        shown = top.drop(columns=empty + [c for c in ("explanation_atoms",) if c in top])  # atom weights: drawn above
         parts.append(f"<details><summary>top.csv as a table</summary>{H.table(shown)}</details>")
     enrichment = read_json(folder / "enrichment.json")
     if enrichment:

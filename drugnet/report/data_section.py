@@ -9,7 +9,13 @@ import pandas as pd
 
 from drugnet.report import html as H
 from drugnet.report import plots
-from drugnet.report.inputs import datasets, libraries, read_csv, read_json, task_and_targets
+from drugnet.report.inputs import (
+    datasets,
+    libraries,
+    read_csv,
+    read_json,
+    task_and_targets,
+)
 
 SUMMARY_FIELDS = ("rows_read", "accepted_unique", "merged_rows", "rejected", "label_conflicts", "wall_seconds")
 

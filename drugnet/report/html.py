@@ -37,6 +37,10 @@ table.data td.best{font-weight:700;background:#e3f4e3}
 .card dt{color:#5b6773}.card dd{margin:0;word-break:break-word}
 .verdict{font-weight:600;padding:6px 10px;border-left:4px solid #22313f;background:#eef2f6}
 .alert{color:#a94442}
+.explain{margin:2px 4px 0;font-size:0.95em;color:#22313f;word-break:break-word}
+.legend{font-size:0.85em;color:#5b6773;margin:4px 0 8px}
+.swatch{display:inline-block;width:28px;height:11px;border:1px solid #b8c2cc;border-radius:2px;margin:0 4px 0 10px;vertical-align:middle}
+.unit{margin:4px 0 10px}.unit h4{margin-bottom:2px}
 """
 
 

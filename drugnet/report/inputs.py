@@ -15,7 +15,8 @@ log = logging.getLogger("drugnet.report")
 
 MODEL_ORDER = ("gnn", "snn", "rf_ecfp")
 TEXT_COLUMNS = {"id": str, "smiles": str, "input_smiles": str, "inchikey": str, "merged_ids": str,
-                "reason": str, "split": str, "explanation": str, "alerts": str, "nearest_train_id": str}
+                "reason": str, "split": str, "explanation": str, "explanation_atoms": str, "alerts": str,
+                "nearest_train_id": str}
 
 
 def parse_config(text_or_path: str) -> dict:

@@ -10,7 +10,13 @@ import pandas as pd
 
 from drugnet.report import html as H
 from drugnet.report import plots
-from drugnet.report.inputs import datasets, model_names, read_csv, read_json, task_and_targets
+from drugnet.report.inputs import (
+    datasets,
+    model_names,
+    read_csv,
+    read_json,
+    task_and_targets,
+)
 
 HIGHER_IS_BETTER = {"roc_auc": True, "pr_auc": True, "r2": True, "rmse": False, "mae": False}
 SPLIT_ORDER = ("train", "val", "test", "external_test")

@@ -9,12 +9,12 @@ from collections.abc import Mapping
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from sklearn.metrics import precision_recall_curve, roc_curve
 
-from drugnet.report.html import inline_svg  # noqa: E402
+from drugnet.report.html import inline_svg
 
 _RC = {"svg.fonttype": "none", "svg.hashsalt": "drugnet", "font.size": 8, "axes.titlesize": 9}
 

@@ -1,4 +1,5 @@
-"""Report section "Probing": hierarchy verdict, best concepts per family, neurons, example molecules."""
+"""Report section "Probing": hierarchy verdict, best concepts per family, neurons, example molecules
+with the atoms a top unit fires on coloured (``neuron_examples.json`` of ``drugnet probe``)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,21 @@ import pandas as pd
 from rdkit import Chem
 
 from drugnet.report import html as H
-from drugnet.report.depict import mol_from_smiles, mol_svg
+from drugnet.report.depict import (
+    ACTIVATION,
+    INHIBITION,
+    legend_html,
+    mol_from_smiles,
+    mol_svg,
+    mol_svg_weights,
+)
 from drugnet.report.inputs import datasets, model_names, read_csv, read_json
 
 EXAMPLE_NEURONS = 3
 EXAMPLE_MOLECULES = 4
 SCAN_MOLECULES = 200
+FAMILY_ORDER = ("functional_group", "interaction_center", "pharmacophore")
+OTHER_LAYER_EXAMPLES = 2  # examples drawn per unit in the collapsed other-layers block (report size)
 
 
 def selectivity(probes: pd.DataFrame) -> pd.DataFrame:
@@ -87,8 +97,9 @@ def _sample_molecules(standardized: pd.DataFrame, n: int, seed: int = 0) -> list
 
 
 def neuron_examples(neurons: pd.DataFrame, standardized: pd.DataFrame | None) -> str:
-    """Depictions for the best atom-level trained units: molecules carrying the unit's best concept with
-    that concept's atoms highlighted (``neurons.csv`` has no per-atom activations)."""
+    """Fallback for probe runs without ``neuron_examples.json``: molecules carrying the best concept of
+    the best atom-level trained units, with that concept's atoms highlighted (``neurons.csv`` has no
+    per-atom activations)."""
     if standardized is None or "smiles" not in standardized or neurons.empty:
         return H.missing("no standardized molecules or atom-level neurons for examples")
     if not {"level", "network", "best_concept", "best_family"} <= set(neurons.columns):
@@ -101,8 +112,9 @@ def neuron_examples(neurons: pd.DataFrame, standardized: pd.DataFrame | None) ->
         return H.missing("no atom-level trained units in neurons.csv")
     sample = _sample_molecules(standardized, SCAN_MOLECULES)
     mols = [m for _, m in sample]
-    parts = [H.note("neurons.csv stores each unit's best concept, not per-atom activations: highlighted atoms are "
-                    "the atoms that carry the unit's best concept (drugnet.concepts labels), in molecules of the dataset.")]
+    parts = [H.note("this probe run has no neuron_examples.json (rerun drugnet probe for per-atom activations); "
+                    "neurons.csv stores each unit's best concept only, so highlighted atoms are the atoms that carry "
+                    "the unit's best concept (drugnet.concepts labels), in molecules of the dataset.")]
     cache: dict = {}
     for unit in picked.itertuples(index=False):
         atoms = concept_atoms(mols, unit.best_concept, unit.best_family, cache)
@@ -119,6 +131,93 @@ def neuron_examples(neurons: pd.DataFrame, standardized: pd.DataFrame | None) ->
             if len(cards) >= EXAMPLE_MOLECULES:
                 break
         parts.append(f'<div class="grid">{"".join(cards)}</div>' if cards else H.note("no molecule of the sample carries this concept"))
+    return "\n".join(parts)
+
+
+def _example_card(example: Mapping, unit: Mapping, values: str) -> str:
+    """One example molecule of a unit: atoms coloured by the stored per-atom values, concept atoms ringed."""
+    mol = mol_from_smiles(example.get("smiles"))
+    if mol is None:
+        smiles = example.get("smiles")
+        return f'<div class="card">{H.missing(f"cannot parse SMILES {smiles}")}</div>'
+    atom_values = example.get("atom_values") or []
+    rings = example.get("concept_atoms") or []
+    legend = str(example.get("id", ""))
+    if len(atom_values) != mol.GetNumAtoms():
+        svg = mol_svg(mol, width=220, height=170, legend=legend)
+        remark = "per-atom values do not match the molecule: not coloured"
+    else:
+        weights = dict(enumerate(float(v) for v in atom_values))
+        if values == "activation":
+            baseline = float(unit.get("baseline") or 0.0)
+            scale = float(unit.get("scale") or 0.0) - baseline
+            svg = mol_svg_weights(mol, weights, scale=scale, baseline=baseline, positive=ACTIVATION, negative=None,
+                                  rings=rings, width=220, height=170, legend=legend)
+        else:
+            svg = mol_svg_weights(mol, weights, scale=float(unit.get("scale") or 0.0), positive=ACTIVATION,
+                                  negative=INHIBITION, rings=rings, width=220, height=170, legend=legend)
+        remark = ""
+    has = example.get("has_concept")
+    concept = "carries the concept (ringed)" if has else ("no concept atoms" if has is not None else "concept not locatable")
+    why = "top activation" if example.get("picked") == "highest" else "top among concept carriers"
+    text = f"{why}; unit {H.fmt(example.get('score'))}; {concept}" + (f"; {remark}" if remark else "")
+    return f'<div class="card">{svg}<p class="note">{H.esc(text)}</p></div>'
+
+
+def _some_examples(examples: Sequence[Mapping], n: int | None) -> list[Mapping]:
+    """The first example of each ``picked`` kind, then the others in stored order; at most ``n``."""
+    if n is None or len(examples) <= n:
+        return list(examples)
+    firsts = list({str(e.get("picked")): i for i, e in reversed(list(enumerate(examples)))}.values())
+    order = sorted(firsts) + [i for i in range(len(examples)) if i not in firsts]
+    return [examples[i] for i in sorted(order[:n])]
+
+
+def _unit_block(unit: Mapping, values: str, max_examples: int | None = None) -> str:
+    title = (f"{unit.get('family')}: layer {unit.get('layer')} unit {unit.get('unit')} fires on {unit.get('concept')} "
+             f"(AUC {H.fmt(unit.get('auc'))})")
+    cards = [_example_card(e, unit, values) for e in _some_examples(unit.get("examples") or [], max_examples)]
+    body = f'<div class="grid">{"".join(cards)}</div>' if cards else H.note("no example molecules stored")
+    return f'<div class="unit"><h4>{H.esc(title)}</h4>{body}</div>'
+
+
+def unit_examples(examples: Mapping) -> str:
+    """Depictions of ``neuron_examples.json``: per concept family the stored unit with the highest AUC
+    (all its example molecules, atoms coloured by the unit's per-atom values, concept atoms ringed),
+    the other layers' units in a collapsed block with `OTHER_LAYER_EXAMPLES` examples each (one per
+    ``picked`` kind first)."""
+    units = [u for u in examples.get("units") or [] if isinstance(u, Mapping)]
+    if not units:
+        return H.note("neuron_examples.json lists no units (no concept passed the filters)")
+    values = examples.get("values", "activation")
+    if values == "activation":
+        legend = legend_html([(ACTIVATION, "unit activation at the atom")],
+                             "(white: at or below the unit's median over all probed atoms; full: the highest among the "
+                             "unit's examples); ○ ringed atoms carry the unit's concept")
+        how = ("GNN atom states: each atom is coloured by the unit's activation there; examples are the probed molecules "
+               "where the unit reaches its highest value (half of them), then the highest among molecules that carry the "
+               "unit's concept; one per scaffold.")
+    else:
+        legend = legend_html([(ACTIVATION, "raises the unit"), (INHIBITION, "lowers the unit")],
+                             "(fingerprint occlusion, shade ∝ |effect| relative to the largest among the unit's examples); "
+                             "○ ringed atoms carry the unit's concept")
+        how = ("The SNN sees fingerprint counts, not atoms: each atom is coloured by how much the unit drops when the "
+               "Morgan environments containing that atom are removed from the input (descriptors unchanged). Examples: "
+               "the molecules with the highest activation (half), then the highest among carriers of the unit's concept.")
+    order = {f: i for i, f in enumerate(FAMILY_ORDER)}
+    by_family: dict[str, list[Mapping]] = {}
+    for unit in units:
+        by_family.setdefault(str(unit.get("family")), []).append(unit)
+    best, rest = [], []
+    for family in sorted(by_family, key=lambda f: (order.get(f, len(order)), f)):
+        ranked = sorted(by_family[family], key=lambda u: (-float(u.get("auc") or 0.0), int(u.get("layer") or 0)))
+        best.append(ranked[0])
+        rest += sorted(ranked[1:], key=lambda u: int(u.get("layer") or 0))
+    parts = [H.note(how), legend] + [_unit_block(u, values) for u in best]
+    if rest:
+        inner = "".join(_unit_block(u, values, OTHER_LAYER_EXAMPLES) for u in rest)
+        parts.append(f"<details><summary>the best unit of each family in the other layers ({len(rest)}; "
+                     f"{OTHER_LAYER_EXAMPLES} examples each)</summary>{inner}</details>")
     return "\n".join(parts)
 
 
@@ -161,6 +260,11 @@ def _model_block(dataset: str, model: str, folder: Path, standardized: pd.DataFr
     if neurons is not None and len(neurons) and "auc" in neurons:
         parts.append("<h4>strongest single units (trained network)</h4>")
         parts.append(H.table(top_neurons(neurons)))
+    examples = read_json(folder / "neuron_examples.json")
+    if isinstance(examples, Mapping):
+        parts.append("<h4>where the top unit of each concept family fires: example molecules</h4>")
+        parts.append(unit_examples(examples))
+    elif neurons is not None and len(neurons) and "auc" in neurons:
         parts.append("<h4>example molecules for top atom-level units</h4>")
         parts.append(neuron_examples(neurons, standardized))
     return "\n".join(parts)

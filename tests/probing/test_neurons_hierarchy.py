@@ -73,3 +73,32 @@ def test_pairwise_ordering_exposes_a_reversed_step(rng):
     assert pairs["functional_group<interaction_center"]["p_value"] < 0.01
     assert pairs["functional_group<pharmacophore"]["p_value"] < 0.01
     assert pairs["interaction_center<pharmacophore"]["p_value"] > 0.5
+
+
+def test_family_top_units_pick_units_that_fire_on_the_concept(esol_mols, rng):
+    concepts = interaction_centers.concept_labels(esol_mols[:100], level="atom")
+    aromatic = concepts.column("Aromatic").astype(float)
+    layer = rng.normal(size=(len(aromatic), 6))
+    layer[:, 2] = -aromatic + 0.01 * rng.normal(size=len(aromatic))  # perfect, but LOW on aromatic atoms
+    layer[:, 4] = aromatic + 0.3 * rng.normal(size=len(aromatic))  # noisier, HIGH on aromatic atoms
+    top = neurons.family_top_units([layer, layer], concepts)
+    assert len(top) == 1
+    row = top.iloc[0]
+    assert (row.family, row.layer, row.unit, row.concept) == ("interaction_center", 1, 4, "Aromatic") and row.auc > 0.9
+    aucs = neurons.layer_aucs([layer, layer], concepts)
+    pd.testing.assert_frame_equal(neurons.family_top_units(None, concepts, aucs=aucs), top)
+    table, _ = neurons.neuron_table([layer, layer], concepts, network="trained", aucs=aucs)
+    pd.testing.assert_frame_equal(table, neurons.neuron_table([layer, layer], concepts, network="trained")[0])
+
+
+def test_pick_examples_half_highest_then_concept_carriers_one_per_scaffold():
+    scores = np.array([9.0, 8.0, 7.0, 6.0, 5.0, 4.0, np.nan, 10.0])
+    groups = np.array([0, 0, 1, 2, 3, 4, 5, 6])
+    n_atoms = np.array([10, 10, 10, 10, 10, 10, 10, 99])  # molecule 7: too large to draw
+    carriers = np.array([False, False, False, False, True, True, True, True])
+    picked = neurons.pick_examples(scores, groups, n_atoms, n=4, max_atoms=40, carriers=carriers)
+    # 0 and 2 (1 shares 0's scaffold), then the best carriers 4 and 5 (6 has no score, 7 is too large)
+    assert picked == [(0, "highest"), (2, "highest"), (4, "highest_with_concept"), (5, "highest_with_concept")]
+    few = neurons.pick_examples(scores, groups, n_atoms, n=4, max_atoms=40, carriers=np.zeros(8, dtype=bool))
+    assert few == [(0, "highest"), (2, "highest"), (3, "highest"), (4, "highest")]  # topped up
+    assert neurons.pick_examples(scores, groups, n_atoms, n=2) == [(0, "highest"), (2, "highest")]

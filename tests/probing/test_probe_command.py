@@ -73,3 +73,42 @@ def test_probe_command_writes_atlas(tmp_path, kind):
     assert set(neurons.network) == {"trained", "random_init"} and (neurons.auc >= 0.5).all()
     for name in ("skipped_concepts.csv", "selectivity_heatmap.png", "selectivity_heatmap.svg"):
         assert (out / name).stat().st_size > 0
+    _check_neuron_examples(json.loads((out / "neuron_examples.json").read_text()), kind, dataset_dir, model_dir)
+    assert summary["timings"]["examples_s"] >= 0 and summary["settings"]["examples_per_unit"] == 4
+
+
+def _check_neuron_examples(examples, kind, dataset_dir, model_dir):
+    """Units per family and hidden layer; per-atom values in RDKit atom order, equal (gnn) to the
+    model's own atom states for that molecule."""
+    from rdkit import Chem
+
+    from drugnet.train.checkpoint import load_model_dir
+    from drugnet.train.data import model_inputs, open_store
+
+    assert examples["kind"] == kind and examples["values"] == ("activation" if kind == "gnn" else "occlusion")
+    assert examples["level"] == ("atom" if kind == "gnn" else "molecule")
+    units = examples["units"]
+    assert units and {u["layer"] for u in units} <= {1, 2, 3}
+    assert len({(u["family"], u["layer"]) for u in units}) == len(units)
+    model = load_model_dir(model_dir).members[0].eval()
+    store = open_store(dataset_dir / "features")
+    std = pd.read_csv(dataset_dir / "standardized.csv", dtype={"id": str})
+    for unit in units:
+        assert 1 <= len(unit["examples"]) <= 4
+        assert len({e["row"] for e in unit["examples"]}) == len(unit["examples"])
+        for example in unit["examples"]:
+            assert std["smiles"][example["row"]] == example["smiles"] and std["id"][example["row"]] == example["id"]
+            n_atoms = Chem.MolFromSmiles(example["smiles"]).GetNumAtoms()
+            assert len(example["atom_values"]) == n_atoms <= 40
+            assert example["picked"] in ("highest", "highest_with_concept")
+            if example["picked"] == "highest_with_concept":
+                assert example["has_concept"] is not False
+            if example["concept_atoms"]:
+                assert max(example["concept_atoms"]) < n_atoms
+            if kind == "gnn":
+                layers = model.embed(model_inputs(store, np.array([example["row"]]), "gnn", False))
+                states = layers[unit["layer"]].atom[:, unit["unit"]].numpy()
+                np.testing.assert_allclose(example["atom_values"], states, atol=1e-4)
+                assert example["score"] == pytest.approx(states.max(), abs=1e-4)
+        values = [v for e in unit["examples"] for v in e["atom_values"]]
+        assert unit["scale"] == pytest.approx(max(values) if kind == "gnn" else max(abs(v) for v in values), abs=1e-4)

@@ -8,14 +8,15 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from rdkit import Chem
 
-from drugnet.split import split_frame  # noqa: E402
-from drugnet.standardize import standardize_file, write_standardize_outputs  # noqa: E402
-from drugnet.train.metrics import score  # noqa: E402
+from drugnet.split import split_frame
+from drugnet.standardize import standardize_file, write_standardize_outputs
+from drugnet.train.metrics import score
 
 # real drugs and drug-like molecules (a few repeated/invalid rows exercise merging and rejects)
 SMILES = [
@@ -121,10 +122,59 @@ def _probes(folder: Path, rng: np.random.Generator, n_layers: int = 3) -> None:
                  "control_task_mean_auc": {"atom": 0.502, "molecule": 0.497}}
     (folder / "hierarchy.json").write_text(json.dumps(hierarchy))
     pd.DataFrame(columns=["concept", "family", "level", "n_pos", "n_neg", "reason"]).to_csv(folder / "skipped_concepts.csv", index=False)
+    (folder / "neuron_examples.json").write_text(json.dumps(neuron_examples_json()))
     fig, ax = plt.subplots(figsize=(2, 2))
     ax.imshow(rng.random((8, 4)), cmap="RdBu_r")
     fig.savefig(folder / "selectivity_heatmap.png", dpi=50)
     plt.close(fig)
+
+
+def _example(smiles: str, ident: str, picked: str, fires_on) -> dict:
+    """One stored example: activation 2.0 on the atoms where ``fires_on(atom)`` is true, 0.1 elsewhere."""
+    mol = Chem.MolFromSmiles(smiles)
+    values = [2.0 if fires_on(a) else 0.1 for a in mol.GetAtoms()]
+    concept = [a.GetIdx() for a in mol.GetAtoms() if a.GetIsAromatic()]
+    return {"row": 0, "id": ident, "smiles": smiles, "picked": picked, "score": max(values),
+            "has_concept": bool(concept), "concept_atoms": concept, "atom_values": values}
+
+
+def neuron_examples_json() -> dict:
+    """``neuron_examples.json`` as `drugnet probe` writes it for a GNN (atom activations): the best unit
+    of each family in two layers, 1-3 example molecules each (13 stored, 12 drawn)."""
+    aspirin, salicylic, paracetamol = "CC(=O)Oc1ccccc1C(=O)O", "OC(=O)c1ccccc1O", "CC(=O)Nc1ccc(O)cc1"
+
+    def aromatic(a):
+        return a.GetIsAromatic()
+
+    def hetero(a):
+        return a.GetSymbol() in ("N", "O")
+
+    def unit(family, layer, number, concept, auc, examples):
+        return {"family": family, "layer": layer, "unit": number, "concept": concept, "auc": auc,
+                "baseline": 0.1, "scale": 2.0, "examples": examples}
+
+    return {
+        "format_version": 1, "kind": "gnn", "network": "trained", "member": 0, "level": "atom", "values": "activation",
+        "units": [
+            unit("functional_group", 1, 3, "fr_Ar_OH", 0.97, [
+                _example(paracetamol, "T003", "highest", hetero), _example(salicylic, "T007", "highest_with_concept", hetero)]),
+            unit("interaction_center", 1, 7, "Aromatic", 0.95, [_example(aspirin, "T000", "highest", aromatic)]),
+            unit("pharmacophore", 1, 2, "HA-HD:4", 0.8, [
+                _example(aspirin, "T000", "highest", hetero), _example(salicylic, "T007", "highest", hetero),
+                _example(paracetamol, "T003", "highest_with_concept", hetero)]),
+            unit("functional_group", 3, 5, "fr_Ar_OH", 0.9, [_example(paracetamol, "T003", "highest", hetero)]),
+            unit("interaction_center", 2, 4, "Aromatic", 0.995, [
+                _example(aspirin, "T000", "highest", aromatic), _example(salicylic, "T007", "highest_with_concept", aromatic),
+                _example(paracetamol, "T003", "highest", aromatic)]),
+            unit("pharmacophore", 3, 1, "HA-HD:4", 0.93, [
+                _example(paracetamol, "T003", "highest", hetero), _example(aspirin, "T000", "highest", hetero),
+                _example(salicylic, "T007", "highest_with_concept", hetero)]),
+        ],
+    }
+
+
+EXPLANATION_ATOMS = "7:+0.31;8:+0.2;9:0.25;3:-0.08;99:0.5"  # 99: out of range for aspirin, ignored
+EXPLANATION = "+ carboxylic acid [7,8,9] 0.31; - H-bond donor [3] -0.08"
 
 
 def _screen(folder: Path, std: pd.DataFrame, rng: np.random.Generator) -> None:
@@ -142,7 +192,8 @@ def _screen(folder: Path, std: pd.DataFrame, rng: np.random.Generator) -> None:
     top["mw"], top["clogp"], top["hbd"], top["hba"], top["tpsa"], top["rotatable_bonds"], top["lipinski_violations"] = 300.0, 2.0, 1, 3, 60.0, 4, 0
     top["alerts"] = [""] * (n - 1) + ["Brenk:Michael_acceptor_1;PAINS_A:ene_one_ene_A(57)"]
     top["cluster"] = np.arange(1, n + 1)
-    top["explanation"] = ["0;1;2:0.5"] + [""] * (n - 1)
+    top["explanation"] = [EXPLANATION] + [""] * (n - 1)
+    top["explanation_atoms"] = [EXPLANATION_ATOMS, "garbage"] + [""] * (n - 2)
     top.to_csv(folder / "top.csv", index=False)
     top.to_csv(folder / "ranked.csv", index=False)
     block = {"roc_auc": 0.8, "pr_auc": 0.5, "ef_1": 5.0, "ef_5": 3.0, "bedroc_20": 0.6, "n": 40, "n_actives": 8}

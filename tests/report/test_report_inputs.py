@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import json
 
-from drugnet.report.inputs import datasets, model_names, parse_config, read_csv, read_json
+from drugnet.report.inputs import (
+    datasets,
+    model_names,
+    parse_config,
+    read_csv,
+    read_json,
+)
 
 
 def test_parse_config_from_json_text_json_file_and_yaml_file(tmp_path):

@@ -75,7 +75,7 @@ def test_command_writes_the_report(results_tree, tmp_path):
 
 
 def _chromium(args: list[str], profile: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(CHROMIUM), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+    return subprocess.run([str(CHROMIUM), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args], check=False,
                           capture_output=True, text=True, timeout=120)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -10,12 +11,45 @@ import pytest
 from rdkit import Chem
 
 from drugnet.report import html as H
-from drugnet.report.candidate_section import candidate_card, candidate_section, enrichment_table, objective_columns
-from drugnet.report.data_section import data_section, label_balance, reject_reasons, split_sizes
-from drugnet.report.depict import explanation_atoms, mol_svg
-from drugnet.report.model_section import mean_metrics_table, model_section, per_task_table, prediction_curves
-from drugnet.report.probe_section import best_concepts, concept_atoms, neuron_examples, probe_section, top_neurons
-
+from drugnet.report.candidate_section import (
+    candidate_card,
+    candidate_section,
+    enrichment_table,
+    objective_columns,
+)
+from drugnet.report.data_section import (
+    data_section,
+    label_balance,
+    reject_reasons,
+    split_sizes,
+)
+from drugnet.report.depict import (
+    ACTIVATION,
+    INHIBITION,
+    NEGATIVE,
+    POSITIVE,
+    hex_colour,
+    mol_svg,
+    mol_svg_weights,
+    parse_atom_weights,
+    shade,
+    weight_colours,
+)
+from drugnet.report.model_section import (
+    mean_metrics_table,
+    model_section,
+    per_task_table,
+    prediction_curves,
+)
+from drugnet.report.probe_section import (
+    _some_examples,
+    best_concepts,
+    concept_atoms,
+    neuron_examples,
+    probe_section,
+    top_neurons,
+    unit_examples,
+)
 
 # --- data -----------------------------------------------------------------------------------------
 
@@ -112,27 +146,124 @@ def test_probe_section_reports_verdict_neurons_and_examples(results_tree):
     neurons = pd.read_csv(results / "tox" / "probes" / "gnn" / "neurons.csv")
     top = top_neurons(neurons, 3)
     assert (top["network"] == "trained").all() and top["auc"].is_monotonic_decreasing
-    examples = neuron_examples(neurons, pd.read_csv(results / "tox" / "standardized.csv"))
-    assert examples.count("<svg") >= 3 and "Aromatic" in examples
+    examples = neuron_examples(neurons, pd.read_csv(results / "tox" / "standardized.csv"))  # fallback, old runs
+    assert examples.count("<svg") >= 3 and "Aromatic" in examples and "no neuron_examples.json" in examples
+    # neuron_examples.json is present: per-atom activations drawn, not the fallback
+    assert "where the top unit of each concept family fires" in body and "no neuron_examples.json" not in body
+    assert hex_colour(ACTIVATION) in _fills(body)
+
+
+def test_unit_examples_colour_activations_and_ring_concept_atoms(results_tree):
+    data = json.loads((results_tree[1] / "tox" / "probes" / "gnn" / "neuron_examples.json").read_text())
+    html = unit_examples(data)
+    # best unit per family first, in family order; the other layers' units collapsed
+    best = ["functional_group: layer 1 unit 3", "interaction_center: layer 2 unit 4", "pharmacophore: layer 3 unit 1"]
+    positions = [html.index(title) for title in best]
+    assert positions == sorted(positions) and positions[-1] < html.index("<details>")
+    details = html[html.index("<details>"):]
+    for title in ("interaction_center: layer 1 unit 7", "functional_group: layer 3 unit 5", "pharmacophore: layer 1 unit 2"):
+        assert title in details
+    assert sum(len(u["examples"]) for u in data["units"]) == 13
+    assert html.count("<svg") == 12 and 'class="legend"' in html  # 2 examples per collapsed unit
+    assert details.count("<svg") == 4 and details.count("T007") == 0  # pharmacophore layer 1: T000 and T003
+    full, light = hex_colour(ACTIVATION), hex_colour(shade(ACTIVATION, 0.0))
+    assert full in _fills(html) and light not in _fills(html)  # 2.0 = scale: full colour; 0.1 = baseline: white
+    assert "top among concept carriers" in html and "carries the concept (ringed)" in html
+    # the ring is a stroked circle (arc) around the concept atoms; none without concept atoms
+    one = data["units"][1]
+    ringed = unit_examples({**data, "units": [one]})
+    no_ring = unit_examples({**data, "units": [{**one, "examples": [{**one["examples"][0], "concept_atoms": []}]}]})
+    assert ringed.count("<path") == no_ring.count("<path") + 6  # aspirin's 6 aromatic atoms
+
+
+def test_some_examples_keep_one_of_each_kind_first():
+    examples = [{"picked": p, "n": i} for i, p in enumerate(["highest", "highest", "highest_with_concept", "highest_with_concept"])]
+    assert [e["n"] for e in _some_examples(examples, 2)] == [0, 2]
+    assert [e["n"] for e in _some_examples(examples, 3)] == [0, 1, 2]
+    assert _some_examples(examples, None) == examples and _some_examples(examples[:1], 2) == examples[:1]
+
+
+def test_unit_examples_occlusion_is_signed_and_mismatches_are_not_coloured():
+    mol = "c1ccccc1O"
+    example = {"id": "m1", "smiles": mol, "picked": "highest", "score": 1.2, "has_concept": None,
+               "concept_atoms": None, "atom_values": [0.5, 0.1, 0.0, 0.0, 0.0, -0.5, 0.25]}
+    unit = {"family": "pharmacophore", "layer": 3, "unit": 9, "concept": "HA-HD:3", "auc": 0.9, "baseline": 0.0, "scale": 0.5}
+    html = unit_examples({"values": "occlusion", "units": [{**unit, "examples": [example]}]})
+    assert {hex_colour(ACTIVATION), hex_colour(INHIBITION)} <= _fills(html) and "lowers the unit" in html
+    broken = {**example, "atom_values": [1.0, 2.0]}
+    html = unit_examples({"values": "occlusion", "units": [{**unit, "examples": [broken]}]})
+    assert html.count("<svg") == 1 and "do not match" in html and hex_colour(ACTIVATION) not in _fills(html)
+    assert "lists no units" in unit_examples({"units": []})
 
 
 # --- candidates -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(
-    ("cell", "expected"),
-    [("", []), (None, []), (float("nan"), []), ("3;1;2", [1, 2, 3]), ("4, 5 6", [4, 5, 6]),
-     ("1:0.2;2:-0.5;3:0.9", [3, 1]), ("[7, 2]", [2, 7]), ('{"2": 0.1, "5": 0.4}', [5, 2]), ("garbage", [])],
+    ("cell", "n_atoms", "expected"),
+    [("", None, {}), (None, None, {}), (float("nan"), None, {}), ("nan", None, {}), (0.5, None, {}),
+     ("3:+0.123;1:-0.045", None, {3: 0.123, 1: -0.045}),
+     (" 3 : 0.5 ; 7:-1e-2 ;", None, {3: 0.5, 7: -0.01}),
+     ("0:0.2;5:0.1;12:0.3", 6, {0: 0.2, 5: 0.1}),  # 12 out of range
+     ("-1:0.2;2:nan;4:inf;x:1;6;7:abc;8:0.5", None, {8: 0.5}),  # malformed entries skipped, not fatal
+     ("2:0.25;2:0.25", None, {2: 0.5}),
+     ("garbage", None, {})],
 )
-def test_explanation_atoms_forms(cell, expected):
-    assert explanation_atoms(cell) == expected
+def test_parse_atom_weights(cell, n_atoms, expected):
+    got = parse_atom_weights(cell, n_atoms)
+    assert got.keys() == expected.keys()
+    for atom, value in expected.items():
+        assert got[atom] == pytest.approx(value)
 
 
-def test_candidate_card_shows_numbers_and_highlights():
+EXPLANATION_ATOMS = "7:+0.31;8:+0.2;9:0.25;3:-0.08;99:0.5"  # as in conftest's top.csv; 99: out of range
+EXPLANATION = "+ carboxylic acid [7,8,9] 0.31; - H-bond donor [3] -0.08"
+
+
+def _fills(svg: str) -> set[str]:
+    return set(re.findall(r"fill:(#[0-9A-Fa-f]{6})", svg))
+
+
+def test_weight_colours_sign_and_intensity():
+    colours = weight_colours({0: 0.4, 1: -0.2, 2: 0.01, 3: 0.0})
+    assert colours[0] == POSITIVE and colours[1] == shade(NEGATIVE, 0.5)
+    assert 2 not in colours and 3 not in colours  # under 5 % of the largest |value|: left white
+    assert weight_colours({0: 1.0, 1: 3.0}, baseline=1.0, negative=None) == {1: POSITIVE}
+    assert weight_colours({0: 0.0}) == {}
+
+
+def test_mol_svg_weights_fills_the_weighted_atoms():
+    aspirin = Chem.MolFromSmiles("CC(=O)Oc1ccccc1C(=O)O")
+    weights = parse_atom_weights("10:+0.3;11:0.15;12:-0.3;50:1.0", aspirin.GetNumAtoms())
+    svg = mol_svg_weights(aspirin, weights)
+    fills = _fills(svg)
+    assert {hex_colour(POSITIVE), hex_colour(shade(POSITIVE, 0.5)), hex_colour(NEGATIVE)} <= fills
+    plain = mol_svg(aspirin)
+    assert hex_colour(POSITIVE) not in _fills(plain) and hex_colour(NEGATIVE) not in _fills(plain)
+    assert mol_svg_weights(None, weights) is None
+    assert mol_svg_weights(aspirin, {}) is not None  # nothing to colour: a plain depiction
+
+
+def test_candidate_card_colours_attributions_and_shows_the_explanation():
+    row = pd.Series({"rank": 1, "id": "X1", "smiles": "CC(=O)Oc1ccccc1C(=O)O", "score": 0.91, "tox.A": 0.2,
+                     "tox.A.std": 0.05, "explanation_atoms": EXPLANATION_ATOMS, "explanation": EXPLANATION})
+    card = candidate_card(row, objective_columns(pd.DataFrame([row])))
+    assert card.count("<svg") == 1
+    assert hex_colour(POSITIVE) in _fills(card) and hex_colour(shade(NEGATIVE, 0.08 / 0.31)) in _fills(card)
+    assert 'class="explain"' in card and "carboxylic acid [7,8,9]" in card
+    assert "4 atoms, max |value| 0.310" in card  # index 99 is out of range for aspirin
+    for cell in ("", float("nan"), None, "garbage"):
+        plain = candidate_card(row.copy().replace(EXPLANATION_ATOMS, cell), [])
+        assert plain.count("<svg") == 1 and hex_colour(POSITIVE) not in _fills(plain) and "attribution" not in plain
+    bare = candidate_card(row.drop(["explanation_atoms", "explanation"]), [])  # columns absent: no crash
+    assert bare.count("<svg") == 1 and 'class="explain"' not in bare
+
+
+def test_candidate_card_shows_numbers():
     row = pd.Series({"rank": 1, "id": "X1", "smiles": "c1ccccc1O", "score": 0.91, "tox.A": 0.2, "tox.A.std": 0.05,
-                     "ad_similarity": 0.4, "in_domain": True, "qed": 0.6, "alerts": "PAINS_A:x", "explanation": "6"})
+                     "ad_similarity": 0.4, "in_domain": True, "qed": 0.6, "alerts": "PAINS_A:x", "explanation": ""})
     card = candidate_card(row, objective_columns(pd.DataFrame([row])))
     assert card.count("<svg") == 1 and "0.200 ± 0.050" in card and "in domain" in card
-    assert 'class="alert"' in card and "atoms from explanation" in card
+    assert 'class="alert"' in card and 'class="explain"' not in card
     assert "no depiction" in candidate_card(row.replace("c1ccccc1O", "not a smiles"), [])
 
 
@@ -150,5 +281,9 @@ def test_enrichment_table_and_candidate_section(results_tree):
     assert table["scorer"].tolist() == ["model", "similarity", "rf_ecfp"] and table["roc_auc"].isna().sum() == 1
     body = candidate_section(config, results).body
     assert body.count('class="card"') == 12
+    assert body.count('class="legend"') == 1 and "positive attribution" in body  # top.csv has explanation_atoms
+    assert "carboxylic acid [7,8,9]" in body and hex_colour(POSITIVE) in _fills(body)
+    table = body[body.index("top.csv as a table"):]
+    assert "explanation_atoms" not in table and "<th class=\"text\">explanation</th>" in table
     assert "not run" in body and "campaign never" in body
     assert "enrichment of known actives" in body

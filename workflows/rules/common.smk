@@ -114,7 +114,9 @@ def prediction_files(dataset):
     return [f"{R}/{dataset}/predictions/{m}_{s}.csv" for m in models(dataset) for s in splits]
 
 
-PROBE_TABLES = ["probes.csv", "neurons.csv", "hierarchy.json", "skipped_concepts.csv"]
+PROBE_TABLES = [
+    "probes.csv", "neurons.csv", "hierarchy.json", "skipped_concepts.csv", "neuron_examples.json",
+]
 
 
 def report_inputs():
