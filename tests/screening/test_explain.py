@@ -1,0 +1,309 @@
+"""Integrated-gradients explanations of the campaign score on tiny real models and real molecules."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from rdkit import Chem
+
+from drugnet.features.batch import GraphBatch
+from drugnet.features.store import FeatureStore
+from drugnet.screening import explain as ex
+from drugnet.screening.desirability import TaskInfo, combined_score, expand_objectives
+from drugnet.screening.score import DatasetModel, task_info_from_model_json
+from drugnet.train.checkpoint import save_model_dir
+from drugnet.train.data import Dataset
+from drugnet.train.ensemble import train_ensemble
+
+TINY = {"epochs": 2, "hidden": 16, "depth": 2, "batch_size": 32}
+#: Converged quadrature for the completeness checks (plain Gauss-Legendre, many nodes).
+CONVERGED = {"steps": 256, "grid": 0}
+
+
+def _complete(total: float, delta: float) -> bool:
+    return abs(total - delta) <= 1e-4 + 0.02 * abs(delta)
+
+
+def _train(frame: pd.DataFrame, target: str, kind: str, task: str, overrides: dict, n_members: int = 2):
+    torch.set_num_threads(1)
+    smiles = frame["smiles"].tolist()
+    store = FeatureStore.from_smiles(smiles, {}, n_jobs=1)
+    data = Dataset([str(i) for i in range(len(smiles))], smiles, [target],
+                   frame[[target]].to_numpy(np.float32), store, np.array(["train"] * len(smiles)))
+    return train_ensemble(data, kind, task, overrides, n_members=n_members, threads=1)[0]
+
+
+def _dataset_model(name: str, ensemble, path) -> DatasetModel:
+    save_model_dir(ensemble, path)
+    info = task_info_from_model_json(json.loads((path / "model.json").read_text()))
+    return DatasetModel(name, path, info, [], [], pd.DataFrame())
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory, bace_head, esol_head):
+    """``bace``: GNN classifier (2 members); ``esol``: SNN regressor with descriptors; ``rf``: rf_ecfp."""
+    root = tmp_path_factory.mktemp("explain_models")
+    gnn = _train(bace_head.iloc[:40], "Class", "gnn", "classification", TINY)
+    snn = _train(esol_head.iloc[:60], "log_solubility", "snn", "regression",
+                 {**TINY, "hidden": 32, "min_feature_count": 2})
+    rf = _train(bace_head.iloc[:40], "Class", "rf_ecfp", "classification", {"n_estimators": 5}, n_members=1)
+    return {"bace": _dataset_model("bace", gnn, root / "bace"), "esol": _dataset_model("esol", snn, root / "esol"),
+            "rf": _dataset_model("rf", rf, root / "rf")}
+
+
+@pytest.fixture(scope="module")
+def ensembles(models):
+    return ex.load_attributable([models["bace"], models["esol"]])
+
+
+LIBRARY = [  # real drugs (DrugCentral-like), none in the training rows
+    "CC(=O)Oc1ccccc1C(=O)O",                       # aspirin
+    "CC(C)Cc1ccc(C(C)C(=O)O)cc1",                  # ibuprofen
+    "CN1C(=O)CN=C(c2ccccc2)c2cc(Cl)ccc21",          # diazepam
+    "CC(C)NCC(O)COc1cccc2ccccc12",                 # propranolol
+    "Cn1cnc2c1c(=O)n(C)c(=O)n2C",                  # caffeine
+    "O=C(O)c1ccccc1O",                             # salicylic acid
+]
+
+BACE = {"dataset": "bace", "target": "Class", "direction": "maximize", "weight": 1.0}
+ESOL = {"dataset": "esol", "target": "log_solubility", "direction": "minimize", "weight": 0.5}
+
+
+def _columns(objectives, models):
+    return expand_objectives(objectives, {m.dataset: m.task_info for m in models.values()})
+
+
+def _gnn_endpoints(ensemble, smiles):
+    """Ensemble-mean probability at the molecules and at the all-zero-atom-feature baseline."""
+    store = FeatureStore.from_smiles(smiles, {}, n_jobs=1)
+    mean, _ = ensemble.predict(store, device="cpu")
+    g = store.graph_batch(np.arange(len(smiles)))
+    zero = GraphBatch(torch.zeros_like(g.x), g.edge_index, g.edge_attr, g.batch, g.n_mols)
+    with torch.no_grad():
+        base = torch.stack([torch.sigmoid(m(zero)) for m in ensemble.members]).mean(0).numpy()
+    return mean, base
+
+
+def _snn_endpoints(ensemble, smiles):
+    """Ensemble-mean prediction (label units) at the molecules and at the baseline input: zero
+    ECFP counts and every descriptor at its training mean (scaled value 0)."""
+    store = FeatureStore.from_smiles(smiles, {}, n_jobs=1)
+    mean, _ = ensemble.predict(store, device="cpu")
+    outs = []
+    with torch.no_grad():
+        for member in ensemble.members:
+            n_log = member.scaler.n_log
+            raw0 = torch.cat([torch.zeros(n_log), member.scaler.mean[n_log:]]).expand(len(smiles), -1)
+            outs.append(member(raw0) * ensemble.target_std[0] + ensemble.target_mean[0])
+    return mean, torch.stack(outs).mean(0).numpy()
+
+
+def test_gnn_attributions_are_complete_with_zero_atom_baseline(models, ensembles):
+    columns = _columns([BACE], models)
+    mean, base = _gnn_endpoints(ensembles["bace"], LIBRARY)
+    atts = ex.attribute_score(LIBRARY, columns, mean, {"bace": ensembles["bace"]}, **CONVERGED)
+    default = ex.attribute_score(LIBRARY, columns, mean, {"bace": ensembles["bace"]})
+    s1 = combined_score(pd.DataFrame({"bace.Class": mean[:, 0]}), columns)
+    s0 = combined_score(pd.DataFrame({"bace.Class": base[:, 0]}), columns)
+    for a, d, smi, hi, lo in zip(atts, default, LIBRARY, s1, s0):
+        assert len(a.atoms) == Chem.MolFromSmiles(smi).GetNumAtoms()
+        assert a.descriptors == 0.0
+        assert a.score == pytest.approx(hi, abs=1e-5) and a.baseline_score == pytest.approx(lo, abs=1e-5)
+        assert _complete(a.total, hi - lo), (a.total, hi - lo)
+        assert np.abs(a.atoms).max() > 1e-5  # not trivially zero
+        assert abs(d.total - (hi - lo)) < 1e-3  # default (adaptive, 16 nodes) is close too
+
+
+def test_snn_attributions_are_complete_and_map_bits_to_atoms(models, ensembles):
+    columns = _columns([ESOL], models)
+    mean, base = _snn_endpoints(ensembles["esol"], LIBRARY)
+    atts = ex.attribute_score(LIBRARY, columns, mean, {"esol": ensembles["esol"]}, **CONVERGED)
+    s1 = combined_score(pd.DataFrame({"esol.log_solubility": mean[:, 0]}), columns)
+    s0 = combined_score(pd.DataFrame({"esol.log_solubility": base[:, 0]}), columns)
+    for a, hi, lo in zip(atts, s1, s0):
+        assert a.score == pytest.approx(hi, abs=1e-5) and a.baseline_score == pytest.approx(lo, abs=1e-5)
+        assert _complete(a.total, hi - lo), (a.total, hi - lo)
+        assert a.descriptors != 0.0 and np.abs(a.atoms).max() > 0
+
+
+def test_joint_score_of_two_objectives_is_complete(models, ensembles):
+    """GNN classification (maximize) and SNN regression (minimize) in one score: the attributions
+    sum to S(x) - S(baseline) of the weighted geometric mean."""
+    columns = _columns([BACE, ESOL], models)
+    bace, bace0 = _gnn_endpoints(ensembles["bace"], LIBRARY)
+    esol, esol0 = _snn_endpoints(ensembles["esol"], LIBRARY)
+    s1 = combined_score(pd.DataFrame({"bace.Class": bace[:, 0], "esol.log_solubility": esol[:, 0]}), columns)
+    s0 = combined_score(pd.DataFrame({"bace.Class": bace0[:, 0], "esol.log_solubility": esol0[:, 0]}), columns)
+    atts = ex.attribute_score(LIBRARY, columns, np.column_stack([bace, esol]), ensembles, **CONVERGED)
+    for a, hi, lo in zip(atts, s1, s0):
+        assert a.score == pytest.approx(hi, abs=1e-5) and a.baseline_score == pytest.approx(lo, abs=1e-5)
+        assert _complete(a.total, hi - lo), (a.total, hi - lo)
+
+
+def test_rf_objective_is_held_constant(models, ensembles):
+    """An rf_ecfp objective scales the score but gets no attribution: with its column fixed at
+    0.25 and weights 3:1, the path score is ``p ** 0.75 * 0.25 ** 0.25``."""
+    rf_col = {"dataset": "rf", "target": "Class", "direction": "maximize", "weight": 1.0}
+    columns = _columns([{**BACE, "weight": 3.0}, rf_col], models)
+    mean, base = _gnn_endpoints(ensembles["bace"], LIBRARY)
+    fixed = np.full((len(LIBRARY), 1), 0.25)
+    atts = ex.attribute_score(LIBRARY, columns, np.column_stack([mean, fixed]), {"bace": ensembles["bace"]}, **CONVERGED)
+    for a, hi, lo in zip(atts, mean[:, 0], base[:, 0]):
+        s1, s0 = float(hi) ** 0.75 * 0.25**0.25, float(lo) ** 0.75 * 0.25**0.25
+        assert a.score == pytest.approx(s1, abs=1e-5) and a.baseline_score == pytest.approx(s0, abs=1e-5)
+        assert _complete(a.total, s1 - s0), (a.total, s1 - s0)
+
+
+def _frame(models, smiles, objectives, index=None):
+    store = FeatureStore.from_smiles(smiles, {}, n_jobs=1)
+    frame = pd.DataFrame({"id": [f"m{i}" for i in range(len(smiles))], "smiles": smiles}, index=index)
+    from drugnet.train.checkpoint import load_model_dir
+
+    for dataset in {o["dataset"] for o in objectives}:
+        ens = load_model_dir(models[dataset].model_dir)
+        mean, _ = ens.predict(store, device="cpu")
+        for t, target in enumerate(ens.targets):
+            frame[f"{dataset}.{target}"] = mean[:, t]
+    return frame
+
+
+def test_explain_frame_formats_indices_and_determinism(models):
+    index = [10, 3, 7, 1, 99, 5]
+    campaign = {"objectives": [BACE, ESOL]}
+    frame = _frame(models, LIBRARY, campaign["objectives"], index=index)
+    frame.loc[99, "smiles"] = "not a smiles"
+    chosen = [models["bace"], models["esol"]]
+    first = ex.explain_frame(frame, campaign, chosen, threads=1, steps=8)
+    second = ex.explain_frame(frame, campaign, chosen, threads=1, steps=8)
+    assert list(first.columns) == ["explanation", "explanation_atoms"] and list(first.index) == index
+    assert first.equals(second)  # byte-identical strings
+    assert first.loc[99].tolist() == ["", ""]
+    for i, row in first.drop(index=99).iterrows():
+        n_atoms = Chem.MolFromSmiles(frame.loc[i, "smiles"]).GetNumAtoms()
+        atoms = ex.parse_explanation_atoms(row["explanation_atoms"])
+        assert atoms and list(atoms) == sorted(atoms) and all(0 <= a < n_atoms for a in atoms)
+        assert all(v != 0.0 for v in atoms.values())
+        entries = row["explanation"].split("; ")
+        assert 1 <= len(entries) <= ex.MAX_ENTRIES + 2
+        for entry in entries:
+            match = ex.ENTRY_PATTERN.fullmatch(entry)
+            assert match, entry
+            assert match["sign"] == match["value"][0]
+            if match["atoms"]:
+                assert all(0 <= int(a) < n_atoms for a in match["atoms"].split(","))
+    assert first["explanation"].str.contains(ex.DESCRIPTOR_ENTRY, regex=False).any()  # the SNN uses descriptors
+
+
+def test_rf_ecfp_only_campaign_gives_empty_strings_and_warns(models, caplog):
+    campaign = {"objectives": [{"dataset": "rf", "target": "Class"}]}
+    frame = _frame(models, LIBRARY[:3], campaign["objectives"])
+    with caplog.at_level(logging.WARNING, logger="drugnet.screening"):
+        out = ex.explain_frame(frame, campaign, [models["rf"]], threads=1)
+    assert (out["explanation"] == "").all() and (out["explanation_atoms"] == "").all()
+    assert sum("cannot be attributed" in r.getMessage() for r in caplog.records) == 1
+    mixed = {"objectives": [BACE, {"dataset": "rf", "target": "Class"}]}
+    frame = _frame(models, LIBRARY[:3], mixed["objectives"])
+    out = ex.explain_frame(frame, mixed, [models["bace"], models["rf"]], threads=1, steps=8)
+    assert (out["explanation_atoms"] != "").all()
+
+
+ACID_SCAFFOLDS = ["c1ccccc1", "CCCC", "C1CCCCC1", "c1ccncc1", "CC(C)C", "c1ccc2ccccc2c1",
+                  "c1ccc(OC)cc1", "c1ccc(Cl)cc1", "C1CCOCC1", "c1ccsc1", "CCN(CC)CC", "c1ccc(C)cc1"]
+
+
+def test_score_driven_by_carboxylic_acid_puts_the_acid_on_top(tmp_path):
+    """A GNN trained to recognise carboxylic acids (against esters, amides, ketones, alcohols,
+    aldehydes, phenols on the same scaffolds): the acid group carries the explanation."""
+    rows = []
+    for r in ACID_SCAFFOLDS:
+        rows += [(p + r, 1.0) for p in ("OC(=O)", "OC(=O)C", "OC(=O)CC")]
+        rows += [(p + r, 0.0) for p in ("COC(=O)", "NC(=O)", "CC(=O)", "OC", "O=C", "O", "OCC(=O)")]
+    train = pd.DataFrame(rows, columns=["smiles", "acid"])
+    ens = _train(train, "acid", "gnn", "classification",
+                 {"epochs": 30, "hidden": 32, "depth": 2, "lr": 3e-3, "batch_size": 32, "dropout": 0.0, "patience": 100},
+                 n_members=1)
+    model = _dataset_model("acid", ens, tmp_path / "acid")
+    tests = ["OC(=O)c1ccc(N)cc1", "CCOC(=O)CCC(=O)O", "CC(C)Cc1ccc(C(C)C(=O)O)cc1"]
+    campaign = {"objectives": [{"dataset": "acid", "target": "acid"}]}
+    frame = _frame({"acid": model}, tests, campaign["objectives"])
+    assert (frame["acid.acid"] > 0.9).all()
+    out = ex.explain_frame(frame, campaign, [model], threads=1)
+    acid = Chem.MolFromSmarts("[#6]C(=O)[OX2H1]")
+    for smi, text, atoms_text in zip(tests, out["explanation"], out["explanation_atoms"]):
+        group = {a for match in Chem.MolFromSmiles(smi).GetSubstructMatches(acid) for a in match}
+        top = ex.ENTRY_PATTERN.fullmatch(text.split("; ")[0])
+        assert top["sign"] == "+" and not top["name"].startswith("atom ")
+        assert {int(a) for a in top["atoms"].split(",")} <= group, text
+        phi = ex.parse_explanation_atoms(atoms_text)
+        positive = sum(v for v in phi.values() if v > 0)
+        assert sum(v for a, v in phi.items() if a in group and v > 0) > 0.5 * positive
+
+
+def test_describe_picks_specific_group_not_synonyms_and_reports_rest():
+    mol = Chem.MolFromSmiles("OC(=O)Cc1ccccc1")  # phenylacetic acid: O0 C1 O2 C3 ring 4-9
+    phi = np.array([0.30, 0.25, 0.20, 0.01, 0.02, 0.0, -0.01, 0.0, 0.0, 0.02])
+    text = ex.describe(mol, phi, descriptors=-0.1)
+    entries = text.split("; ")
+    top = ex.ENTRY_PATTERN.fullmatch(entries[0])
+    assert top["atoms"] == "0,1,2" and "carboxylic acid" in top["name"] and top["value"] == "+0.7500"
+    assert sum("carboxylic acid" in e or "NegIonizable" in e for e in entries) == 1  # synonyms suppressed
+    assert entries[-1] == f"- {ex.DESCRIPTOR_ENTRY} -0.1000"
+    assert ex.describe(mol, np.zeros(10)) == ""
+    assert ex.describe(mol, np.full(10, np.nan)) == ""
+
+
+def test_format_atoms_contract():
+    assert ex.format_atoms(np.array([0.5, -1e-5, -0.2, 0.0, 0.004])) == "0:+0.5000;2:-0.2000"
+    assert ex.format_atoms(np.array([-0.00004, 0.00003])) == ""
+    assert ex.format_atoms(np.array([np.nan, 1.0])) == ""
+    text = ex.format_atoms(np.array([0.123456, -0.045, 0.0, 0.3]))
+    assert text == "0:+0.1235;1:-0.0450;3:+0.3000"
+    assert ex.parse_explanation_atoms(text) == {0: 0.1235, 1: -0.045, 3: 0.3}
+    with pytest.raises(ValueError):
+        ex.parse_explanation_atoms("0:0.1")
+
+
+def test_bits_to_atoms_conserves_attribution():
+    mol = Chem.MolFromSmiles("CC(=O)Oc1ccccc1C(=O)O")
+    counts = FeatureStore.from_smiles([Chem.MolToSmiles(mol)], {}, n_jobs=1).ecfp([0])[0].numpy()
+    bits = np.zeros(2048)
+    on = np.flatnonzero(counts)
+    bits[on] = np.linspace(-1.0, 1.0, len(on))
+    phi = ex.bits_to_atoms(mol, bits, 2, 2048)
+    assert phi.sum() == pytest.approx(bits.sum(), abs=1e-9)
+    envs = ex._bit_atoms(mol, 2, 2048)
+    assert set(envs) == set(on.tolist())
+    one = np.zeros(2048)
+    bit, atoms = next((b, e[0]) for b, e in sorted(envs.items()) if len(e) == 1 and len(e[0]) == 1)
+    one[bit] = 1.0
+    assert np.flatnonzero(ex.bits_to_atoms(mol, one, 2, 2048)).tolist() == list(atoms)
+
+
+def test_adaptive_nodes_integrate_a_sharp_step():
+    alpha = np.linspace(0.0, 1.0, 9)[:, None]
+    sharp = lambda a: 1.0 / (1.0 + np.exp(-60.0 * (a - 0.37)))
+    deriv = lambda a: 60.0 * sharp(a) * (1.0 - sharp(a))
+    nodes, weights = ex.adaptive_nodes(sharp(alpha), 16)
+    assert nodes.shape == (16, 1) and np.all((nodes > 0) & (nodes < 1))
+    assert weights.sum() == pytest.approx(1.0)
+    exact = sharp(1.0) - sharp(0.0)
+    adaptive = float((deriv(nodes) * weights).sum())
+    u, w = ex.gauss_legendre(16)
+    uniform = float((deriv(u) * w).sum())
+    assert abs(adaptive - exact) < 0.01 < abs(uniform - exact)
+    flat_nodes, flat_weights = ex.adaptive_nodes(np.zeros((9, 1)), 16)
+    assert flat_weights.sum() == pytest.approx(1.0) and np.all(np.diff(np.sort(flat_nodes[:, 0])) > 0)
+
+
+def test_empty_frame_and_missing_model_dir(models):
+    campaign = {"objectives": [BACE]}
+    empty = ex.explain_frame(pd.DataFrame(columns=["id", "smiles", "bace.Class"]), campaign, [models["bace"]])
+    assert empty.empty and list(empty.columns) == ["explanation", "explanation_atoms"]
+    none = DatasetModel("bace", None, TaskInfo("classification", ("Class",)), [], [], pd.DataFrame())
+    out = ex.explain_frame(pd.DataFrame({"id": ["a"], "smiles": ["CCO"], "bace.Class": [0.5]}), campaign, [none])
+    assert out.loc[0].tolist() == ["", ""]
