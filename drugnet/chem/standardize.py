@@ -27,8 +27,19 @@ Reject reasons (fixed vocabulary, also used by the table-level code in ``drugnet
 - ``sanitization_error``: parses, but fails another sanitization step (e.g. kekulization);
 - ``no_organic_fragment``: no fragment contains carbon (inorganic salts, metals only);
 - ``standardization_failed``: an RDKit standardization step raised or left no atoms;
-- ``too_many_atoms``: the parent has more heavy atoms than the cap (default 200);
-- ``broken_sdf_block``: an SDF record that does not parse (set by the reader);
+- ``too_many_atoms``: the parent has more heavy atoms than ``max_heavy_atoms`` (default 200), or
+  the whole record (all fragments, explicit hydrogens included) has more atoms than
+  ``max_record_atoms`` (default ``max(DEFAULT_MAX_RECORD_ATOMS, max_heavy_atoms)``, at most
+  ``MAX_RECORD_ATOMS_CEILING``), or its SMILES is longer than ``SMILES_CHARS_PER_ATOM`` characters
+  per allowed atom. Records over the record cap are counted on an unsanitized parse and never
+  sanitized or standardized: RDKit's ring perception, fragment choice and SMILES writing grow
+  faster than linearly (a 2,000-atom ladder polymer takes ~45 s to sanitize, 3,000 salt
+  fragments ~5 s to choose from, a 20,000-atom polypropylene ~20 s to parse) and its SMILES
+  writer overflows the stack on ~20,000-atom chains. Within the default cap the slowest record
+  measured (a 1,000-atom ladder polymer) takes about 2 s;
+- ``broken_sdf_block``, ``malformed_line``, ``encoding_error``: set by the reader
+  (``drugnet.io.readers``: an SDF record that does not parse, a CSV/TSV record with the wrong
+  number of fields or that cannot be tokenized, invalid UTF-8 in a field that is read);
 - ``non_numeric_label:<column>`` / ``invalid_class_label:<column>``: table-level label checks.
 
 ``inchikey`` is ``Chem.MolToInchiKey``; when InChI fails (empty key) it is
@@ -53,14 +64,20 @@ NO_ORGANIC_FRAGMENT = "no_organic_fragment"
 STANDARDIZATION_FAILED = "standardization_failed"
 TOO_MANY_ATOMS = "too_many_atoms"
 BROKEN_SDF_BLOCK = "broken_sdf_block"
+MALFORMED_LINE = "malformed_line"
+ENCODING_ERROR = "encoding_error"
 NON_NUMERIC_LABEL = "non_numeric_label"
 INVALID_CLASS_LABEL = "invalid_class_label"
 REASONS = (
     EMPTY_SMILES, UNPARSEABLE_SMILES, VALENCE_ERROR, SANITIZATION_ERROR, NO_ORGANIC_FRAGMENT,
-    STANDARDIZATION_FAILED, TOO_MANY_ATOMS, BROKEN_SDF_BLOCK, NON_NUMERIC_LABEL, INVALID_CLASS_LABEL,
+    STANDARDIZATION_FAILED, TOO_MANY_ATOMS, BROKEN_SDF_BLOCK, MALFORMED_LINE, ENCODING_ERROR,
+    NON_NUMERIC_LABEL, INVALID_CLASS_LABEL,
 )
 
 DEFAULT_MAX_HEAVY_ATOMS = 200
+DEFAULT_MAX_RECORD_ATOMS = 1000
+MAX_RECORD_ATOMS_CEILING = 10_000
+SMILES_CHARS_PER_ATOM = 50
 MAX_TAUTOMERS = 200
 FALLBACK_KEY_PREFIX = "NOINCHI-"
 
@@ -111,12 +128,31 @@ def _tautomer_enumerator() -> rdMolStandardize.TautomerEnumerator:
     return _TAUTOMER_ENUMERATOR
 
 
-def parse_smiles(smiles: str) -> StandardizeResult:
-    """Parse and sanitize ``smiles``; on failure tell syntax, valence and other errors apart."""
+def record_atom_limit(max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS, max_record_atoms: int | None = None) -> int:
+    """Atom cap for a whole input record: ``max_record_atoms`` if given, else
+    ``max(DEFAULT_MAX_RECORD_ATOMS, max_heavy_atoms)``; never above ``MAX_RECORD_ATOMS_CEILING``."""
+    limit = max(DEFAULT_MAX_RECORD_ATOMS, max_heavy_atoms) if max_record_atoms is None else max_record_atoms
+    return min(limit, MAX_RECORD_ATOMS_CEILING)
+
+
+def parse_smiles(smiles: str, *, max_atoms: int = DEFAULT_MAX_RECORD_ATOMS) -> StandardizeResult:
+    """Parse and sanitize ``smiles``; on failure tell syntax, valence and other errors apart.
+
+    A record with more than ``max_atoms`` atoms (or a SMILES longer than ``SMILES_CHARS_PER_ATOM``
+    characters per allowed atom) is ``too_many_atoms`` and is not sanitized.
+    """
     if smiles is None or not str(smiles).strip():
         return StandardizeResult(None, EMPTY_SMILES)
     smiles = str(smiles).strip()
     with rdBase.BlockLogs():
+        if len(smiles) > max_atoms:  # every atom takes at least one character: only then count
+            if len(smiles) > SMILES_CHARS_PER_ATOM * max_atoms:
+                return StandardizeResult(None, TOO_MANY_ATOMS)
+            raw = Chem.MolFromSmiles(smiles, sanitize=False)
+            if raw is None:
+                return StandardizeResult(None, UNPARSEABLE_SMILES)
+            if raw.GetNumAtoms() > max_atoms:
+                return StandardizeResult(None, TOO_MANY_ATOMS)
         mol = Chem.MolFromSmiles(smiles)
         if mol is not None:
             return StandardizeResult(mol) if mol.GetNumAtoms() else StandardizeResult(None, EMPTY_SMILES)
@@ -134,15 +170,19 @@ def standardize_mol(
     *,
     tautomer: bool = False,
     max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS,
+    max_record_atoms: int | None = None,
 ) -> StandardizeResult:
     """Standardize a sanitized molecule to its neutral parent (see the module docstring).
 
-    The input is not modified. ``mol=None`` gives reason ``unparseable_smiles``.
+    The input is not modified. ``mol=None`` gives reason ``unparseable_smiles``; more atoms than
+    ``record_atom_limit(max_heavy_atoms, max_record_atoms)`` give ``too_many_atoms``.
     """
     if mol is None:
         return StandardizeResult(None, UNPARSEABLE_SMILES)
     if mol.GetNumAtoms() == 0:
         return StandardizeResult(None, EMPTY_SMILES)
+    if mol.GetNumAtoms() > record_atom_limit(max_heavy_atoms, max_record_atoms):
+        return StandardizeResult(None, TOO_MANY_ATOMS)
     try:
         with rdBase.BlockLogs():
             if mol.HasSubstructMatch(_BONDED_METAL):
@@ -178,12 +218,17 @@ def standardize_smiles(
     *,
     tautomer: bool = False,
     max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS,
+    max_record_atoms: int | None = None,
 ) -> StandardizeResult:
-    """Parse ``smiles`` and standardize it (``parse_smiles`` then ``standardize_mol``)."""
-    parsed = parse_smiles(smiles)
+    """Parse ``smiles`` and standardize it (``parse_smiles`` then ``standardize_mol``).
+
+    ``max_record_atoms``: see ``record_atom_limit``.
+    """
+    limit = record_atom_limit(max_heavy_atoms, max_record_atoms)
+    parsed = parse_smiles(smiles, max_atoms=limit)
     if parsed.mol is None:
         return parsed
-    return standardize_mol(parsed.mol, tautomer=tautomer, max_heavy_atoms=max_heavy_atoms)
+    return standardize_mol(parsed.mol, tautomer=tautomer, max_heavy_atoms=max_heavy_atoms, max_record_atoms=limit)
 
 
 def fallback_key(smiles: str) -> str:

@@ -8,31 +8,84 @@ Every input record yields exactly one row. Each chunk is a DataFrame with column
   ``id_column``; a broken block keeps its name line); blank or no id column -> the row number;
 - ``input_smiles``: the SMILES as written (SDF: ``MolToSmiles`` of the parsed block, "" when the
   block does not parse);
-- ``read_error``: "" or a reject reason found while reading (``broken_sdf_block``);
+- ``read_error``: "" or a reject reason found while reading (below);
 - the requested extra columns (targets, label columns), raw strings ("" when absent).
 
-CSV/TSV are read with ``dtype=str, keep_default_na=False`` (nothing coerced), a UTF-8 BOM is
-ignored, quoted fields may contain newlines, blank lines are skipped. ``.smi`` is
-whitespace-separated ``SMILES [name]`` without a header. SDF is split into records at ``$$$$``
-(the last record may lack it; whitespace between records is not a record) and each record is
-parsed by ``ForwardSDMolSupplier(sanitize=False)``, so a broken block is a row with
-``read_error="broken_sdf_block"`` instead of vanishing or swallowing its neighbours.
+What a row is. CSV/TSV: a record as the RFC 4180 tokenizer reads it (``"`` quotes, ``""``
+inside quotes, quoted fields may contain the delimiter and line breaks); a blank line (only
+whitespace and no delimiter) is not a row; the first other record is the header. Lines end at
+LF, CRLF or CR (inside quoted fields too, where each reads as LF). ``.smi``: each line that is
+not blank, whitespace-separated ``SMILES [name]``, no header. SDF: text up to and including
+``$$$$`` (the last record may lack it; whitespace between records is not a record).
+
+Rows that cannot be used get a ``read_error`` instead of stopping the read (the reason's
+category is the text before the first ':'):
+
+- ``malformed_line: expected N fields, found M (line L)``: a CSV/TSV record whose number of
+  fields differs from the header's (too many or too few; nothing is guessed);
+- ``malformed_line: <tokenizer message> (line L)``: a record that cannot be tokenized (text
+  after a closing quote, an unterminated quote, a field over ``csv.field_size_limit()``
+  characters). ``L`` is the physical line (1-based, counting header and blank lines) where the
+  record starts. A malformed record that spans several lines (typically a stray ``"`` that
+  swallowed the following lines) counts as one row for its first line only; tokenizing resumes
+  on the next line, so a stray quote costs one row, not its neighbours;
+- ``encoding_error: invalid UTF-8 in column 'C' (line L)`` (``.smi``: ``invalid UTF-8 (line L)``;
+  SDF: ``invalid UTF-8 in the name line`` or ``in SD property 'C'``): text is decoded as UTF-8
+  (a UTF-8 BOM is ignored); a byte sequence that is not UTF-8 (e.g. a latin-1 spreadsheet)
+  rejects the row only when it is in a field that is read (SMILES, id, requested columns);
+  elsewhere it is replaced by U+FFFD. Nothing is guessed: re-save such files as UTF-8;
+- ``broken_sdf_block``: an SDF record that does not parse (``ForwardSDMolSupplier`` with
+  ``sanitize=False``, so it neither vanishes nor swallows its neighbours);
+  ``broken_sdf_block: record larger than 16 MiB``: not parsed (memory bound);
+- ``too_many_atoms``: an SDF record with more than ``max_record_atoms`` atoms (default
+  ``DEFAULT_MAX_RECORD_ATOMS`` = 1000), not sanitized and no SMILES written (RDKit needs
+  minutes for SMILES of large polycyclic records and overflows the stack on ~20,000-atom chains).
+
+All strings in the chunks are valid Unicode (no lone surrogates). CSV/TSV values are raw
+strings (nothing coerced; SMILES and id are stripped of surrounding whitespace); with a header
+naming a column twice, the first one is read.
+
+File-level problems raise ``InputError`` (message names the file): missing file, unknown
+format, empty input (no header or no data rows), a missing column (the message lists the
+columns found and, when the header is one field containing another delimiter, says so), a
+header that cannot be tokenized, a UTF-16/UTF-32 file (byte-order mark), and a corrupt or
+truncated gzip stream (raised when reached, possibly after earlier chunks). A requested SD
+property must occur in at least one of the first ``SDF_PROPERTY_WINDOW`` records (independent of
+``chunk_size``).
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
 import gzip
 import io
+import itertools
 import os
+import re
+import zlib
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
 from rdkit import Chem, rdBase
 
+from drugnet.chem.standardize import (
+    BROKEN_SDF_BLOCK,
+    DEFAULT_MAX_RECORD_ATOMS,
+    ENCODING_ERROR,
+    MALFORMED_LINE,
+    TOO_MANY_ATOMS,
+)
+
 FORMATS = ("csv", "tsv", "smi", "sdf")
 BASE_COLUMNS = ("row", "id", "input_smiles", "read_error")
-BROKEN_SDF_BLOCK = "broken_sdf_block"
+SDF_MAX_RECORD_BYTES = 16 * 2**20
+SDF_PROPERTY_WINDOW = 2000
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+_OTHER_DELIMITERS = (";", "\t", ",", "|")
 
 
 class InputError(ValueError):
@@ -69,11 +122,37 @@ def _open_binary(path: Path) -> io.BufferedIOBase:
     return gzip.open(path, "rb") if _is_gzip(path) else open(path, "rb")
 
 
+def _open_text(path: Path) -> io.TextIOWrapper:
+    """UTF-8 text with universal newlines; a leading BOM is dropped, bytes that are not UTF-8
+    become lone surrogates (``surrogateescape``) so the caller can reject just those fields."""
+    return io.TextIOWrapper(_open_binary(path), encoding="utf-8-sig", errors="surrogateescape", newline=None)
+
+
 def _check_file(path: Path) -> None:
     if not path.exists():
         raise InputError(f"{path}: input file not found")
     if not path.is_file():
         raise InputError(f"{path}: not a file")
+
+
+def _check_not_utf16(path: Path) -> None:
+    with _open_binary(path) as fh:
+        start = fh.read(4)
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # also UTF-32 LE
+        raise InputError(f"{path}: the file is UTF-16 or UTF-32 encoded (byte-order mark); save it as UTF-8")
+    if start == codecs.BOM_UTF32_BE:
+        raise InputError(f"{path}: the file is UTF-32 encoded (byte-order mark); save it as UTF-8")
+
+
+def _has_bad_bytes(text: str) -> bool:
+    return _SURROGATE.search(text) is not None
+
+
+def _clean(text: str) -> str:
+    """``text`` with undecodable bytes (lone surrogates) replaced by U+FFFD."""
+    if _SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def read_chunks(
@@ -84,12 +163,13 @@ def read_chunks(
     columns: Sequence[str] = (),
     chunk_size: int = 2000,
     fmt: str | None = None,
+    max_record_atoms: int = DEFAULT_MAX_RECORD_ATOMS,
 ) -> Iterator[pd.DataFrame]:
     """Yield the file as DataFrames of at most ``chunk_size`` rows (see the module docstring).
 
     ``columns`` are extra columns to carry as raw strings (targets, label columns). Raises
-    ``InputError`` for a missing file, a file without data rows, or a missing column (the
-    message names the file, the column and the columns found).
+    ``InputError`` for file-level problems (module docstring); record-level problems are rows
+    with a ``read_error``. ``max_record_atoms`` applies to SDF records.
     """
     path = Path(path)
     if chunk_size < 1:
@@ -97,20 +177,22 @@ def read_chunks(
     _check_file(path)
     kind = detect_format(path, fmt)
     columns = list(dict.fromkeys(columns))
-    if kind in ("csv", "tsv"):
-        chunks = _read_delimited(path, "," if kind == "csv" else "\t", smiles_column, id_column, columns, chunk_size)
-    elif kind == "smi":
-        if columns:
-            raise InputError(f"{path}: .smi files carry only 'SMILES [name]'; cannot read columns {columns}")
-        chunks = _read_smi(path, chunk_size)
-    else:
-        chunks = _read_sdf(path, id_column, columns, chunk_size)
+    if kind == "smi" and columns:
+        raise InputError(f"{path}: .smi files carry only 'SMILES [name]'; cannot read columns {columns}")
     n_rows = 0
     try:
+        _check_not_utf16(path)
+        if kind in ("csv", "tsv"):
+            chunks = _read_delimited(path, "," if kind == "csv" else "\t", smiles_column, id_column, columns,
+                                     chunk_size)
+        elif kind == "smi":
+            chunks = _read_smi(path, chunk_size)
+        else:
+            chunks = _read_sdf(path, id_column, columns, chunk_size, max_record_atoms)
         for chunk in chunks:
             n_rows += len(chunk)
             yield chunk
-    except (OSError, EOFError, UnicodeDecodeError) as exc:  # corrupt gzip, wrong encoding
+    except (OSError, EOFError, zlib.error) as exc:  # corrupt or truncated gzip stream
         raise InputError(f"{path}: cannot read after data row {n_rows}: {exc}") from None
     if n_rows == 0:
         raise InputError(f"{path}: empty input (no data rows)")
@@ -129,154 +211,253 @@ def _frame(rows: list[int], ids: list[str], smiles: list[str], errors: list[str]
     return pd.DataFrame(data)
 
 
+def _chunked(records: Iterable[tuple[str, str, str, Sequence[str]]], columns: list[str],
+             chunk_size: int) -> Iterator[pd.DataFrame]:
+    """Frames of ``(id or "", input_smiles, read_error, extra values)`` records, numbered from 1.
+
+    A blank id becomes the row number.
+    """
+    start = 1
+    it = iter(records)
+    while True:
+        batch = list(itertools.islice(it, chunk_size))
+        if not batch:
+            return
+        rows = list(range(start, start + len(batch)))
+        start += len(batch)
+        ids = [ident or str(row) for (ident, _, _, _), row in zip(batch, rows)]
+        extras = {c: [r[3][j] for r in batch] for j, c in enumerate(columns)}
+        yield _frame(rows, ids, [r[1] for r in batch], [r[2] for r in batch], extras)
+
+
 def _missing_column_error(path: Path, what: str, column: str, found: Iterable[str]) -> InputError:
     found = list(found)
-    return InputError(f"{path}: {what} column {column!r} not found; columns found: {found}")
+    hint = ""
+    if len(found) == 1:
+        others = [d for d in _OTHER_DELIMITERS if d in found[0]]
+        if others:
+            hint = f" (the header is one field containing {others[0]!r}: wrong delimiter or format?)"
+    return InputError(f"{path}: {what} column {column!r} not found; columns found: {found}{hint}")
+
+
+class _Lines:
+    """Physical text lines of a file with their 1-based numbers, for ``csv.reader``.
+
+    ``taken`` holds the lines of the record being read; ``push_back`` re-queues lines so
+    tokenizing can resume after the first line of a malformed multi-line record.
+    """
+
+    def __init__(self, fh: Iterable[str]) -> None:
+        self._fh = iter(fh)
+        self._number = 0
+        self._pending: deque[tuple[int, str]] = deque()
+        self.taken: list[tuple[int, str]] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self._pending:
+            item = self._pending.popleft()
+        else:
+            line = next(self._fh)
+            self._number += 1
+            item = (self._number, line)
+        self.taken.append(item)
+        return item[1]
+
+    def push_back(self, items: list[tuple[int, str]]) -> None:
+        self._pending.extendleft(reversed(items))
+
+    def records(self, sep: str) -> Iterator[tuple[list[str] | None, str, list[tuple[int, str]]]]:
+        """``(fields or None, tokenizer error, lines taken)`` per record; blank lines skipped."""
+        reader = csv.reader(self, delimiter=sep, quotechar='"', doublequote=True, strict=True)
+        while True:
+            self.taken = []
+            try:
+                fields: list[str] | None = next(reader)
+                error = ""
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                fields, error = None, str(exc)
+            taken = self.taken
+            if not taken:  # nothing was read (defensive: the reader raised before taking a line)
+                return
+            if fields is not None and len(taken) == 1 and not taken[0][1].strip() and sep not in taken[0][1]:
+                continue  # blank line (a line holding a delimiter is a row of empty fields)
+            yield fields, error, taken
 
 
 def _read_delimited(path: Path, sep: str, smiles_column: str, id_column: str | None,
                     columns: list[str], chunk_size: int) -> Iterator[pd.DataFrame]:
-    options = dict(sep=sep, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig",
-                   skip_blank_lines=True, compression="gzip" if _is_gzip(path) else None)
-    try:
-        header = pd.read_csv(path, nrows=0, **options)
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{path}: empty input (no header and no data rows)") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot parse as {'CSV' if sep == ',' else 'TSV'}: {exc}") from None
-    found = [str(c) for c in header.columns]
-    if smiles_column not in found:
-        raise _missing_column_error(path, "smiles", smiles_column, found)
-    if id_column is not None and id_column not in found:
-        raise _missing_column_error(path, "id", id_column, found)
-    for column in columns:
-        if column not in found:
-            raise _missing_column_error(path, "label", column, found)
-    wanted = list(dict.fromkeys([smiles_column, *([id_column] if id_column else []), *columns]))
-    start = 1
-    try:
-        reader = pd.read_csv(path, usecols=wanted, chunksize=chunk_size, **options)
-        for frame in reader:
-            n = len(frame)
-            rows = list(range(start, start + n))
-            start += n
-            numbers = [str(r) for r in rows]
-            if id_column is not None:
-                ids = [v.strip() or r for v, r in zip(frame[id_column].tolist(), numbers)]
-            else:
-                ids = numbers
-            smiles = [s.strip() for s in frame[smiles_column].tolist()]
-            extras = {c: frame[c].tolist() for c in columns}
-            yield _frame(rows, ids, smiles, [""] * n, extras)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        kind = "CSV" if sep == "," else "TSV"
-        raise InputError(f"{path}: cannot parse as {kind} near data row {start}: {exc}") from None
+    kind = "CSV" if sep == "," else "TSV"
+    with _open_text(path) as fh:
+        lines = _Lines(fh)
+        records = lines.records(sep)
+        first = next(records, None)
+        if first is None:
+            raise InputError(f"{path}: empty input (no header and no data rows)")
+        fields, error, taken = first
+        if fields is None:
+            raise InputError(f"{path}: cannot parse the header (line {taken[0][0]}) as {kind}: {error}")
+        header = [_clean(f) for f in fields]
+        index: dict[str, int] = {}
+        for i, name in enumerate(header):
+            index.setdefault(name, i)
+        if smiles_column not in index:
+            raise _missing_column_error(path, "smiles", smiles_column, header)
+        if id_column is not None and id_column not in index:
+            raise _missing_column_error(path, "id", id_column, header)
+        for column in columns:
+            if column not in index:
+                raise _missing_column_error(path, "label", column, header)
+        n_fields = len(header)
+        smiles_at = index[smiles_column]
+        id_at = index[id_column] if id_column is not None else None
+        wanted = [(name, index[name]) for name in dict.fromkeys(
+            [smiles_column, *([id_column] if id_column is not None else []), *columns])]
+        blanks = [""] * len(columns)
+
+        def rows() -> Iterator[tuple[str, str, str, Sequence[str]]]:
+            for fields, error, taken in records:
+                line = taken[0][0]
+                if fields is not None and len(fields) != n_fields:
+                    fields, error = None, f"expected {n_fields} fields, found {len(fields)}"
+                if fields is None:
+                    if len(taken) > 1:  # re-read the lines a stray quote swallowed
+                        lines.push_back(taken[1:])
+                    yield "", "", f"{MALFORMED_LINE}: {error} (line {line})", blanks
+                    continue
+                read_error = ""
+                bad = [name for name, i in wanted if _has_bad_bytes(fields[i])]
+                if bad:
+                    read_error = f"{ENCODING_ERROR}: invalid UTF-8 in column {bad[0]!r} (line {line})"
+                    fields = [_clean(f) for f in fields]
+                ident = fields[id_at].strip() if id_at is not None else ""
+                yield ident, fields[smiles_at].strip(), read_error, [fields[index[c]] for c in columns]
+
+        yield from _chunked(rows(), columns, chunk_size)
 
 
 def _read_smi(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
-    rows: list[int] = []
-    ids: list[str] = []
-    smiles: list[str] = []
-    n = 0
-    with _open_binary(path) as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline=None) as fh:
-        for line in fh:
-            fields = line.strip().split(None, 1)
-            if not fields:
-                continue
-            n += 1
-            rows.append(n)
-            smiles.append(fields[0])
-            ids.append(fields[1].strip() if len(fields) > 1 else str(n))
-            if len(rows) == chunk_size:
-                yield _frame(rows, ids, smiles, [""] * len(rows), {})
-                rows, ids, smiles = [], [], []
-    if rows:
-        yield _frame(rows, ids, smiles, [""] * len(rows), {})
+    def rows() -> Iterator[tuple[str, str, str, Sequence[str]]]:
+        with _open_text(path) as fh:
+            for number, line in enumerate(fh, 1):
+                fields = line.strip().split(None, 1)
+                if not fields:
+                    continue
+                smiles = fields[0]
+                ident = fields[1].strip() if len(fields) > 1 else ""
+                error = ""
+                if _has_bad_bytes(line):
+                    error = f"{ENCODING_ERROR}: invalid UTF-8 (line {number})"
+                    smiles, ident = _clean(smiles), _clean(ident)
+                yield ident, smiles, error, ()
+
+    return _chunked(rows(), [], chunk_size)
 
 
-def _sdf_blocks(fh: io.BufferedIOBase) -> Iterator[bytes]:
-    """Raw SDF records (text up to and including ``$$$$``; the last may lack it).
+def _sdf_blocks(fh: io.BufferedIOBase) -> Iterator[tuple[bytes, bool]]:
+    """Raw SDF records (text up to and including ``$$$$``; the last may lack it) and whether
+    the record was larger than ``SDF_MAX_RECORD_BYTES`` (then only its first line is kept).
 
     Whitespace-only stretches (e.g. trailing blank lines) are not records.
     """
     lines: list[bytes] = []
-    for line in fh:
-        lines.append(line)
+    size = 0
+    oversized = False
+    content = False
+    for number, line in enumerate(fh):
+        if number == 0 and line.startswith(codecs.BOM_UTF8):
+            line = line[len(codecs.BOM_UTF8):]
         if line.rstrip() == b"$$$$":
-            block = b"".join(lines)
-            lines = []
-            if block[:-len(line)].strip():
-                yield block
-    block = b"".join(lines)
-    if block.strip():
-        yield block
+            if content:
+                yield b"".join(lines) + (b"" if oversized else line), oversized
+            lines, size, oversized, content = [], 0, False, False
+            continue
+        content = content or bool(line.strip())
+        if oversized:
+            continue
+        size += len(line)
+        if size > SDF_MAX_RECORD_BYTES:
+            oversized = True
+            lines = lines[:1] or [line]
+            continue
+        lines.append(line)
+    if content:
+        yield b"".join(lines), oversized
 
 
 def _parse_sdf_block(block: bytes) -> Chem.Mol | None:
-    supplier = Chem.ForwardSDMolSupplier(io.BytesIO(block), sanitize=False, removeHs=False)
-    return next(iter(supplier), None)
+    try:
+        supplier = Chem.ForwardSDMolSupplier(io.BytesIO(block), sanitize=False, removeHs=False)
+        return next(iter(supplier), None)
+    except Exception:  # noqa: BLE001 - RDKit raises several types for broken records
+        return None
 
 
-def _sdf_record(block: bytes, number: int, id_column: str | None,
-                columns: list[str]) -> tuple[str, str, str, list[str], list[str]]:
-    """(id, input_smiles, read_error, extra values, property names) of one SDF record."""
+def _name_line(block: bytes) -> str:
+    return block.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+
+
+def _sdf_record(block: bytes, oversized: bool, id_column: str | None, columns: list[str],
+                max_atoms: int) -> tuple[str, str, str, list[str], list[str] | None]:
+    """(id or "", input_smiles, read_error, extra values, property names or None when the
+    record does not parse) of one SDF record."""
+    blanks = [""] * len(columns)
+    if oversized:
+        name = _name_line(block) if id_column is None else ""
+        return name, "", f"{BROKEN_SDF_BLOCK}: record larger than {SDF_MAX_RECORD_BYTES // 2**20} MiB", blanks, None
+    try:
+        block.decode("utf-8")
+        dirty = False
+    except UnicodeDecodeError:  # RDKit's property getters would raise; parse a cleaned copy
+        block = block.decode("utf-8", "replace").encode("utf-8")
+        dirty = True
     mol = _parse_sdf_block(block)
     if mol is None:
-        name = block.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
-        ident = name if id_column is None and name else str(number)
-        return ident, "", BROKEN_SDF_BLOCK, [""] * len(columns), []
+        name = _name_line(block) if id_column is None else ""
+        return name, "", BROKEN_SDF_BLOCK, blanks, None
+    props = list(mol.GetPropNames())
     if id_column is None:
         ident = mol.GetProp("_Name").strip() if mol.HasProp("_Name") else ""
     else:
         ident = mol.GetProp(id_column).strip() if mol.HasProp(id_column) else ""
     extras = [mol.GetProp(c) if mol.HasProp(c) else "" for c in columns]
+    error = ""
+    if dirty:
+        # invalid bytes now read U+FFFD; only the fields that are read can reject the record
+        where = ["the name line" if id_column is None else f"SD property {id_column!r}", *(
+            f"SD property {c!r}" for c in columns)]
+        bad = [w for w, value in zip(where, [ident, *extras]) if "\ufffd" in value]
+        if bad:
+            error = f"{ENCODING_ERROR}: invalid UTF-8 in {bad[0]}"
+    if mol.GetNumAtoms() > max_atoms:
+        return ident, "", TOO_MANY_ATOMS, extras, props
     # Sanitization failures (valence, aromaticity) are left to standardization, which
     # re-parses input_smiles and names the reason; an unsanitized mol still writes SMILES.
-    Chem.SanitizeMol(mol, catchErrors=True)
     try:
-        smiles = Chem.MolToSmiles(mol)
-        error = ""
+        Chem.SanitizeMol(mol, catchErrors=True)
+        return ident, Chem.MolToSmiles(mol), error, extras, props
     except Exception:  # noqa: BLE001 - RDKit raises several types for broken structures
-        smiles, error = "", BROKEN_SDF_BLOCK
-    return ident or str(number), smiles, error, extras, list(mol.GetPropNames())
+        return ident, "", error or BROKEN_SDF_BLOCK, extras, props
 
 
-def _read_sdf(path: Path, id_column: str | None, columns: list[str],
-              chunk_size: int) -> Iterator[pd.DataFrame]:
-    rows: list[int] = []
-    ids: list[str] = []
-    smiles: list[str] = []
-    errors: list[str] = []
-    extras: dict[str, list[str]] = {c: [] for c in columns}
-    seen_props: set[str] = set()
-    checked = False
-    n = 0
-
-    def check_columns() -> None:
-        wanted = ([id_column] if id_column else []) + columns
-        for column in wanted:
-            if column not in seen_props:
-                raise _missing_column_error(path, "SD property", column, sorted(seen_props))
-
+def _read_sdf(path: Path, id_column: str | None, columns: list[str], chunk_size: int,
+              max_atoms: int) -> Iterator[pd.DataFrame]:
     with _open_binary(path) as fh, rdBase.BlockLogs():
-        for block in _sdf_blocks(fh):
-            n += 1
-            ident, smi, error, values, props = _sdf_record(block, n, id_column, columns)
-            seen_props.update(props)
-            rows.append(n)
-            ids.append(ident)
-            smiles.append(smi)
-            errors.append(error)
-            for column, value in zip(columns, values):
-                extras[column].append(value)
-            if len(rows) == chunk_size:
-                if not checked:
-                    check_columns()
-                    checked = True
-                yield _frame(rows, ids, smiles, errors, extras)
-                rows, ids, smiles, errors = [], [], [], []
-                extras = {c: [] for c in columns}
-    if rows:
-        if not checked:
-            check_columns()
-        yield _frame(rows, ids, smiles, errors, extras)
+        records = (_sdf_record(block, oversized, id_column, columns, max_atoms)
+                   for block, oversized in _sdf_blocks(fh))
+        head = list(itertools.islice(records, SDF_PROPERTY_WINDOW))
+        wanted = ([id_column] if id_column else []) + columns
+        seen = set(itertools.chain.from_iterable(r[4] for r in head if r[4] is not None))
+        for column in wanted:
+            if column in seen or not head:
+                continue
+            if all(r[4] is None for r in head):
+                raise InputError(f"{path}: SD property {column!r} not found: none of the first "
+                                 f"{len(head)} records parses")
+            raise _missing_column_error(path, "SD property", column, sorted(seen))
+        rows = ((ident, smiles, error, extras) for ident, smiles, error, extras, _ in itertools.chain(head, records))
+        yield from _chunked(rows, columns, chunk_size)

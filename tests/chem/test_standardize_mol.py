@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -9,10 +10,14 @@ import pytest
 from rdkit import Chem
 
 from drugnet.chem.standardize import (
+    DEFAULT_MAX_RECORD_ATOMS,
+    MAX_RECORD_ATOMS_CEILING,
     REASONS,
     fallback_key,
     identifiers,
     inchikey,
+    parse_smiles,
+    record_atom_limit,
     standardize_mol,
     standardize_smiles,
 )
@@ -86,6 +91,54 @@ def test_too_many_atoms_counts_the_parent():
     assert std(decane_salt, max_heavy_atoms=12) == "CCCCCCCCCC(=O)O"  # 12 heavy atoms, salt 13
     assert reason(decane_salt, max_heavy_atoms=11) == "too_many_atoms"
     assert reason("C" * 201) == "too_many_atoms"
+
+
+def _ladder(n_atoms: int) -> str:
+    """SMILES of a ladder polymer (fused four-membered rings; ring perception is slow on it).
+
+    The path zigzags t0 b0 b1 t1 t2 b2 b3 t3 ...; the bond between path positions p and p + 3
+    (p even) is a ring closure, so labels 1 and 2 alternate.
+    """
+    atoms = []
+    for q in range(n_atoms):
+        closes = str(1 + ((q - 3) // 2) % 2) if q >= 3 and (q - 3) % 2 == 0 else ""
+        opens = str(1 + (q // 2) % 2) if q % 2 == 0 and q + 3 < n_atoms else ""
+        atoms.append("C" + closes + opens)
+    return "".join(atoms)
+
+
+@pytest.mark.parametrize(
+    "smiles",
+    [
+        "C(C)" * 10_000,  # 20,000-atom polypropylene: sanitizing took ~20 s
+        _ladder(2000),  # 2,000-atom ladder polymer: sanitizing took ~45 s
+        "[Na+]." * 3000 + "CCO",  # 3,000 counter-ions: choosing the parent took ~5 s
+        "[H]" * 50_000,  # no heavy atom at all, 50,000 atoms
+        "C" * 2_000_000,  # 2 MB string: a 2-million-atom parse
+    ],
+    ids=["polypropylene", "ladder", "salt-fragments", "hydrogens", "2MB"],
+)
+def test_huge_records_are_too_many_atoms_without_sanitizing(smiles):
+    start = time.perf_counter()
+    assert reason(smiles) == "too_many_atoms"
+    assert time.perf_counter() - start < 1.0
+
+
+def test_record_atom_cap_defaults_and_ceiling():
+    ladder = Chem.MolFromSmiles(_ladder(40))
+    assert ladder.GetNumAtoms() == 40 and ladder.GetRingInfo().NumRings() == 19  # 20 rungs, 19 squares
+    assert record_atom_limit() == DEFAULT_MAX_RECORD_ATOMS == 1000
+    assert record_atom_limit(max_heavy_atoms=3000) == 3000  # never below the parent cap
+    assert record_atom_limit(max_record_atoms=50) == 50
+    assert record_atom_limit(max_heavy_atoms=10**6) == MAX_RECORD_ATOMS_CEILING
+    assert reason("C" * 950, max_heavy_atoms=100) == "too_many_atoms"  # parent cap
+    assert std("C" * 950, max_heavy_atoms=1000) == "C" * 950  # within both caps
+    assert reason("CCO." + "C" * 30, max_record_atoms=20) == "too_many_atoms"
+    assert std("CCCCCC(=O)[O-].[Na+]", max_record_atoms=9) == "CCCCCC(=O)O"  # 9 atoms, not over
+    assert parse_smiles("C" * 1001).reason == "too_many_atoms"
+    assert parse_smiles("C" * 1001, max_atoms=1001).mol is not None
+    assert parse_smiles("C1" * 600).reason == "unparseable_smiles"  # long but unparseable: counted first
+    assert standardize_mol(Chem.MolFromSmiles("C" * 30), max_record_atoms=20).reason == "too_many_atoms"
 
 
 def test_standardize_mol_does_not_modify_input_and_handles_none():

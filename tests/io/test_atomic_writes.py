@@ -26,18 +26,16 @@ def test_atomic_path_renames_on_success_and_creates_parents(tmp_path):
 def test_atomic_path_keeps_old_file_and_cleans_up_on_error(tmp_path):
     target = tmp_path / "out.txt"
     target.write_text("old")
-    with pytest.raises(RuntimeError):
-        with atomic_path(target) as tmp:
-            tmp.write_text("half")
-            raise RuntimeError("killed")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("killed")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
 
 
 def test_atomic_path_raises_when_nothing_written(tmp_path):
-    with pytest.raises(FileNotFoundError):
-        with atomic_path(tmp_path / "never.txt"):
-            pass
+    with pytest.raises(FileNotFoundError), atomic_path(tmp_path / "never.txt"):
+        pass
     assert list(tmp_path.iterdir()) == []
 
 
