@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from drugnet.screening.domain import DEFAULT_AD_THRESHOLD
-from drugnet.screening.score import DEFAULT_CHUNK_SIZE
+from drugnet.screening.score import DEFAULT_CHUNK_SIZE, DEFAULT_RUN_ROWS
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +27,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="screen_step", metavar="{score,rank}", required=True)
-    score = sub.add_parser("score", help="predict one shard: objective columns, std, applicability domain")
+    score = sub.add_parser("score", help="predict one shard: score, objective columns, std, applicability "
+                                         "domain; written sorted in rank order")
     _common(score)
     score.add_argument("--shard", type=int, default=0, help="0-based shard index")
     score.add_argument("--n-shards", type=int, default=1)
@@ -35,10 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     score.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE,
                        help="rows per prediction batch; keep equal across shards of one run")
     score.add_argument("--ad-threshold", type=float, default=DEFAULT_AD_THRESHOLD)
+    score.add_argument("--run-rows", type=int, default=DEFAULT_RUN_ROWS,
+                       help="rows scored and sorted at once (bounds memory); the shard is a merge of such runs")
     score.add_argument("--threads", type=int, default=1)
-    rank = sub.add_parser("rank", help="gather shards; write ranked.csv, top.csv, top.sdf, enrichment.json")
+    rank = sub.add_parser("rank", help="merge the sorted shards; write ranked.csv, top.csv, top.sdf, enrichment.json")
     _common(rank)
-    rank.add_argument("--inputs", nargs="+", required=True, help="shard predictions CSVs")
+    rank.add_argument("--inputs", nargs="+", required=True, help="shard predictions CSVs (from `screen score`)")
     rank.add_argument("--output-dir", required=True)
     rank.add_argument("--threads", type=int, default=1, help="processes/threads for the annotations")
 
@@ -59,26 +62,30 @@ def _models(campaign: dict[str, Any], results_dir: str):
 
 
 def main(args: argparse.Namespace) -> int:
-    from drugnet.screening.score import read_standardized, read_standardized_shard
-
     campaign = parse_campaign(args.campaign_json)
     models = _models(campaign, args.results_dir)
     if args.screen_step == "score":
         import torch
 
-        from drugnet.io.atomic import write_csv_atomic
-        from drugnet.screening.score import ensemble_predictor, score_library
+        from drugnet.screening.score import (
+            SharedFeaturizer,
+            ensemble_predictor,
+            score_shard_file,
+        )
 
         torch.set_num_threads(max(1, args.threads))
-        predictors = {m.dataset: ensemble_predictor(m.model_dir, args.threads, args.chunk_size) for m in models}
-        # only this shard's rows are read (memory bounded by the shard, not the library); the
-        # shard starts at a multiple of chunk_size, so its prediction chunks are the global ones
-        library = read_standardized_shard(args.library, args.shard, args.n_shards, args.chunk_size)
-        table = score_library(library, models, predictors, 0, 1, args.chunk_size, args.ad_threshold)
-        write_csv_atomic(table, args.output)
+        featurizer = SharedFeaturizer(args.threads, args.chunk_size)  # one featurization per block for all models
+        predictors = {m.dataset: ensemble_predictor(m.model_dir, args.threads, args.chunk_size, featurizer)
+                      for m in models}
+        # only this shard's rows are read, one run at a time (memory bounded by a run, not the
+        # shard or the library); the shard starts at a multiple of chunk_size, so its prediction
+        # chunks are the global ones. The shard is written sorted in rank order.
+        score_shard_file(args.library, args.output, campaign, models, predictors, args.shard, args.n_shards,
+                         args.chunk_size, args.ad_threshold, args.run_rows)
         return 0
-    from drugnet.screening.rank import read_shards, write_screen_outputs
+    from drugnet.screening.rank import rank_shards, read_library_labels
 
-    library = read_standardized(args.library)
-    write_screen_outputs(read_shards(args.inputs), campaign, models, args.output_dir, library, args.threads)
+    # the library is read only for enrichment labels (id + label columns, if it has any)
+    labels = read_library_labels(args.library, campaign, models)
+    rank_shards(args.inputs, campaign, models, args.output_dir, labels, args.threads)
     return 0

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from drugnet.screening.desirability import TaskInfo, objective_column_name
-from drugnet.screening.domain import DEFAULT_AD_THRESHOLD, ecfp4_bits, max_tanimoto
+from drugnet.screening.desirability import (
+    TaskInfo,
+    combined_score,
+    expand_objectives,
+    objective_column_name,
+)
+from drugnet.screening.domain import (
+    DEFAULT_AD_THRESHOLD,
+    ecfp4_bits,
+    max_tanimoto,
+    pack_bits,
+)
 
 log = logging.getLogger("drugnet.screening")
 
@@ -21,7 +32,18 @@ log = logging.getLogger("drugnet.screening")
 #: scored in one piece or in shards (bit-identical predictions).
 DEFAULT_CHUNK_SIZE = 1024
 
+#: Rows per sorted run written by a scoring job before the runs are merged into its shard file
+#: (bounds the job's memory: a run is held as one DataFrame while it is sorted).
+DEFAULT_RUN_ROWS = 65_536
+
+#: Prediction chunks per block: a block of rows is featurized at once (one worker pool) and
+#: then predicted chunk by chunk.
+DEFAULT_BLOCK_CHUNKS = 16
+
 #: ``smiles list -> (mean [n, T], std [n, T])`` for one dataset's model, tasks in model order.
+#: :func:`score_library` calls it once per prediction chunk, unless it also has a
+#: ``predict_chunks(smiles, chunk_size)`` method (see :class:`EnsemblePredictor`), which gets a
+#: whole block and must predict it in batches of ``chunk_size`` rows from its start.
 Predictor = Callable[[list[str]], tuple[np.ndarray, np.ndarray]]
 
 
@@ -35,6 +57,13 @@ class DatasetModel:
     train_ids: list[str]
     train_smiles: list[str]
     train_labels: pd.DataFrame  # target columns of the training rows (for the enrichment baselines)
+    _train_fps: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def train_fingerprints(self) -> np.ndarray:
+        """Packed ECFP4 of the training compounds (computed once, then reused for every block)."""
+        if self._train_fps is None:
+            self._train_fps = ecfp4_bits(self.train_smiles)
+        return self._train_fps
 
 
 def read_standardized(path: str | Path) -> pd.DataFrame:
@@ -45,26 +74,64 @@ def read_standardized(path: str | Path) -> pd.DataFrame:
     )
 
 
+_STANDARDIZED_DTYPES = {"id": str, "smiles": str, "inchikey": str, "merged_ids": str}
+
+
+def count_rows(path: str | Path, block_rows: int = 200_000) -> int:
+    """Data rows of a CSV (one pass over its ``id`` column)."""
+    return sum(len(block) for block in pd.read_csv(path, usecols=["id"], chunksize=block_rows, dtype=str))
+
+
+def iter_standardized_shard(
+    path: str | Path,
+    shard: int,
+    n_shards: int,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    block_rows: int = 100_000,
+    usecols: Sequence[str] | None = None,
+    out_rows: int | None = None,
+) -> Iterator[pd.DataFrame]:
+    """The rows of ``shard`` of a ``standardized.csv`` (see :func:`shard_bounds`) as consecutive
+    blocks of ``out_rows`` rows (default: as read), so memory is bounded by a block, not by the
+    shard or the library. ``out_rows`` should be a multiple of ``chunk_size`` (blocks then start
+    at global chunk boundaries, since a shard does). Yields nothing for an empty shard."""
+    kwargs: dict[str, Any] = {"dtype": _STANDARDIZED_DTYPES, "keep_default_na": False, "na_values": [""]}
+    if usecols is not None:
+        wanted = set(usecols)
+        kwargs["usecols"] = lambda column: column in wanted
+    start, stop = shard_bounds(count_rows(path), shard, n_shards, chunk_size)
+    pending: list[pd.DataFrame] = []
+    n_pending, offset = 0, 0
+    if start < stop:
+        for block in pd.read_csv(path, chunksize=block_rows, **kwargs):
+            lo, hi = max(start - offset, 0), min(stop - offset, len(block))
+            offset += len(block)
+            if lo < hi:
+                part = block.iloc[lo:hi]
+                if out_rows is None:
+                    yield part.reset_index(drop=True)
+                else:
+                    pending.append(part)
+                    n_pending += len(part)
+                    while n_pending >= out_rows:
+                        merged = pd.concat(pending, ignore_index=True)
+                        yield merged.iloc[:out_rows].reset_index(drop=True)
+                        pending, n_pending = [merged.iloc[out_rows:]], len(merged) - out_rows
+            if offset >= stop:
+                break
+    if n_pending:
+        yield pd.concat(pending, ignore_index=True)
+
+
 def read_standardized_shard(
     path: str | Path, shard: int, n_shards: int, chunk_size: int = DEFAULT_CHUNK_SIZE, block_rows: int = 100_000
 ) -> pd.DataFrame:
     """Only the rows of ``shard`` of a ``standardized.csv`` (see :func:`shard_bounds`), read in
     blocks so memory is bounded by the shard, not the library (one extra pass counts the rows)."""
-    kwargs = dict(dtype={"id": str, "smiles": str, "inchikey": str, "merged_ids": str},
-                  keep_default_na=False, na_values=[""])
-    n_rows = sum(len(block) for block in pd.read_csv(path, usecols=["id"], chunksize=block_rows, dtype=str))
-    start, stop = shard_bounds(n_rows, shard, n_shards, chunk_size)
-    parts, offset = [], 0
-    for block in pd.read_csv(path, chunksize=block_rows, **kwargs):
-        lo, hi = max(start - offset, 0), min(stop - offset, len(block))
-        if lo < hi:
-            parts.append(block.iloc[lo:hi])
-        offset += len(block)
-        if offset >= stop:
-            break
+    parts = list(iter_standardized_shard(path, shard, n_shards, chunk_size, block_rows))
     if parts:
         return pd.concat(parts, ignore_index=True)
-    return pd.read_csv(path, nrows=0, **kwargs)
+    return pd.read_csv(path, nrows=0, dtype=_STANDARDIZED_DTYPES, keep_default_na=False, na_values=[""])
 
 
 def task_info_from_model_json(meta: Mapping[str, Any]) -> TaskInfo:
@@ -125,20 +192,101 @@ def load_dataset_model(dataset_dir: str | Path, dataset: str, model: str = "best
     )
 
 
-def ensemble_predictor(model_dir: str | Path, threads: int = 1, batch_size: int = DEFAULT_CHUNK_SIZE) -> Predictor:
+class SharedFeaturizer:
+    """Featurizes a block of SMILES once for every model that can use the same features.
+
+    Models with equal ``radius``/``n_bits`` share one featurization; descriptors are computed only
+    when a model of the group uses them (else ``descriptors=[]``: graph and ECFP only, which skips
+    the most expensive part). The last block's features are kept per group, keyed by the identity
+    of the SMILES list, so the second model of a group reuses them.
+    """
+
+    def __init__(self, threads: int = 1, chunk_rows: int = DEFAULT_CHUNK_SIZE):
+        self.threads = max(1, threads)
+        self.chunk_rows = chunk_rows
+        self._descriptors: dict[tuple, Any] = {}
+        self._last: dict[tuple, tuple[list[str], Any]] = {}
+
+    @staticmethod
+    def group_key(settings: Mapping[str, Any]) -> tuple:
+        return (int(settings.get("radius", 2)), int(settings.get("n_bits", 2048)))
+
+    def register(self, settings: Mapping[str, Any], uses_descriptors: bool) -> tuple:
+        """Announce a model's settings before featurizing; returns its group key."""
+        key = self.group_key(settings)
+        if uses_descriptors:
+            wanted = settings.get("descriptors", "default")
+            have = self._descriptors.get(key)
+            if have is not None and have != wanted:  # another descriptor set: a group of its own
+                key = (*key, json.dumps(wanted, sort_keys=True))
+            self._descriptors[key] = wanted
+        else:
+            self._descriptors.setdefault(key, None)
+        return key
+
+    def features(self, key: tuple, smiles: list[str]):
+        """A ``FeatureStore`` of ``smiles`` for group ``key`` (reused when called again with the same list)."""
+        from drugnet.features.store import FeatureStore
+
+        last = self._last.get(key)
+        if last is not None and last[0] is smiles:
+            return last[1]
+        descriptors = self._descriptors.get(key)
+        settings = {"radius": key[0], "n_bits": key[1], "descriptors": descriptors if descriptors is not None else [],
+                    "chunk_size": self.chunk_rows}
+        store = FeatureStore.from_smiles(smiles, settings, n_jobs=self.threads)
+        self._last[key] = (smiles, store)
+        return store
+
+    def ecfp4_bits(self, smiles: list[str]) -> np.ndarray | None:
+        """Packed ECFP4/2048 bits of ``smiles`` from features already computed for this very list
+        (count fingerprint > 0 is the bit fingerprint of :func:`~drugnet.screening.domain.ecfp4_bits`,
+        tested), else None. Saves parsing the block again for the applicability domain."""
+        for key, (last, store) in self._last.items():
+            if last is smiles and key[:2] == (2, 2048):
+                return pack_bits(store._ecfp["counts"].numpy() > 0)
+        return None
+
+
+class EnsemblePredictor:
     """A :data:`Predictor` for a trained model directory (featurized in memory with its own settings)."""
-    from drugnet.features.store import FeatureStore
-    from drugnet.predict import feature_settings_of
-    from drugnet.train.checkpoint import load_model_dir
 
-    ensemble = load_model_dir(model_dir, threads=threads)
-    settings = feature_settings_of(ensemble)
+    def __init__(self, model_dir: str | Path, threads: int = 1, batch_size: int = DEFAULT_CHUNK_SIZE,
+                 featurizer: SharedFeaturizer | None = None):
+        from drugnet.predict import feature_settings_of
+        from drugnet.train.checkpoint import load_model_dir
 
-    def predict(smiles: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        store = FeatureStore.from_smiles(list(smiles), settings, n_jobs=threads)
-        return ensemble.predict(store, device="cpu", batch_size=batch_size)
+        self.ensemble = load_model_dir(model_dir, threads=threads)
+        self.batch_size = batch_size
+        self.featurizer = featurizer or SharedFeaturizer(threads)
+        uses = self.ensemble.use_descriptors and self.ensemble.kind != "rf_ecfp"
+        self.key = self.featurizer.register(feature_settings_of(self.ensemble), uses)
 
-    return predict
+    def predict_chunks(self, smiles: list[str], chunk_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """Featurize ``smiles`` at once, predict in batches of ``chunk_size`` from the start."""
+        store = self.featurizer.features(self.key, smiles)
+        return self.ensemble.predict(store, device="cpu", batch_size=chunk_size)
+
+    def __call__(self, smiles: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        return self.predict_chunks(list(smiles), self.batch_size)
+
+
+def ensemble_predictor(
+    model_dir: str | Path, threads: int = 1, batch_size: int = DEFAULT_CHUNK_SIZE,
+    featurizer: SharedFeaturizer | None = None,
+) -> EnsemblePredictor:
+    """A :data:`Predictor` for a trained model directory; pass one :class:`SharedFeaturizer` to
+    several predictors so that a block is featurized once for all of them."""
+    return EnsemblePredictor(model_dir, threads, batch_size, featurizer)
+
+
+def _predict_block(predictor: Predictor, smiles: list[str], chunk_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Predictions for ``smiles`` (starting at a chunk boundary), one batch per chunk."""
+    if hasattr(predictor, "predict_chunks"):
+        m, s = predictor.predict_chunks(smiles, chunk_size)
+        return np.asarray(m), np.asarray(s)
+    parts = [predictor(smiles[c : c + chunk_size]) for c in range(0, len(smiles), chunk_size)]
+    return np.concatenate([np.asarray(m) for m, _ in parts]), np.concatenate([np.asarray(s) for _, s in parts])
 
 
 def shard_bounds(n_rows: int, shard: int, n_shards: int, chunk_size: int = DEFAULT_CHUNK_SIZE) -> tuple[int, int]:
@@ -156,6 +304,17 @@ def ad_column_names(dataset: str, primary: bool) -> tuple[str, str]:
     return f"{prefix}ad_similarity", f"{prefix}nearest_train_id"
 
 
+def _block_ecfp4_bits(predictors: Iterable[Predictor], smiles: list[str]) -> np.ndarray:
+    """ECFP4 bits of a block for the applicability domain: from a predictor's features when it
+    has them (:meth:`SharedFeaturizer.ecfp4_bits`), else computed."""
+    for predictor in predictors:
+        featurizer = getattr(predictor, "featurizer", None)
+        bits = featurizer.ecfp4_bits(smiles) if featurizer is not None else None
+        if bits is not None:
+            return bits
+    return ecfp4_bits(smiles)
+
+
 def score_library(
     library: pd.DataFrame,
     models: Sequence[DatasetModel],
@@ -164,13 +323,19 @@ def score_library(
     n_shards: int = 1,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     ad_threshold: float = DEFAULT_AD_THRESHOLD,
+    campaign: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Predictions and applicability domain for the rows of ``shard`` of ``library``.
 
+    ``library`` must start at a global chunk boundary (row 0 of the library or of a shard).
     ``models`` are in objective order (the first is the primary dataset for the unprefixed AD
-    columns). Columns: ``id, smiles, n_merged``, then per dataset and task ``<dataset>.<target>``
-    and ``<dataset>.<target>.std``, then the AD columns and ``in_domain`` (at or above
-    ``ad_threshold`` for every dataset).
+    columns). Columns: ``id, smiles, n_merged``, the campaign ``score`` when ``campaign`` is
+    given, then per dataset and task ``<dataset>.<target>`` and ``<dataset>.<target>.std``, then
+    the AD columns and ``in_domain`` (at or above ``ad_threshold`` for every dataset).
+
+    The ``score`` (:func:`~drugnet.screening.desirability.combined_score`) is computed one
+    prediction chunk at a time: its matrix product rounds differently depending on the rows it
+    is given, so the chunking must not depend on the sharding.
     """
     start, stop = shard_bounds(len(library), shard, n_shards, chunk_size)
     rows = library.iloc[start:stop]
@@ -180,29 +345,96 @@ def score_library(
         "n_merged": rows["n_merged"].to_numpy() if "n_merged" in rows else np.ones(len(rows), dtype=np.int64),
     })
     smiles = out["smiles"].tolist()
-    from drugnet.progress import progress
-
+    block = chunk_size * DEFAULT_BLOCK_CHUNKS
+    means = {dm.dataset: np.zeros((len(rows), len(dm.task_info.targets))) for dm in models}
+    stds = {dm.dataset: np.zeros((len(rows), len(dm.task_info.targets))) for dm in models}
+    similarity = np.zeros((len(models), len(rows)))
+    nearest = np.full((len(models), len(rows)), -1, dtype=np.int64)
+    for b in range(0, len(rows), block):  # rows start at a chunk boundary, and so does b
+        block_smiles = smiles[b : b + block]  # one list for every model: featurized once if they share settings
+        for dm in models:
+            m, s = _predict_block(predictors[dm.dataset], block_smiles, chunk_size)
+            means[dm.dataset][b : b + block], stds[dm.dataset][b : b + block] = m, s
+        query_fps = _block_ecfp4_bits(predictors.values(), block_smiles)
+        for i, dm in enumerate(models):
+            similarity[i, b : b + block], nearest[i, b : b + block] = max_tanimoto(query_fps, dm.train_fingerprints())
     for dm in models:
-        targets = dm.task_info.targets
-        mean = np.zeros((len(rows), len(targets)))
-        std = np.zeros((len(rows), len(targets)))
-        bar = progress(len(rows), f"score {dm.dataset}", "molecules")
-        for c in range(0, len(rows), chunk_size):  # start is a multiple of chunk_size
-            m, s = predictors[dm.dataset](smiles[c : c + chunk_size])
-            mean[c : c + chunk_size], std[c : c + chunk_size] = np.asarray(m), np.asarray(s)
-            bar.update(len(m))
-        bar.close()
-        for t, target in enumerate(targets):
+        for t, target in enumerate(dm.task_info.targets):
             col = objective_column_name(dm.dataset, target)
-            out[col], out[f"{col}.std"] = mean[:, t], std[:, t]
-    query_fps = ecfp4_bits(smiles)
+            out[col], out[f"{col}.std"] = means[dm.dataset][:, t], stds[dm.dataset][:, t]
+    if campaign is not None:
+        columns = expand_objectives(campaign["objectives"], {m.dataset: m.task_info for m in models})
+        score = np.full(len(out), np.nan)
+        for c in range(0, len(out), chunk_size):
+            score[c : c + chunk_size] = combined_score(out.iloc[c : c + chunk_size], columns)
+        out.insert(3, "score", score)
     in_domain = np.ones(len(rows), dtype=bool)
     for i, dm in enumerate(models):
-        sim, arg = max_tanimoto(query_fps, ecfp4_bits(dm.train_smiles))
         sim_col, id_col = ad_column_names(dm.dataset, primary=i == 0)
         ids = np.asarray(dm.train_ids + [""], dtype=object)
-        out[sim_col], out[id_col] = sim, ids[arg].astype(str)
-        in_domain &= sim >= ad_threshold
+        out[sim_col], out[id_col] = similarity[i], ids[nearest[i]].astype(str)
+        in_domain &= similarity[i] >= ad_threshold
     out["in_domain"] = in_domain
-    log.info("scored rows %d..%d (shard %d of %d)", start, stop, shard, n_shards)
+    log.debug("scored rows %d..%d (shard %d of %d)", start, stop, shard, n_shards)
     return out
+
+
+def score_shard_file(
+    library_path: str | Path,
+    output: str | Path,
+    campaign: Mapping[str, Any],
+    models: Sequence[DatasetModel],
+    predictors: Mapping[str, Predictor],
+    shard: int = 0,
+    n_shards: int = 1,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ad_threshold: float = DEFAULT_AD_THRESHOLD,
+    run_rows: int = DEFAULT_RUN_ROWS,
+) -> int:
+    """Score shard ``shard`` of ``library_path`` and write it to ``output`` **in rank order**
+    (score descending, ties by id; see :func:`drugnet.screening.rank.rank_key`), so that
+    ``drugnet screen rank`` only has to merge the shards. Returns the number of rows.
+
+    Memory is bounded by one run of ``run_rows`` rows: the shard is read, scored and sorted one
+    run at a time (each run a temporary CSV next to ``output``), then the runs are merged.
+    """
+    from drugnet.io.atomic import atomic_path
+    from drugnet.progress import progress
+    from drugnet.screening.rank import merge_ranked_csvs, sort_by_rank
+
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    run_rows = max(chunk_size, run_rows - run_rows % chunk_size)  # runs start at chunk boundaries
+    start, stop = shard_bounds(count_rows(library_path), shard, n_shards, chunk_size)
+    bar = progress(stop - start, "score", "molecules")
+    runs: list[Path] = []
+    n_rows = 0
+    header: pd.DataFrame | None = None
+    try:
+        blocks = iter_standardized_shard(library_path, shard, n_shards, chunk_size,
+                                         usecols=["id", "smiles", "n_merged"], out_rows=run_rows)
+        for block in blocks:
+            table = sort_by_rank(score_library(block, models, predictors, 0, 1, chunk_size, ad_threshold, campaign))
+            run = output.with_name(f".{output.name}.run{len(runs):05d}.csv")
+            table.to_csv(run, index=False)
+            runs.append(run)
+            n_rows += len(table)
+            header = table.iloc[:0]
+            bar.update(len(table))
+        bar.close()
+        with atomic_path(output) as tmp:
+            if len(runs) == 1:
+                runs[0].replace(tmp)
+            elif runs:
+                merge_ranked_csvs(runs, tmp)
+            else:  # an empty shard: header only
+                if header is None:
+                    empty = pd.DataFrame({"id": pd.Series([], dtype=str), "smiles": pd.Series([], dtype=str),
+                                          "n_merged": pd.Series([], dtype=np.int64)})
+                    header = score_library(empty, models, predictors, 0, 1, chunk_size, ad_threshold, campaign)
+                header.to_csv(tmp, index=False)
+    finally:
+        for run in runs:
+            run.unlink(missing_ok=True)
+    log.info("scored %d rows (shard %d of %d, %d runs) -> %s", n_rows, shard, n_shards, len(runs), output)
+    return n_rows

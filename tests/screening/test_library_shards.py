@@ -5,7 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from drugnet.screening.score import read_standardized, read_standardized_shard, shard_bounds
+from drugnet.screening.score import (
+    read_standardized,
+    read_standardized_shard,
+    shard_bounds,
+)
 
 
 @pytest.fixture

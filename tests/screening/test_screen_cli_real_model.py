@@ -51,3 +51,11 @@ def test_screen_cli_sharded_equals_unsharded_with_trained_gnn(tmp_path, bace_hea
     table = pd.read_csv(tmp_path / "screen1" / "ranked.csv")
     assert len(table) == 60 and table["bace.Class"].between(0, 1).all()
     assert json.loads((tmp_path / "screen1" / "enrichment.json").read_text())["bace.Class"]["n"] == 60
+    # the 20 annotated rows are explained by integrated gradients on the trained GNN, the rest are not
+    text = pd.read_csv(tmp_path / "screen1" / "ranked.csv", keep_default_na=False)
+    assert (text["explanation"].iloc[:20] != "").all() and (text["explanation"].iloc[20:] == "").all()
+    atoms = text["explanation_atoms"].iloc[:20]
+    assert atoms.str.fullmatch(r"\d+:[+-]\d+\.\d{4}(;\d+:[+-]\d+\.\d{4})*").all()
+    for smiles, entry in zip(text["smiles"].iloc[:20], atoms):
+        n_atoms = Chem.MolFromSmiles(smiles).GetNumAtoms()
+        assert all(0 <= int(item.split(":")[0]) < n_atoms for item in entry.split(";"))

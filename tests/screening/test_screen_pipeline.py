@@ -1,3 +1,4 @@
+import itertools
 import json
 from pathlib import Path
 
@@ -6,8 +7,19 @@ import pandas as pd
 import pytest
 from rdkit import Chem
 
-from drugnet.screening.rank import read_shards, write_screen_outputs
-from drugnet.screening.score import load_dataset_model, objective_model_names, resolve_model_dir, score_library, shard_bounds
+from drugnet.screening.rank import (
+    rank_shards,
+    read_shards,
+    sort_by_rank,
+    write_screen_outputs,
+)
+from drugnet.screening.score import (
+    load_dataset_model,
+    objective_model_names,
+    resolve_model_dir,
+    score_library,
+    shard_bounds,
+)
 
 CAMPAIGN = {
     "library": "mini",
@@ -74,7 +86,7 @@ def test_shard_bounds_cover_rows_in_whole_chunks():
     for n_rows, n_shards in [(0, 3), (10, 1), (100, 3), (100, 8), (1025, 2)]:
         bounds = [shard_bounds(n_rows, i, n_shards, chunk_size=8) for i in range(n_shards)]
         assert bounds[0][0] == 0 and bounds[-1][1] == n_rows
-        assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
         assert all(start % 8 == 0 for start, _ in bounds)
 
 
@@ -89,25 +101,33 @@ def test_best_model_is_highest_mean_validation_score(workspace):
 
 
 def score_to_files(results, library, out: Path, n_shards: int, chunk_size: int) -> list[Path]:
+    """Shard CSVs as `drugnet screen score` writes them: with the campaign score, in rank order."""
     models = load_models(results)
     paths = []
     for shard in range(n_shards):
         path = out / f"shard_{shard}.csv"
-        score_library(library, models, PREDICTORS, shard, n_shards, chunk_size).to_csv(path, index=False)
+        table = score_library(library, models, PREDICTORS, shard, n_shards, chunk_size, campaign=CAMPAIGN)
+        sort_by_rank(table).to_csv(path, index=False)
         paths.append(path)
     return paths
 
 
+OUTPUTS = ("ranked.csv", "top.csv", "top.sdf", "enrichment.json")
+
+
 def test_sharded_and_unsharded_ranking_identical(workspace, tmp_path):
-    results, lib_path, library = workspace
+    results, _lib_path, library = workspace
     models = load_models(results)
     texts = []
     for n_shards in (1, 4):
         out = tmp_path / f"run{n_shards}"
         out.mkdir()
         shards = score_to_files(results, library, out, n_shards, chunk_size=8)
-        write_screen_outputs(read_shards(shards), CAMPAIGN, models, out / "screen", library)
-        texts.append({f: (out / "screen" / f).read_text() for f in ("ranked.csv", "top.csv", "top.sdf", "enrichment.json")})
+        rank_shards(shards, CAMPAIGN, models, out / "screen", library)
+        texts.append({f: (out / "screen" / f).read_text() for f in OUTPUTS})
+        # the in-memory entry point gives the same files
+        write_screen_outputs(read_shards(shards), CAMPAIGN, models, out / "memory", library)
+        assert {f: (out / "memory" / f).read_text() for f in OUTPUTS} == texts[-1]
     assert texts[0] == texts[1]
     # the check has teeth: another chunking changes the batch-dependent predictions
     other = score_library(library, models, PREDICTORS, 0, 1, chunk_size=7)
@@ -115,7 +135,7 @@ def test_sharded_and_unsharded_ranking_identical(workspace, tmp_path):
 
 
 def test_outputs_layout(workspace, tmp_path):
-    results, lib_path, library = workspace
+    results, _lib_path, library = workspace
     shards = score_to_files(results, library, tmp_path, 2, chunk_size=16)
     ranked = write_screen_outputs(read_shards(shards), CAMPAIGN, load_models(results), tmp_path / "screen", library)
     disk = pd.read_csv(tmp_path / "screen" / "ranked.csv", keep_default_na=False)
@@ -123,7 +143,7 @@ def test_outputs_layout(workspace, tmp_path):
         "rank", "id", "smiles", "n_merged", "score", "bace.Class", "bace.Class.std", "esol.log_solubility",
         "esol.log_solubility.std", "ad_similarity", "nearest_train_id", "esol.ad_similarity", "esol.nearest_train_id",
         "in_domain", "qed", "mw", "clogp", "hbd", "hba", "tpsa", "rotatable_bonds", "lipinski_violations", "alerts",
-        "cluster", "explanation",
+        "cluster", "explanation", "explanation_atoms",
     ]
     assert disk["rank"].tolist() == list(range(1, len(library) + 1))
     assert (np.diff(ranked["score"].to_numpy()) <= 0).all()

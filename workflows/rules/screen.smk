@@ -1,9 +1,12 @@
 # A library is scored in `shards` pieces, each its own job (wildcard {shard}; the count is set per
-# campaign, which Snakemake's global `scattergather` directive cannot express), then gathered and ranked.
+# campaign, which Snakemake's global `scattergather` directive cannot express), then merged and ranked.
+# Both steps stream (docs/screening.md): a score job holds one run of rows, writes its shard sorted in
+# rank order; the rank job k-way merges the shards and holds only the annotated top rows.
 
 
 rule screen_score:
-    """Predict one shard of a library for a campaign: objectives, uncertainty, applicability domain."""
+    """Predict one shard of a library for a campaign: score, objectives, uncertainty, applicability
+    domain; the shard is written sorted in rank order."""
     input:
         unpack(screen_model_inputs),
         library=lambda wildcards: f"{R}/libraries/{campaign(wildcards)['library']}/standardized.csv",
@@ -31,7 +34,8 @@ rule screen_score:
 
 
 rule screen_rank:
-    """Gather the shards, rank by the campaign score, annotate the best, write the candidate lists."""
+    """Merge the sorted shards in rank order, annotate the best, write the candidate lists (the
+    library is read only for enrichment labels)."""
     input:
         unpack(screen_model_inputs),
         shards=screen_shards,
