@@ -1,8 +1,30 @@
 # drugnet: standardize -> split -> featurize -> train -> evaluate -> probe -> screen.
 # Thin by design: the rules in workflows/rules/ call `drugnet <step>`; all logic is in the package.
+from snakemake.logging import logger
 from snakemake.utils import min_version, validate
 
+from drugnet.workflow_lock import clear_stale_lock, forget_owner, record_owner
+
 min_version("8.0")
+
+# A run killed with SIGKILL leaves its lock behind; clear it when its owner is gone, so a plain
+# `snakemake` resumes (profiles/default adds --rerun-incomplete). See drugnet/workflow_lock.py.
+if workflow.is_main_process:
+    _stale_lock = clear_stale_lock()
+    if _stale_lock:
+        logger.warning(_stale_lock)
+
+
+onstart:
+    record_owner()
+
+
+onsuccess:
+    forget_owner()
+
+
+onerror:
+    forget_owner()
 
 
 configfile: "config/config.yaml"

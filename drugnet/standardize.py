@@ -20,18 +20,33 @@ targets: mean, ``<target>_std`` (population std, 0 for one value) and ``<target>
 non-missing values are all 0/1 is merged like a classification target, an all-numeric one
 like a regression target (with ``_std`` and ``_count``), any other column as text (distinct
 non-missing values joined with ';' in input order).
+
+Memory. Accepted rows are not kept in memory: the first occurrence of each InChIKey goes to a
+temporary file as its chunk finishes, later occurrences (duplicates) to a temporary SQLite table,
+and rejects straight to their sink. In memory stay one dict entry per unique InChIKey (about
+170 bytes: 1M unique structures take about 170 MB), the chunks in flight and the output block
+being written (at most ``_BLOCK_GROUPS`` structures and, unless one structure alone has more,
+``_BLOCK_ROWS`` merged input rows).
+``standardize_to_files`` (what ``drugnet standardize`` uses) streams the tables to disk in
+blocks; ``standardize_file`` concatenates the blocks into DataFrames (small inputs, tests).
+Temporary files go to ``TMPDIR`` and are removed at the end (also on errors). Repeated identical
+input SMILES are standardized once per worker (``_RESULT_CACHE_SIZE``); every row still counts.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
+import marshal
 import math
 import multiprocessing
 import os
 import re
+import sqlite3
+import tempfile
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -48,7 +63,7 @@ from drugnet.chem.standardize import (
     inchikey,
     standardize_smiles,
 )
-from drugnet.io.atomic import write_csv_atomic, write_json_atomic
+from drugnet.io.atomic import atomic_path, write_csv_atomic, write_json_atomic
 from drugnet.io.readers import InputError, detect_format, read_chunks
 
 TASKS = ("classification", "regression")
@@ -57,6 +72,9 @@ REJECT_COLUMNS = ("row", "id", "input_smiles", "reason")
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none"})
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _INCHIKEY_CACHE_SIZE = 100_000
+_RESULT_CACHE_SIZE = 50_000
+_BLOCK_GROUPS = 20_000  # unique structures per output block at most
+_BLOCK_ROWS = 50_000  # input rows (merged into those structures) per output block at most
 
 ProgressCallback = Callable[[int, int, float], None]
 
@@ -89,7 +107,12 @@ def parse_label(value: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
+_parse_label_cached = functools.lru_cache(maxsize=4096)(parse_label)  # label columns repeat few values
+
+
 _inchikey_cache: dict[str, str] = {}
+# (input SMILES, tautomer, max_heavy_atoms) -> (reject reason or None, canonical SMILES, InChIKey)
+_result_cache: dict[tuple[str, bool, int], tuple[str | None, str, str]] = {}
 
 
 def _identifiers_cached(mol: Chem.Mol) -> tuple[str, str]:
@@ -102,6 +125,19 @@ def _identifiers_cached(mol: Chem.Mol) -> tuple[str, str]:
             _inchikey_cache.clear()
         _inchikey_cache[smiles] = key
     return smiles, key
+
+
+def _standardized_cached(smiles: str, settings: _Settings) -> tuple[str | None, str, str]:
+    """(reason, canonical SMILES, InChIKey) of an input SMILES; identical inputs are standardized once."""
+    cache_key = (smiles, settings.tautomer, settings.max_heavy_atoms)
+    cached = _result_cache.get(cache_key)
+    if cached is None:
+        result = standardize_smiles(smiles, tautomer=settings.tautomer, max_heavy_atoms=settings.max_heavy_atoms)
+        cached = (result.reason, "", "") if result.mol is None else (None, *_identifiers_cached(result.mol))
+        if len(_result_cache) >= _RESULT_CACHE_SIZE:
+            _result_cache.clear()
+        _result_cache[cache_key] = cached
+    return cached
 
 
 def _process_chunk(chunk: dict[str, list], settings: _Settings) -> tuple[list[tuple], list[tuple]]:
@@ -120,14 +156,14 @@ def _process_chunk(chunk: dict[str, list], settings: _Settings) -> tuple[list[tu
         if read_error:
             rejected.append((row, ident, smiles, read_error))
             continue
-        result = standardize_smiles(smiles, tautomer=settings.tautomer, max_heavy_atoms=settings.max_heavy_atoms)
-        if result.mol is None:
-            rejected.append((row, ident, smiles, result.reason))
+        structure_reason, canonical, key = _standardized_cached(smiles, settings)
+        if structure_reason is not None:
+            rejected.append((row, ident, smiles, structure_reason))
             continue
         labels: list[float] = []
         reason = None
         for name, column in zip(settings.targets, target_values):
-            value = parse_label(column[i])
+            value = _parse_label_cached(column[i])
             if value is None:
                 reason = f"{NON_NUMERIC_LABEL}:{name}"
             elif settings.classification and not math.isnan(value) and value not in (0.0, 1.0):
@@ -138,39 +174,113 @@ def _process_chunk(chunk: dict[str, list], settings: _Settings) -> tuple[list[tu
         if reason:
             rejected.append((row, ident, smiles, reason))
             continue
-        canonical, key = _identifiers_cached(result.mol)
         accepted.append((row, ident, smiles, canonical, key, tuple(labels), tuple(c[i] for c in label_values)))
     return accepted, rejected
 
 
-class _Merger:
-    """Accumulates accepted rows across chunks, grouped by InChIKey in first-occurrence order."""
+def _append_labels(values: list[list[str]], raw: Sequence[str]) -> None:
+    for column, value in zip(values, raw):
+        text = value.strip()
+        if text.lower() not in MISSING_TOKENS:
+            column.append(text)
 
-    def __init__(self, n_targets: int, n_labels: int) -> None:
+
+class _Store:
+    """Accepted rows on disk, grouped by InChIKey in first-occurrence order.
+
+    The first occurrence of each InChIKey is appended to ``first.marshal`` (one record list per
+    chunk); later occurrences go to the SQLite table ``dup(grp, data)``, in input order. In
+    memory: the InChIKey -> group number dict and, per label column, what kind of values it has.
+    ``groups()`` reads both back in group order with bounded memory (SQLite sorts on disk).
+    """
+
+    def __init__(self, folder: Path, n_labels: int) -> None:
         self.index: dict[str, int] = {}
-        self.first: list[tuple[str, str, str, str]] = []  # id, input_smiles, smiles, inchikey
-        self.ids: list[list[str]] = []
-        self.targets: list[list[list[float]]] = []
-        self.labels: list[list[list[str]]] = []
-        self.n_targets = n_targets
-        self.n_labels = n_labels
+        self.n_duplicates = 0
+        self._label_text = [False] * n_labels  # some non-missing value is not a number
+        self._label_binary = [True] * n_labels  # every non-missing value is 0 or 1
+        self._first_path = folder / "first.marshal"
+        self._first = open(self._first_path, "wb")  # noqa: SIM115 - closed in groups()/close()
+        self._db = sqlite3.connect(folder / "duplicates.sqlite")
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", "cache_size=-8000"):
+            self._db.execute(f"PRAGMA {pragma}")
+        self._db.execute("CREATE TABLE dup (grp INTEGER NOT NULL, data BLOB NOT NULL)")
 
     def add(self, rows: list[tuple]) -> None:
+        """Store the accepted rows of one chunk (``_process_chunk`` tuples, input order)."""
+        index = self.index
+        firsts: list[tuple] = []
+        duplicates: list[tuple[int, bytes]] = []
         for _row, ident, input_smiles, smiles, key, targets, labels in rows:
-            group = self.index.get(key)
+            if labels:
+                self._note_labels(labels)
+            group = index.get(key)
             if group is None:
-                group = self.index[key] = len(self.first)
-                self.first.append((ident, input_smiles, smiles, key))
-                self.ids.append([])
-                self.targets.append([[] for _ in range(self.n_targets)])
-                self.labels.append([[] for _ in range(self.n_labels)])
-            self.ids[group].append(ident)
-            for values, value in zip(self.targets[group], targets):
-                if not math.isnan(value):
-                    values.append(value)
-            for values, value in zip(self.labels[group], labels):
-                if value.strip().lower() not in MISSING_TOKENS:
-                    values.append(value.strip())
+                index[key] = len(index)
+                firsts.append((ident, input_smiles, smiles, key, targets, labels))
+            else:
+                duplicates.append((group, marshal.dumps((ident, targets, labels))))
+        if firsts:
+            marshal.dump(firsts, self._first)
+        if duplicates:
+            self._db.executemany("INSERT INTO dup VALUES (?, ?)", duplicates)
+            self.n_duplicates += len(duplicates)
+
+    def _note_labels(self, labels: Sequence[str]) -> None:
+        for j, value in enumerate(labels):
+            if self._label_text[j]:
+                continue
+            text = value.strip()
+            if text.lower() in MISSING_TOKENS:
+                continue
+            number = _parse_label_cached(text)
+            if number is None:
+                self._label_text[j] = True
+            elif number not in (0.0, 1.0):
+                self._label_binary[j] = False
+
+    def label_kinds(self) -> list[str]:
+        """Per label column: "text", "binary" (merged by vote) or "numeric" (mean, std, count)."""
+        return ["text" if text else "binary" if binary else "numeric"
+                for text, binary in zip(self._label_text, self._label_binary)]
+
+    def groups(self) -> Iterator[tuple]:
+        """``(id, input_smiles, smiles, inchikey, n_merged, merged_ids, target values, label values)``
+        per group, in order.
+
+        Target values are the non-missing numbers, label values the stripped non-missing strings,
+        both in input order.
+        """
+        self._first.close()
+        self._db.commit()
+        duplicates = iter(self._db.execute("SELECT grp, data FROM dup ORDER BY grp, rowid"))
+        pending = next(duplicates, None)
+        group = 0
+        with open(self._first_path, "rb") as fh:
+            while True:
+                try:
+                    records = marshal.load(fh)
+                except EOFError:
+                    break
+                for ident, input_smiles, smiles, key, targets, labels in records:
+                    ids = [ident]
+                    target_values = [[] if math.isnan(v) else [v] for v in targets]
+                    label_values: list[list[str]] = [[] for _ in labels]
+                    _append_labels(label_values, labels)
+                    while pending is not None and pending[0] == group:
+                        dup_ident, dup_targets, dup_labels = marshal.loads(pending[1])
+                        ids.append(dup_ident)
+                        for values, value in zip(target_values, dup_targets):
+                            if not math.isnan(value):
+                                values.append(value)
+                        _append_labels(label_values, dup_labels)
+                        pending = next(duplicates, None)
+                    yield ident, input_smiles, smiles, key, len(ids), ";".join(ids), target_values, label_values
+                    group += 1
+
+    def close(self) -> None:
+        self._first.close()
+        self._db.close()
 
 
 def _vote(values: list[float]) -> tuple[float, bool]:
@@ -198,30 +308,31 @@ def _classification_column(groups: list[list[float]]) -> tuple[pd.Series, list[b
     return labels, [c for _, c in votes]
 
 
-def _label_column(name: str, groups: list[list[str]]) -> dict[str, pd.Series]:
-    numbers = [[parse_label(v) for v in values] for values in groups]
-    flat = [n for values in numbers for n in values]
-    if any(n is None for n in flat):
-        text = [";".join(dict.fromkeys(values)) for values in groups]
-        return {name: pd.Series(text, dtype=object)}
-    if all(n in (0.0, 1.0) for n in flat):
+def _label_column(name: str, groups: list[list[str]], kind: str) -> dict[str, pd.Series]:
+    """Merged label column(s); ``kind`` is decided over the whole file (``_Store.label_kinds``)."""
+    if kind == "text":
+        return {name: pd.Series([";".join(dict.fromkeys(values)) for values in groups], dtype=object)}
+    numbers = [[_parse_label_cached(v) for v in values] for values in groups]
+    if kind == "binary":
         return {name: _classification_column(numbers)[0]}
     return _regression_columns(name, numbers)
 
 
-def _standardized_frame(merger: _Merger, settings: _Settings, label_columns: Sequence[str]) -> pd.DataFrame:
+def _standardized_frame(block: list[tuple], settings: _Settings, label_columns: Sequence[str],
+                        label_kinds: Sequence[str]) -> pd.DataFrame:
+    """One block of ``standardized`` rows from ``_Store.groups()`` items."""
     data: dict[str, pd.Series] = {
-        "id": pd.Series([f[0] for f in merger.first], dtype=object),
-        "input_smiles": pd.Series([f[1] for f in merger.first], dtype=object),
-        "smiles": pd.Series([f[2] for f in merger.first], dtype=object),
-        "inchikey": pd.Series([f[3] for f in merger.first], dtype=object),
-        "n_merged": pd.Series([len(ids) for ids in merger.ids], dtype="int64"),
-        "merged_ids": pd.Series([";".join(ids) for ids in merger.ids], dtype=object),
+        "id": pd.Series([g[0] for g in block], dtype=object),
+        "input_smiles": pd.Series([g[1] for g in block], dtype=object),
+        "smiles": pd.Series([g[2] for g in block], dtype=object),
+        "inchikey": pd.Series([g[3] for g in block], dtype=object),
+        "n_merged": pd.Series([g[4] for g in block], dtype="int64"),
+        "merged_ids": pd.Series([g[5] for g in block], dtype=object),
     }
-    n = len(merger.first)
+    n = len(block)
     conflicts = np.zeros(n, dtype="int64")
     for t, name in enumerate(settings.targets):
-        groups = [g[t] for g in merger.targets]
+        groups = [g[6][t] for g in block]
         if settings.classification:
             data[name], disagree = _classification_column(groups)
             conflicts += np.asarray(disagree, dtype="int64")
@@ -229,9 +340,28 @@ def _standardized_frame(merger: _Merger, settings: _Settings, label_columns: Seq
             data.update(_regression_columns(name, groups))
     if settings.classification and settings.targets:
         data["n_label_conflicts"] = pd.Series(conflicts, dtype="int64")
-    for j, name in enumerate(label_columns):
-        data.update(_label_column(name, [g[j] for g in merger.labels]))
+    for j, (name, kind) in enumerate(zip(label_columns, label_kinds)):
+        data.update(_label_column(name, [g[7][j] for g in block], kind))
     return pd.DataFrame(data, index=pd.RangeIndex(n))
+
+
+def _emit(block: list[tuple], settings: _Settings, label_columns: Sequence[str], label_kinds: Sequence[str],
+          on_block: Callable[[pd.DataFrame], None]) -> int:
+    """Hand one block to ``on_block``; returns its number of label conflicts."""
+    frame = _standardized_frame(block, settings, label_columns, label_kinds)
+    on_block(frame)
+    return int(frame["n_label_conflicts"].sum()) if "n_label_conflicts" in frame else 0
+
+
+def _rejects_frame(rejects: list[tuple]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "row": pd.Series([r[0] for r in rejects], dtype="int64"),
+            "id": pd.Series([r[1] for r in rejects], dtype=object),
+            "input_smiles": pd.Series([r[2] for r in rejects], dtype=object),
+            "reason": pd.Series([r[3] for r in rejects], dtype=object),
+        }
+    )
 
 
 def _chunk_payload(frame: pd.DataFrame, targets: Sequence[str], label_columns: Sequence[str]) -> dict[str, list]:
@@ -260,9 +390,11 @@ def _map_chunks(function: Callable, payloads, n_jobs: int):
             yield done_payload, result.get()
 
 
-def standardize_file(
+def _standardize(
     path: str | os.PathLike,
     *,
+    on_rejects: Callable[[list[tuple]], None],
+    on_block: Callable[[pd.DataFrame], None],
     smiles_column: str = "smiles",
     id_column: str | None = None,
     targets: Sequence[str] = (),
@@ -274,12 +406,11 @@ def standardize_file(
     fmt: str | None = None,
     max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS,
     progress: ProgressCallback | None = None,
-) -> StandardizeOutput:
-    """Standardize a molecule file into unique parents, rejects and a summary (module docstring).
-
-    ``n_jobs < 1`` uses all CPU cores. ``progress(rows_done, chunk_rows, elapsed_seconds)`` is
-    called after each chunk.
-    """
+    block_groups: int = _BLOCK_GROUPS,
+    block_rows: int = _BLOCK_ROWS,
+) -> dict:
+    """Stream ``path`` through standardization; hand rejects (per chunk) and standardized blocks
+    (in order, at least one, possibly empty) to the callbacks; return the summary."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     targets = tuple(dict.fromkeys(targets))
@@ -297,26 +428,39 @@ def standardize_file(
     payloads = (_chunk_payload(frame, targets, label_columns) for frame in chunks)
     first = next(payloads)  # header and column errors surface before any worker starts
     payloads = itertools.chain([first], payloads)
-    merger = _Merger(len(targets), len(label_columns))
-    rejects: list[tuple] = []
-    rows_read = 0
-    for payload, (accepted, rejected) in _map_chunks(partial(_process_chunk, settings=settings), payloads, n_jobs):
-        merger.add(accepted)
-        rejects.extend(rejected)
-        rows_read += len(payload["row"])
-        if progress is not None:
-            progress(rows_read, len(payload["row"]), time.perf_counter() - start)
-    standardized = _standardized_frame(merger, settings, label_columns)
-    rejects_frame = pd.DataFrame(
-        {
-            "row": pd.Series([r[0] for r in rejects], dtype="int64"),
-            "id": pd.Series([r[1] for r in rejects], dtype=object),
-            "input_smiles": pd.Series([r[2] for r in rejects], dtype=object),
-            "reason": pd.Series([r[3] for r in rejects], dtype=object),
-        }
-    )
-    by_reason = Counter(r[3].split(":", 1)[0] for r in rejects)
-    summary = {
+    by_reason: Counter = Counter()
+    rows_read = n_rejected = label_conflicts = 0
+    with tempfile.TemporaryDirectory(prefix="drugnet-standardize-") as folder:
+        store = _Store(Path(folder), len(label_columns))
+        try:
+            for payload, (accepted, rejected) in _map_chunks(partial(_process_chunk, settings=settings),
+                                                             payloads, n_jobs):
+                store.add(accepted)
+                if rejected:
+                    on_rejects(rejected)
+                    by_reason.update(r[3].split(":", 1)[0] for r in rejected)
+                    n_rejected += len(rejected)
+                rows_read += len(payload["row"])
+                if progress is not None:
+                    progress(rows_read, len(payload["row"]), time.perf_counter() - start)
+            kinds = store.label_kinds()
+            block: list[tuple] = []
+            n_blocks = n_rows = 0
+            for group in store.groups():
+                block.append(group)
+                n_rows += group[4]
+                if len(block) >= block_groups or n_rows >= block_rows:
+                    label_conflicts += _emit(block, settings, label_columns, kinds, on_block)
+                    n_blocks += 1
+                    block = []
+                    n_rows = 0
+            if block or not n_blocks:
+                label_conflicts += _emit(block, settings, label_columns, kinds, on_block)
+            accepted_unique = len(store.index)
+            merged_rows = store.n_duplicates
+        finally:
+            store.close()
+    return {
         "input": str(path),
         "format": detect_format(path, fmt),
         "task": task,
@@ -325,15 +469,78 @@ def standardize_file(
         "tautomer": tautomer,
         "max_heavy_atoms": max_heavy_atoms,
         "rows_read": rows_read,
-        "accepted_unique": len(standardized),
-        "merged_rows": int(standardized["n_merged"].sum()) - len(standardized),
-        "rejected": len(rejects),
+        "accepted_unique": accepted_unique,
+        "merged_rows": merged_rows,
+        "rejected": n_rejected,
         "rejects_by_reason": dict(sorted(by_reason.items())),
-        "label_conflicts": int(standardized["n_label_conflicts"].sum()) if "n_label_conflicts" in standardized else 0,
+        "label_conflicts": label_conflicts,
         "rdkit_version": rdkit.__version__,
         "wall_seconds": round(time.perf_counter() - start, 3),
     }
-    return StandardizeOutput(standardized, rejects_frame, summary)
+
+
+def standardize_file(
+    path: str | os.PathLike,
+    *,
+    smiles_column: str = "smiles",
+    id_column: str | None = None,
+    targets: Sequence[str] = (),
+    task: str = "classification",
+    label_columns: Sequence[str] = (),
+    tautomer: bool = False,
+    chunk_size: int = 2000,
+    n_jobs: int = 1,
+    fmt: str | None = None,
+    max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS,
+    progress: ProgressCallback | None = None,
+) -> StandardizeOutput:
+    """Standardize a molecule file into unique parents, rejects and a summary, in memory.
+
+    For large files use ``standardize_to_files``, which writes the same tables without holding
+    them. ``n_jobs < 1`` uses all CPU cores. ``progress(rows_done, chunk_rows,
+    elapsed_seconds)`` is called after each chunk.
+    """
+    rejects: list[tuple] = []
+    blocks: list[pd.DataFrame] = []
+    summary = _standardize(
+        path, on_rejects=rejects.extend, on_block=blocks.append, smiles_column=smiles_column,
+        id_column=id_column, targets=targets, task=task, label_columns=label_columns, tautomer=tautomer,
+        chunk_size=chunk_size, n_jobs=n_jobs, fmt=fmt, max_heavy_atoms=max_heavy_atoms, progress=progress,
+    )
+    standardized = blocks[0] if len(blocks) == 1 else pd.concat(blocks, ignore_index=True)
+    return StandardizeOutput(standardized, _rejects_frame(rejects), summary)
+
+
+def standardize_to_files(
+    path: str | os.PathLike,
+    standardized_path: str | os.PathLike,
+    rejects_path: str | os.PathLike,
+    summary_path: str | os.PathLike | None = None,
+    **kwargs,
+) -> dict:
+    """Like ``standardize_file`` + ``write_standardize_outputs`` (same bytes), in bounded memory.
+
+    ``kwargs`` are ``standardize_file``'s. Both tables are streamed to temporary names next to
+    their targets and renamed when complete; nothing is written when the input is refused.
+    Returns the summary.
+    """
+    with atomic_path(standardized_path) as standardized_tmp, atomic_path(rejects_path) as rejects_tmp, \
+            open(standardized_tmp, "w", encoding="utf-8", newline="") as standardized_fh, \
+            open(rejects_tmp, "w", encoding="utf-8", newline="") as rejects_fh:
+        _rejects_frame([]).to_csv(rejects_fh, index=False)
+        blocks_written = [0]
+
+        def write_block(frame: pd.DataFrame) -> None:
+            frame.to_csv(standardized_fh, index=False, header=not blocks_written[0])
+            blocks_written[0] += 1
+
+        summary = _standardize(
+            path, on_rejects=lambda rows: _rejects_frame(rows).to_csv(rejects_fh, index=False, header=False),
+            on_block=write_block, **kwargs,
+        )
+    if summary_path is not None:
+        write_json_atomic(summary, summary_path)
+    return summary
 
 
 def write_standardize_outputs(

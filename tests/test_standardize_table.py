@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 
 from drugnet.cli import main as cli_main
 from drugnet.io.readers import InputError
-from drugnet.standardize import STANDARDIZED_COLUMNS, parse_label, standardize_file, write_standardize_outputs
+from drugnet.standardize import (
+    STANDARDIZED_COLUMNS,
+    parse_label,
+    standardize_file,
+    standardize_to_files,
+    write_standardize_outputs,
+)
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TOX21 = Path(__file__).resolve().parents[1] / "data" / "tox21_challenge_train.csv.gz"
@@ -71,7 +77,7 @@ def test_results_identical_for_any_chunk_size_and_n_jobs():
         other = messy_csv(chunk_size=chunk_size, n_jobs=n_jobs)
         pd.testing.assert_frame_equal(other.standardized, reference.standardized)
         pd.testing.assert_frame_equal(other.rejects, reference.rejects)
-        strip = lambda s: {k: v for k, v in s.items() if k != "wall_seconds"}  # noqa: E731
+        strip = lambda s: {k: v for k, v in s.items() if k != "wall_seconds"}
         assert strip(other.summary) == strip(reference.summary)
 
 
@@ -165,6 +171,53 @@ def test_write_outputs_atomic_and_readable(tmp_path):
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["rows_read"] == 15 and summary["rejected"] == 7
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["rejects.csv", "standardized.csv", "summary.json"]
+
+
+LATE_TEXT = (  # 'note' looks binary for the first groups, then turns text; 'pic50' turns numeric
+    "smiles,id,y,note,pic50\n"
+    "CCO,a,1,0,1\nOCC,b,0,1,0\nCCN,c,,1,1\nCC(=O)O,d,1,,0\nCC(=O)[O-].[Na+],e,0,x,\n"
+    "c1ccccc1,f,1,1,7.5\nCCO,g,1,0, 1 \nC1CC,h,1,1,1\nCCN,i,x,1,1\n"
+)
+
+
+@pytest.mark.parametrize(("block_groups", "block_rows"), [(1, 1000), (2, 1000), (1000, 3), (1000, 1000)])
+def test_streamed_files_match_in_memory_tables_for_any_block_size(tmp_path, block_groups, block_rows):
+    """``standardize_to_files`` (bounded memory, what the CLI runs) writes the same bytes as the
+    in-memory tables; label column kinds are decided over the whole file, not per block."""
+    (tmp_path / "late.csv").write_text(LATE_TEXT)
+    cases = [(FIXTURES / "messy.csv", {"id_column": "compound_id", "targets": ["active", "tox"], "chunk_size": 4}),
+             (FIXTURES / "messy.tsv", {"smiles_column": "SMILES", "id_column": "id", "targets": ["logS"],
+                                       "task": "regression", "chunk_size": 2}),
+             (tmp_path / "late.csv", {"id_column": "id", "targets": ["y"], "label_columns": ["note", "pic50"],
+                                      "chunk_size": 3})]
+    for i, (path, kwargs) in enumerate(cases):
+        memory = tmp_path / f"memory{i}"
+        write_standardize_outputs(standardize_file(path, **kwargs), memory / "s.csv", memory / "r.csv", memory / "j.json")
+        streamed = tmp_path / f"streamed{i}"
+        summary = standardize_to_files(path, streamed / "s.csv", streamed / "r.csv", streamed / "j.json",
+                                       block_groups=block_groups, block_rows=block_rows, **kwargs)
+        for name in ("s.csv", "r.csv"):
+            assert (streamed / name).read_bytes() == (memory / name).read_bytes(), (path.name, name)
+        strip = lambda s: {k: v for k, v in s.items() if k != "wall_seconds"}
+        assert strip(summary) == strip(json.loads((memory / "j.json").read_text()))
+        assert sorted(p.name for p in streamed.iterdir()) == ["j.json", "r.csv", "s.csv"]  # no temp files left
+    late = pd.read_csv(tmp_path / "streamed2" / "s.csv")
+    assert late["note"].tolist() == ["0;1", "1", "x", "1"] and late["pic50"].tolist()[0] == pytest.approx(2 / 3)
+
+
+def test_streaming_refused_input_writes_nothing_and_cleans_temporary_files(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    with pytest.raises(InputError, match="'NR-AR' not found"):
+        standardize_to_files(FIXTURES / "messy.csv", tmp_path / "o" / "s.csv", tmp_path / "o" / "r.csv",
+                             targets=["NR-AR"])
+    assert list((tmp_path / "o").glob("*")) == []  # no output, no temporary file
+    standardize_to_files(FIXTURES / "messy.csv", tmp_path / "o" / "s.csv", tmp_path / "o" / "r.csv",
+                         id_column="compound_id", targets=["active"])
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["r.csv", "s.csv"]
+    assert not any((tmp_path / "tmp").iterdir())  # the on-disk merge store is removed
 
 
 def test_cli_standardize_writes_files_and_logs_progress(tmp_path, capsys, caplog):

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from drugnet.io.readers import FORMATS, InputError
-from drugnet.standardize import TASKS, format_summary, standardize_file, write_standardize_outputs
+from drugnet.standardize import TASKS, format_summary, standardize_to_files
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,8 +34,11 @@ def main(args: argparse.Namespace) -> int:
 
     bar = progress(None, "standardize", "rows")
     try:
-        output = standardize_file(
+        summary = standardize_to_files(
             args.input,
+            args.output,
+            args.rejects,
+            args.summary,
             smiles_column=args.smiles_column,
             id_column=args.id_column,
             targets=args.targets,
@@ -53,6 +56,5 @@ def main(args: argparse.Namespace) -> int:
         return 2
     finally:
         bar.close()
-    write_standardize_outputs(output, args.output, args.rejects, args.summary)
-    print(format_summary(output.summary), file=sys.stderr, flush=True)
+    print(format_summary(summary), file=sys.stderr, flush=True)
     return 0

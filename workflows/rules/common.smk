@@ -124,7 +124,7 @@ def report_inputs():
     out = []
     for ds in DATASETS:
         out.append(f"{R}/{ds}/metrics.json")
-        out += [f"{R}/{ds}/probes/{m}/hierarchy.json" for m in deep_models(ds)]
+        out += [f"{R}/{ds}/probes/{m}/{name}" for m in deep_models(ds) for name in ("hierarchy.json", "neuron_examples.json")]
     for lib in LIBRARIES:
         out.append(f"{R}/libraries/{lib}/standardized.csv")
     for campaign in CAMPAIGNS:
