@@ -1,11 +1,12 @@
 """Kill and resume: a quick run killed with SIGKILL in the middle of a rule, three times at three
 different rules, is finished by a plain ``snakemake`` with the same bytes as an uninterrupted run.
 
-Plain ``snakemake`` resumes because ``profiles/default`` (a workflow profile Snakemake 9 applies by
-itself) sets ``rerun-incomplete`` and the Snakefile clears the lock a killed run leaves behind
-(``drugnet/workflow_lock.py``); without them the rerun stops with ``IncompleteFilesException`` or
-``LockException``. The uninterrupted run is the one ``tests/test_workflow.py`` checks
-(``quick_run`` fixture in ``conftest.py``).
+Plain ``snakemake`` resumes because the Snakefile clears the lock a killed run leaves behind
+(``drugnet/workflow_lock.py``; otherwise: ``LockException`` until ``snakemake --unlock``) and
+``profiles/default`` (a workflow profile Snakemake 9 applies by itself) sets ``rerun-incomplete``
+(otherwise: ``IncompleteFilesException`` whenever a killed job's output exists, e.g. the evaluate
+rule's ``predictions/`` folder; outputs written through ``drugnet.io.atomic`` do not exist until
+complete). The uninterrupted run is the one ``tests/test_workflow.py`` checks (``quick_run``).
 """
 
 from __future__ import annotations
