@@ -61,6 +61,7 @@ from drugnet.chem.standardize import (
     INVALID_CLASS_LABEL,
     NON_NUMERIC_LABEL,
     inchikey,
+    record_atom_limit,
     standardize_smiles,
 )
 from drugnet.io.atomic import atomic_path, write_csv_atomic, write_json_atomic
@@ -424,7 +425,8 @@ def _standardize(
     start = time.perf_counter()
     settings = _Settings(targets, task == "classification", tautomer, max_heavy_atoms)
     chunks = read_chunks(path, smiles_column=smiles_column, id_column=id_column,
-                         columns=[*targets, *label_columns], chunk_size=chunk_size, fmt=fmt)
+                         columns=[*targets, *label_columns], chunk_size=chunk_size, fmt=fmt,
+                         max_record_atoms=record_atom_limit(max_heavy_atoms))
     payloads = (_chunk_payload(frame, targets, label_columns) for frame in chunks)
     first = next(payloads)  # header and column errors surface before any worker starts
     payloads = itertools.chain([first], payloads)

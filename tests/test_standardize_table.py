@@ -287,3 +287,18 @@ def test_tox21_invariant_and_merging():
     assert set(out.summary["rejects_by_reason"]) <= {"no_organic_fragment", "valence_error", "unparseable_smiles",
                                                      "sanitization_error", "too_many_atoms"}
     assert not out.standardized["smiles"].str.contains(r"\.").any()  # parents only
+
+
+def test_sdf_atom_cap_follows_max_heavy_atoms(tmp_path):
+    """The SDF reader's record cap is the one SMILES intake uses: a 1,200-atom chain is read when
+    ``max_heavy_atoms`` allows it, and rejected as too_many_atoms with the default cap."""
+    from rdkit import Chem
+
+    path = tmp_path / "long.sdf"
+    mol = Chem.MolFromSmiles("C" * 1200)
+    mol.SetProp("_Name", "chain")
+    path.write_text(Chem.MolToMolBlock(mol) + "$$$$\n")
+    allowed = standardize_file(path, max_heavy_atoms=1500)
+    assert len(allowed.standardized) == 1 and len(allowed.rejects) == 0
+    default = standardize_file(path)
+    assert default.rejects["reason"].str.startswith("too_many_atoms").all() and len(default.rejects) == 1
