@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from drugnet.predict import predict_file
+from drugnet.train.checkpoint import ModelDirError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,5 +23,9 @@ def main(args: argparse.Namespace) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    predict_file(args.model, args.input, args.output, args.smiles_column, args.id_column, args.threads, args.device)
+    try:
+        predict_file(args.model, args.input, args.output, args.smiles_column, args.id_column, args.threads, args.device)
+    except ModelDirError as exc:
+        print(f"drugnet predict: error: {exc}", file=sys.stderr)
+        return 2
     return 0

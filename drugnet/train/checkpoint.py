@@ -1,8 +1,11 @@
-"""Trained model directory: ``model.json``, ``member_<k>.pt`` (or ``.joblib`` for rf_ecfp), ``history.csv``.
+"""Trained model directory: ``model.json``, ``member_<k>.pt`` (or ``.npz`` for rf_ecfp), ``history.csv``.
 
-Torch members are state dicts loaded with ``torch.load(..., weights_only=True)``. The
-``rf_ecfp`` forests are stored with joblib (pickle; ``skops`` is not installed): only load
-model directories that drugnet itself wrote.
+Nothing in a model folder can run code: torch members are state dicts loaded with
+``torch.load(..., weights_only=True)``, ``rf_ecfp`` forests are arrays loaded with
+``np.load(allow_pickle=False)`` (``drugnet.train.forest_io``). ``model.json`` cannot choose a
+file: member ``k`` must be exactly ``member_<k>.pt`` / ``member_<k>.npz``, a regular file inside
+the folder (no symlink, no other folder). Folders from format 1 (joblib pickles) are refused
+with a message to retrain.
 """
 
 from __future__ import annotations
@@ -12,15 +15,21 @@ import math
 from pathlib import Path
 from typing import Any
 
-import joblib
 import pandas as pd
 import torch
 
 from drugnet.io.atomic import atomic_path
 from drugnet.models.base import build_model
 from drugnet.train.ensemble import Ensemble
+from drugnet.train.forest_io import ForestFileError, load_forest, save_forest
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+KINDS = ("gnn", "snn", "rf_ecfp")
+READABLE_FORMATS = {"gnn": (1, 2), "snn": (1, 2), "rf_ecfp": (2,)}
+
+
+class ModelDirError(ValueError):
+    """A model folder drugnet cannot load safely (foreign, altered or from an older format)."""
 
 
 def _clean(value: Any) -> Any:
@@ -39,10 +48,10 @@ def save_model_dir(ensemble: Ensemble, path: str | Path, history: list[dict] | N
     path.mkdir(parents=True, exist_ok=True)
     members = []
     for k, (member, info) in enumerate(zip(ensemble.members, ensemble.member_info or [{}] * len(ensemble.members))):
-        name = f"member_{k}.joblib" if ensemble.kind == "rf_ecfp" else f"member_{k}.pt"
+        name = member_name(ensemble.kind, k)
         with atomic_path(path / name) as tmp:
             if ensemble.kind == "rf_ecfp":
-                joblib.dump(member, tmp, compress=3)
+                save_forest(member, tmp)
             else:
                 torch.save(member.state_dict(), tmp)
         members.append({"file": name, **info})
@@ -66,21 +75,63 @@ def save_model_dir(ensemble: Ensemble, path: str | Path, history: list[dict] | N
     return path
 
 
+def member_name(kind: str, k: int) -> str:
+    """The only file name member ``k`` of a ``kind`` model may have."""
+    return f"member_{k}.npz" if kind == "rf_ecfp" else f"member_{k}.pt"
+
+
+def _read_meta(path: Path) -> dict:
+    try:
+        meta = json.loads((path / "model.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelDirError(f"{path}: no readable model.json ({exc}); is this a drugnet model folder?") from exc
+    if not isinstance(meta, dict) or meta.get("kind") not in KINDS or not isinstance(meta.get("members"), list) or not meta["members"]:
+        raise ModelDirError(f"{path}/model.json: 'kind' must be one of {', '.join(KINDS)} with a non-empty 'members' list")
+    version = meta.get("format_version")
+    # format 1 torch folders hold the same weights-only state dicts; format 1 forests are pickles
+    if version not in READABLE_FORMATS[meta["kind"]]:
+        raise ModelDirError(
+            f"{path}: {meta['kind']} model folder format {version!r}, this drugnet reads format "
+            f"{' or '.join(map(str, READABLE_FORMATS[meta['kind']]))}; random forests written by older drugnet "
+            "versions are joblib pickles and are not loaded for safety: retrain the model with this "
+            "version (delete the folder and rerun snakemake, or `drugnet train`)"
+        )
+    return meta
+
+
+def member_file(path: Path, kind: str, k: int, info: Any) -> Path:
+    """Member ``k``'s file, refusing any name but ``member_name(kind, k)`` and anything outside ``path``."""
+    expected = member_name(kind, k)
+    name = info.get("file") if isinstance(info, dict) else None
+    if name != expected:
+        raise ModelDirError(f"{path}/model.json: member {k} file is {name!r}, expected {expected!r}")
+    file = path / expected
+    if file.is_symlink() or not file.is_file() or file.resolve().parent != path.resolve():
+        raise ModelDirError(f"{path}: {expected} must be a regular file inside the model folder (not a symlink)")
+    return file
+
+
+def _load_member(file: Path, meta: dict, threads: int | None) -> Any:
+    if meta["kind"] == "rf_ecfp":
+        try:
+            return load_forest(file, threads=threads or 1)
+        except ForestFileError as exc:
+            raise ModelDirError(str(exc)) from exc
+    member = build_model(meta["hparams"])
+    member.load_state_dict(torch.load(file, map_location="cpu", weights_only=True))
+    member.eval()
+    return member
+
+
 def load_model_dir(path: str | Path, threads: int | None = None) -> Ensemble:
-    """Rebuild the ensemble stored in ``path`` (torch members in eval mode on cpu)."""
+    """Rebuild the ensemble stored in ``path`` (torch members in eval mode on cpu).
+
+    Raises ``ModelDirError`` for a folder drugnet would not have written (see module docstring).
+    """
     path = Path(path)
-    meta = json.loads((path / "model.json").read_text())
-    members = []
-    for info in meta["members"]:
-        if meta["kind"] == "rf_ecfp":
-            member = joblib.load(path / info["file"])
-            if threads:
-                member.set_threads(threads)
-        else:
-            member = build_model(meta["hparams"])
-            member.load_state_dict(torch.load(path / info["file"], map_location="cpu", weights_only=True))
-            member.eval()
-        members.append(member)
+    meta = _read_meta(path)
+    files = [member_file(path, meta["kind"], k, info) for k, info in enumerate(meta["members"])]
+    members = [_load_member(file, meta, threads) for file in files]
     return Ensemble(
         kind=meta["kind"],
         task=meta["task"],

@@ -80,7 +80,7 @@ def test_rf_ecfp_baseline_round_trip(store: TinyStore, tmp_path) -> None:
     p, _ = ens.predict(store, device="cpu")
     assert roc_auc(data.y[data.indices("train")], p[data.indices("train")])[0] > 0.95
     save_model_dir(ens, tmp_path / "rf", hist)
-    assert (tmp_path / "rf" / "member_0.joblib").exists()
+    assert (tmp_path / "rf" / "member_0.npz").exists() and not list((tmp_path / "rf").glob("*.joblib"))
     assert np.array_equal(p, load_model_dir(tmp_path / "rf").predict(store, device="cpu")[0])
     again, _ = train_ensemble(data, "rf_ecfp", "classification", {"n_estimators": 30}, seed=1, threads=1)
     assert np.array_equal(p, again.predict(store)[0])
