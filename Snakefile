@@ -3,16 +3,16 @@
 from snakemake.logging import logger
 from snakemake.utils import min_version, validate
 
-from drugnet.workflow_lock import clear_stale_lock, forget_owner, record_owner
+from drugnet.workflow_lock import forget_owner, lock_hint, record_owner
 
 min_version("8.0")
 
-# A run killed with SIGKILL leaves its lock behind; clear it when its owner is gone, so a plain
-# `snakemake` resumes (profiles/default adds --rerun-incomplete). See drugnet/workflow_lock.py.
+# A run killed with SIGKILL leaves its lock behind. It is never cleared automatically (its jobs
+# may still be writing); say whose it is and how to unlock. See drugnet/workflow_lock.py.
 if workflow.is_main_process:
-    _stale_lock = clear_stale_lock()
-    if _stale_lock:
-        logger.warning(_stale_lock)
+    _lock_hint = lock_hint()
+    if _lock_hint:
+        logger.warning(_lock_hint)
 
 
 onstart:

@@ -1,4 +1,4 @@
-"""Stale Snakemake locks: cleared only when the recorded owner is a dead process on this host."""
+"""Snakemake locks are never cleared by drugnet; the hint says whose they are and how to unlock."""
 
 from __future__ import annotations
 
@@ -8,12 +8,7 @@ import socket
 import subprocess
 import sys
 
-from drugnet.workflow_lock import (
-    OWNER_FILE,
-    clear_stale_lock,
-    forget_owner,
-    record_owner,
-)
+from drugnet.workflow_lock import OWNER_PREFIX, forget_owner, group_members, lock_hint, record_owner
 
 
 def _locked(folder):
@@ -28,49 +23,57 @@ def _dead_pid() -> int:
     return proc.pid
 
 
-def _owner(folder, **fields):
-    owner = {"host": socket.gethostname(), "pid": os.getpid(), "start_time": None, **fields}
-    (folder / OWNER_FILE).write_text(json.dumps(owner))
+def _owner(folder, pid, **fields):
+    owner = {"host": socket.gethostname(), "pid": pid, "start_time": None, "pgid": pid, **fields}
+    (folder / f"{OWNER_PREFIX}{owner['host']}-{pid}.json").write_text(json.dumps(owner))
 
 
-def test_live_owner_keeps_lock_and_forget_removes_own_record(tmp_path):
+def test_no_lock_no_hint(tmp_path):
+    assert lock_hint(tmp_path / ".snakemake") is None
+    (tmp_path / ".snakemake" / "locks").mkdir(parents=True)
+    assert lock_hint(tmp_path / ".snakemake") is None
+
+
+def test_dead_owner_lock_is_kept_and_explained(tmp_path):
     folder = _locked(tmp_path / ".snakemake")
-    record_owner(folder)
-    assert json.loads((folder / OWNER_FILE).read_text())["pid"] == os.getpid()
-    assert clear_stale_lock(folder) is None and (folder / "locks").is_dir()
-    forget_owner(folder)
-    assert not (folder / OWNER_FILE).exists()
+    pid = _dead_pid()
+    _owner(folder, pid)
+    hint = lock_hint(folder)
+    assert f"pid {pid}" in hint and "no longer running" in hint and "snakemake --unlock" in hint
+    assert (folder / "locks" / "0.output.lock").exists()
 
 
-def test_dead_owner_lock_is_cleared(tmp_path):
+def test_orphaned_jobs_of_a_killed_run_are_named(tmp_path):
+    """Main process gone, a job of its process group still running: the hint names the job."""
     folder = _locked(tmp_path / ".snakemake")
-    _owner(folder, pid=_dead_pid())
-    message = clear_stale_lock(folder)
-    assert message and "killed" in message
-    assert not (folder / "locks").exists() and not (folder / OWNER_FILE).exists()
-
-
-def test_reused_pid_counts_as_dead(tmp_path):
-    folder = _locked(tmp_path / ".snakemake")
-    _owner(folder, start_time="1")  # this process, but not the one that started at tick 1
-    assert clear_stale_lock(folder) is not None or not os.path.isdir("/proc")
-
-
-def test_unknown_owner_other_host_or_no_record_keep_lock(tmp_path):
-    folder = _locked(tmp_path / ".snakemake")
-    assert clear_stale_lock(folder) is None  # killed before onstart, or a dry run: no record
-    _owner(folder, host="another-host", pid=_dead_pid())
-    assert clear_stale_lock(folder) is None
-    (folder / OWNER_FILE).write_text("{not json")
-    assert clear_stale_lock(folder) is None
+    job = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True)
+    try:
+        # the recorded leader started at tick 1 is gone (its pid now names the job); its group lives on
+        _owner(folder, job.pid, start_time="1", pgid=job.pid)
+        assert group_members(job.pid) == [job.pid]
+        hint = lock_hint(folder)
+        assert f"still running (pids {job.pid})" in hint, hint
+    finally:
+        job.kill()
+        job.wait()
     assert (folder / "locks").is_dir()
 
 
-def test_dead_owner_record_without_lock_is_dropped(tmp_path):
-    folder = tmp_path / ".snakemake"
-    folder.mkdir()
-    _owner(folder, pid=_dead_pid())
-    assert clear_stale_lock(folder) is None and not (folder / OWNER_FILE).exists()
-    _owner(folder, pid=12345678, host="another-host")
-    forget_owner(folder)  # not ours: stays
-    assert (folder / OWNER_FILE).exists()
+def test_live_run_is_named_and_two_runs_keep_separate_records(tmp_path):
+    folder = _locked(tmp_path / ".snakemake")
+    other = _dead_pid()
+    _owner(folder, other)
+    record_owner(folder)
+    hint = lock_hint(folder)
+    assert f"a running Snakemake (pid {os.getpid()}" in hint and f"pid {other}" in hint
+    forget_owner(folder)
+    assert "running Snakemake" not in lock_hint(folder) and f"pid {other}" in lock_hint(folder)
+
+
+def test_unknown_owner_and_other_host(tmp_path):
+    folder = _locked(tmp_path / ".snakemake")
+    assert "no record" in lock_hint(folder)
+    _owner(folder, 4242, host="another-host")
+    (folder / f"{OWNER_PREFIX}broken.json").write_text("{not json")
+    assert "another host" in lock_hint(folder)
+    assert (folder / "locks").is_dir()
