@@ -1,8 +1,9 @@
 # drugnet: standardize -> split -> featurize -> train -> evaluate -> probe -> screen.
 # Thin by design: the rules in workflows/rules/ call `drugnet <step>`; all logic is in the package.
 from snakemake.logging import logger
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
+from drugnet.config import validate_config
 from drugnet.workflow_lock import forget_owner, lock_hint, record_owner
 
 min_version("8.0")
@@ -33,7 +34,12 @@ configfile: "config/config.yaml"
 report: "workflows/report/workflow.rst"
 
 
-validate(config, "workflows/schemas/config.schema.yaml")
+# the schema's `default:` values are the only defaults: validation fills every missing key
+# (what snakemake's validate(set_default=True) does, plus defaults under $ref and errors that
+# name the key); the rules' *_args builders read the filled config and restate no default
+_validated = validate_config(config)
+config.clear()
+config.update(_validated)
 
 
 include: "workflows/rules/common.smk"

@@ -24,7 +24,17 @@ def test_dry_run_shows_every_stage(tmp_path):
 
 def test_lint_is_clean():
     result = subprocess.run([*SNAKEMAKE, "--lint"], check=False, cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert "Lints for" not in result.stdout + result.stderr, result.stdout
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "Lints for" not in output and "good condition" in output, output[-3000:]
+
+
+def test_shard_wildcard_is_digits_only(tmp_path):
+    work = _workdir(tmp_path)
+    ok = _snakemake(work, "-n", "results/screens/bace_safe/shards/0.csv")
+    assert ok.returncode == 0, ok.stderr[-3000:]
+    bad = _snakemake(work, "-n", "results/screens/bace_safe/shards/x.csv")
+    assert bad.returncode != 0 and "MissingRuleException" in bad.stdout + bad.stderr, bad.stderr[-3000:]
 
 
 def test_wrong_config_fails_before_any_job(tmp_path):
@@ -33,7 +43,7 @@ def test_wrong_config_fails_before_any_job(tmp_path):
     result = _snakemake(work, "-n", "--configfile", "bad.yaml")
     output = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "'scafold'" in output and "['split']['method']" in output, output
+    assert "'scafold'" in output and "config key datasets.bace.split.method" in output, output
     (work / "bad2.yaml").write_text("datasets:\n  bace:\n    targets: [pIC50]\n")
     result = _snakemake(work, "-n", "--configfile", "bad2.yaml")
     output = result.stdout + result.stderr

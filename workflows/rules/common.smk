@@ -18,6 +18,7 @@ wildcard_constraints:
     dataset="|".join(DATASETS) or "^$",
     model="gnn|snn|rf_ecfp",
     deep_model="gnn|snn",
+    shard="[0-9]+",
 
 
 def q(values):
@@ -55,7 +56,7 @@ def source_path(wildcards):
 def standardize_args(wildcards):
     block, _ = source(wildcards.subdir)
     s = config["standardize"]
-    args = [f"--smiles-column {shlex.quote(block.get('smiles_column', 'smiles'))}"]
+    args = [f"--smiles-column {shlex.quote(block['smiles_column'])}"]
     if "id_column" in block:
         args.append(f"--id-column {shlex.quote(block['id_column'])}")
     if block.get("targets"):
@@ -94,10 +95,10 @@ def train_inputs(wildcards):
 def train_args(wildcards):
     ds = config["datasets"][wildcards.dataset]
     m = model_settings(config, wildcards.dataset)
-    hparams = json.dumps(m.get(wildcards.model, {}), sort_keys=True)
+    hparams = json.dumps(m[wildcards.model], sort_keys=True)
     return (
         f"--task {ds['task']} --targets {q(ds['targets'])} --hparams {shlex.quote(hparams)} "
-        f"--ensemble {m.get('ensemble', 3)} --seed {m.get('seed', 0)} --device {m.get('device', 'auto')}"
+        f"--ensemble {m['ensemble']} --seed {m['seed']} --device {m['device']}"
     )
 
 
