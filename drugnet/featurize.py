@@ -18,9 +18,9 @@ import rdkit
 import torch
 from rdkit import Chem
 
-from drugnet.features.descriptors import compute_descriptors, descriptor_names
+from drugnet.features.descriptors import descriptor_matrix, descriptor_names
 from drugnet.features.fingerprints import ecfp_counts
-from drugnet.features.graph import ATOM_FEATURE_NAMES, BOND_FEATURE_NAMES, mol_to_graph
+from drugnet.features.graph import ATOM_FEATURE_NAMES, BOND_FEATURE_NAMES, mols_to_graphs
 from drugnet.features.store import FILES, FORMAT_VERSION, META_FILE, Features
 from drugnet.features.stream import StreamedTensor, save_streamed
 from drugnet.io.atomic import atomic_path, write_json_atomic
@@ -29,33 +29,27 @@ from drugnet.progress import progress
 log = logging.getLogger(__name__)
 
 
-def _featurize_chunk(args: tuple[int, list[str], int, int, tuple[str, ...]]) -> dict[str, np.ndarray]:
-    """Features of one chunk of SMILES (runs in a worker); an unparsable SMILES raises ValueError."""
-    start, smiles, radius, n_bits, names = args
-    xs, edges, edge_attrs, n_atoms, n_edges = [], [], [], [], []
-    ecfp = np.empty((len(smiles), n_bits), dtype=np.uint8)
-    desc = np.empty((len(smiles), len(names)), dtype=np.float32)
+def _parse(start: int, smiles: list[str]) -> list[Chem.Mol]:
+    """Molecules of a chunk of standardized SMILES; one that does not parse raises ValueError."""
+    mols = []
     for i, smi in enumerate(smiles):
         mol = Chem.MolFromSmiles(smi) if isinstance(smi, str) and smi else None
         if mol is None:
             raise ValueError(f"row {start + i}: SMILES {smi!r} does not parse (input must be standardized)")
-        x, edge_index, edge_attr = mol_to_graph(mol)
-        xs.append(x)
-        edges.append(edge_index)
-        edge_attrs.append(edge_attr)
-        n_atoms.append(x.shape[0])
-        n_edges.append(edge_index.shape[1])
+        mols.append(mol)
+    return mols
+
+
+def _featurize_chunk(args: tuple[int, list[str], int, int, tuple[str, ...]]) -> dict[str, np.ndarray]:
+    """Features of one chunk of SMILES (runs in a worker); each SMILES is parsed once."""
+    start, smiles, radius, n_bits, names = args
+    mols = _parse(start, smiles)
+    x, edge_index, edge_attr, n_atoms, n_edges = mols_to_graphs(mols)
+    ecfp = np.empty((len(mols), n_bits), dtype=np.uint8)
+    for i, mol in enumerate(mols):
         ecfp[i] = ecfp_counts(mol, radius, n_bits)
-        desc[i] = compute_descriptors(mol, names)
-    return {  # chunks are never empty
-        "x": np.concatenate(xs),
-        "edge_index": np.concatenate(edges, axis=1),
-        "edge_attr": np.concatenate(edge_attrs),
-        "n_atoms": np.asarray(n_atoms, dtype=np.int64),
-        "n_edges": np.asarray(n_edges, dtype=np.int64),
-        "ecfp": ecfp,
-        "descriptors": desc,
-    }
+    return {"x": x, "edge_index": edge_index, "edge_attr": edge_attr, "n_atoms": n_atoms, "n_edges": n_edges,
+            "ecfp": ecfp, "descriptors": descriptor_matrix(mols, names)}
 
 
 def _chunks(smiles: Sequence[str], chunk_size: int, *settings: Any) -> Iterator[tuple]:
