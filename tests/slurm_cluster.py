@@ -4,7 +4,10 @@ them) and root (slurmd starts jobs as their owner).
 
 Everything lives in the folder: the munge key, socket and logs, ``slurm.conf``, state and spool
 folders, pid and log files. Nothing in /etc is read or changed; clients find the cluster through
-``SLURM_CONF`` in :meth:`SlurmCluster.env`.
+``SLURM_CONF`` in :meth:`SlurmCluster.env`. snakemake-executor-plugin-slurm-jobstep removes every
+``SLURM_*`` variable but the job's identity before its nested ``srun`` (so ``SLURM_CONF`` too),
+which is harmless on a real cluster (config in /etc/slurm or configless) but not here: ``env()``
+therefore puts a ``bin/srun`` first on ``PATH`` that sets ``SLURM_CONF`` and runs the real srun.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import subprocess
 import time
 from pathlib import Path
 
-BINARIES = ("munged", "mungekey", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo")
+BINARIES = ("munged", "mungekey", "slurmctld", "slurmd", "sbatch", "srun", "squeue", "sinfo", "scancel")
 
 
 class ClusterError(RuntimeError):
@@ -83,22 +86,34 @@ def slurm_conf(folder: Path, host: str, cpus: int, memory_mb: int, ports: list[i
 
 
 class SlurmCluster:
-    """Start with :meth:`start`, stop with :meth:`stop` (kills the daemons it started, by pid)."""
+    """Start with :meth:`start`, stop with :meth:`stop` (kills the daemons it started, by pid).
 
-    def __init__(self, folder: Path, cpus: int = 2, memory_mb: int = 16_000):
+    The node declares ``cpus`` (at least 4: two of the workflow's 2-thread jobs at a time) and
+    ``memory_mb`` whatever the machine has (``config_overrides``; memory is not a consumable)."""
+
+    def __init__(self, folder: Path, cpus: int = max(4, os.cpu_count() or 1), memory_mb: int = 16_000):
         self.folder, self.cpus, self.memory_mb = Path(folder), cpus, memory_mb
         self.host = socket.gethostname().split(".")[0]
         self.conf = self.folder / "slurm.conf"
         self._procs: list[subprocess.Popen] = []
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, "SLURM_CONF": str(self.conf)}
+        path = f"{self.folder / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+        return {**os.environ, "SLURM_CONF": str(self.conf), "PATH": path}
+
+    def _srun_shim(self) -> None:
+        """``bin/srun``: the real srun with ``SLURM_CONF`` set (see the module docstring)."""
+        shim = self.folder / "bin" / "srun"
+        shim.parent.mkdir(exist_ok=True)
+        shim.write_text(f'#!/bin/sh\nSLURM_CONF="{self.conf}" exec "{_binary("srun")}" "$@"\n')
+        shim.chmod(0o755)
 
     def start(self, timeout: float = 60.0) -> None:
         for name in ("state", "spool"):
             (self.folder / name).mkdir(parents=True, exist_ok=True)
         self.folder.chmod(0o755)  # munged refuses world-writable folders on its socket path
         self.conf.write_text(slurm_conf(self.folder, self.host, self.cpus, self.memory_mb, _free_ports(2)))
+        self._srun_shim()
         self._start_munge()
         self._spawn([_binary("slurmctld"), "-D", "-i", "-f", str(self.conf)], "slurmctld.out")
         self._spawn([_binary("slurmd"), "-D", "-f", str(self.conf)], "slurmd.out")
@@ -139,6 +154,11 @@ class SlurmCluster:
             time.sleep(0.5)
         raise ClusterError(f"node not idle after {timeout:.0f} s (sinfo: {state!r})\n{self.logs()}")
 
+    def _queued(self) -> bool:
+        result = subprocess.run([_binary("squeue"), "-h", "-t", "PENDING,RUNNING,COMPLETING,SUSPENDED"],
+                                capture_output=True, text=True, env=self.env(), timeout=30)
+        return bool(result.stdout.strip())
+
     def logs(self, chars: int = 2000) -> str:
         parts = []
         for name in ("munged.log", "munged.out", "slurmctld.log", "slurmctld.out", "slurmd.log", "slurmd.out"):
@@ -148,6 +168,14 @@ class SlurmCluster:
         return "\n".join(parts)
 
     def stop(self) -> None:
+        """Cancel every job still known (their step daemons would outlive slurmd), then stop the
+        daemons this object started."""
+        if self._procs and all(p.poll() is None for p in self._procs):
+            subprocess.run([_binary("scancel"), "--full", "--user", str(os.getuid())], env=self.env(),
+                           capture_output=True, timeout=30)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and self._queued():
+                time.sleep(0.5)
         for proc in reversed(self._procs):
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
