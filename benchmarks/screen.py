@@ -22,6 +22,13 @@ sampled every 0.2 s (counts pages shared by forked workers more than once, so an
     python benchmarks/screen.py --library ../shared/data/moses_test.csv.gz            # 176k vs chemprop
     python benchmarks/screen.py --library train.csv.gz --limit 100000 --no-chemprop   # memory, 100k
     python benchmarks/screen.py --library train.csv.gz --no-chemprop                  # memory, 1.58M
+    python benchmarks/screen.py --limit 20000 --no-chemprop --explain-cost            # explanation share
+    python benchmarks/screen.py --device cuda                                         # GPU scoring
+
+``--explain-cost`` runs the rank step a second time with ``explain_top: 0`` (no integrated
+gradients) and prints the difference: the explanation cost of the rank step, and its share of
+drugnet's wall time. ``--device`` is passed to ``drugnet screen score`` (default cpu; ``cuda`` on
+a GPU machine prints the GPU rate; it fails with a clear message when there is no CUDA device).
 
 ``--standardized FILE`` reuses the ``standardized.csv`` of an earlier run (the standardize step is
 then not run or reported). ``--synthetic-scores`` replaces the score step by a stand-in that
@@ -179,6 +186,19 @@ def parameter_counts(model_dir: Path, chemprop_model: Path | None, chemprop: Pat
     return ours, theirs
 
 
+def explanation_cost(campaign: dict, work: Path, rank_cmd: list, rank: Step, total: float,
+                     env: dict[str, str]) -> dict[str, float]:
+    """Time the rank step again without explanations (``explain_top: 0``); print the difference."""
+    plain_json = work / "campaign_no_explain.json"
+    plain_json.write_text(json.dumps({**campaign, "explain_top": 0}))
+    plain = Step("rank, explain_top 0", [*rank_cmd, "--campaign-json", plain_json, "--output-dir",
+                                         work / "screen_no_explain"], work / "rank_no_explain.log", env).run()
+    cost = rank.seconds - plain.seconds
+    print(f"explanations: {cost:.1f} s of the rank step's {rank.seconds:.1f} s; {cost / total:.0%} of drugnet's "
+          f"{total:.1f} s (target <= 25 %); load average now {os.getloadavg()[0]:.2f}", flush=True)
+    return {"rank_no_explain_seconds": plain.seconds, "explain_seconds": cost, "explain_share": cost / total}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--library", default=str(REPO.parent / "shared" / "data" / "moses_test.csv.gz"),
@@ -202,6 +222,11 @@ def main() -> None:
                         help="reuse standardized.csv and shard_*.csv already in --workdir (those steps are not run)")
     parser.add_argument("--synthetic-scores", action="store_true",
                         help="stand-in score step with pseudo-random scores (to time the rank step at scale)")
+    parser.add_argument("--device", default="cpu", help="torch device of the score step: cpu, cuda, cuda:N, auto")
+    parser.add_argument("--explain-top", type=int, default=None,
+                        help="campaign explain_top (default: null = annotate_top, the campaign default)")
+    parser.add_argument("--explain-cost", action="store_true",
+                        help="also time the rank step with explain_top 0; print the explanation cost")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--json", default=None, help="append the results as one JSON line to this file")
     args = parser.parse_args()
@@ -217,12 +242,14 @@ def main() -> None:
         library = work / "library.csv"
         n = write_input(Path(args.library), args.smiles_column, args.limit, library)
         campaign = {"library": "bench", "model": args.model, "top_n": 100, "annotate_top": args.annotate_top,
-                    "filters": {"max_alerts": 0, "in_domain_only": False},
+                    "explain_top": args.explain_top, "filters": {"max_alerts": 0, "in_domain_only": False},
                     "objectives": [{"dataset": args.dataset, "target": args.target, "direction": "maximize"}]}
         campaign_json = work / "campaign.json"
         campaign_json.write_text(json.dumps(campaign))
         print(f"{n:,} compounds from {args.library}; campaign {args.dataset}.{args.target} ({args.model}), "
-              f"{args.shards} shard(s), annotate_top {args.annotate_top}, {args.threads} threads", flush=True)
+              f"{args.shards} shard(s), annotate_top {args.annotate_top}, explain_top {args.explain_top}, "
+              f"{args.threads} threads, score device {args.device}; load average {os.getloadavg()[0]:.2f}",
+              flush=True)
         steps = []
         if args.standardized or (args.resume and (work / "standardized.csv").exists()):
             std = Path(args.standardized or work / "standardized.csv")
@@ -248,7 +275,7 @@ def main() -> None:
                 continue
             steps.append(Step(f"score {i}/{args.shards}", [*drugnet, "screen", "score", *common, "--shard", str(i),
                                                           "--n-shards", str(args.shards), "--output", shard,
-                                                          "--threads", threads],
+                                                          "--threads", threads, "--device", args.device],
                               work / f"score_{i}.log", env).run())
         steps.append(Step("rank", [*drugnet, "screen", "rank", *common, "--inputs", *shards, "--output-dir",
                                    work / "screen", "--threads", threads], work / "rank.log", env).run())
@@ -261,8 +288,13 @@ def main() -> None:
               f"{n / ours:,.0f} compounds/s; peak RSS of any step {max(s.max_rss_mib for s in steps):.0f} MiB",
               flush=True)
         result = {"library": args.library, "n": n, "label": label, "synthetic_scores": args.synthetic_scores,
+                  "device": args.device, "load_average": os.getloadavg()[0],
                   "n_ranked": n_ranked, "shards": args.shards, "threads": args.threads, "steps": [vars(s) | {"cmd": " ".join(s.cmd)} for s in steps],
                   "drugnet_seconds": ours, "drugnet_per_s": n / ours}
+        if args.explain_cost:
+            result |= explanation_cost(campaign, work, [*drugnet, "screen", "rank", "--library", std, "--results-dir",
+                                                        args.results_dir, "--inputs", *shards, "--threads", threads],
+                                       steps[-1], ours, env)
         if not args.no_chemprop:
             chemprop = Path(args.chemprop)
             model = Path(args.chemprop_model) if args.chemprop_model else train_chemprop(

@@ -24,12 +24,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     try:
-        features = featurize_file(args.input, args.output_dir, radius=args.radius, n_bits=args.n_bits,
+        meta = featurize_file(args.input, args.output_dir, radius=args.radius, n_bits=args.n_bits,
                                   descriptors=args.descriptors, n_jobs=args.threads, chunk_size=args.chunk_size)
     except ValueError as exc:
         print(f"drugnet featurize: error: {exc}", file=sys.stderr)
         return 2
-    meta = features.meta
     log.info("wrote %s: %d molecules, %d atoms, %d descriptors", args.output_dir, meta["n"], meta["n_atoms"],
              len(meta["descriptor_names"]))
     return 0

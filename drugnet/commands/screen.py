@@ -39,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     score.add_argument("--run-rows", type=int, default=DEFAULT_RUN_ROWS,
                        help="rows scored and sorted at once (bounds memory); the shard is a merge of such runs")
     score.add_argument("--threads", type=int, default=1)
+    score.add_argument("--device", default="cpu",
+                       help="torch device of the deep models: cpu (default, tested), cuda, cuda:N or auto")
     rank = sub.add_parser("rank", help="merge the sorted shards; write ranked.csv, top.csv, top.sdf, enrichment.json")
     _common(rank)
     rank.add_argument("--inputs", nargs="+", required=True, help="shard predictions CSVs (from `screen score`)")
@@ -61,11 +63,35 @@ def _models(campaign: dict[str, Any], results_dir: str):
     ]
 
 
+def device_error(device: str) -> str | None:
+    """Why ``--device`` cannot be used here (None when it can): the value must be cpu, auto, cuda
+    or cuda:N, and a CUDA device must exist for cuda/cuda:N."""
+    import re
+
+    import torch
+
+    if device in ("cpu", "auto"):
+        return None
+    if not re.fullmatch(r"cuda(:\d+)?", device):
+        return f"--device {device!r}: expected cpu, auto, cuda or cuda:N"
+    index = int(device.split(":")[1]) if ":" in device else 0
+    if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+        return f"--device {device}: no such CUDA device (torch.cuda.is_available() is {torch.cuda.is_available()})"
+    return None
+
+
 def main(args: argparse.Namespace) -> int:
     campaign = parse_campaign(args.campaign_json)
     models = _models(campaign, args.results_dir)
     if args.screen_step == "score":
+        import sys
+
         import torch
+
+        error = device_error(args.device)
+        if error:
+            print(f"drugnet screen score: error: {error}", file=sys.stderr)
+            return 2
 
         from drugnet.screening.score import (
             SharedFeaturizer,
@@ -75,7 +101,8 @@ def main(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(max(1, args.threads))
         featurizer = SharedFeaturizer(args.threads, args.chunk_size)  # one featurization per block for all models
-        predictors = {m.dataset: ensemble_predictor(m.model_dir, args.threads, args.chunk_size, featurizer)
+        predictors = {m.dataset: ensemble_predictor(m.model_dir, args.threads, args.chunk_size, featurizer,
+                                                     args.device)
                       for m in models}
         # only this shard's rows are read, one run at a time (memory bounded by a run, not the
         # shard or the library); the shard starts at a multiple of chunk_size, so its prediction

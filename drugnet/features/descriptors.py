@@ -85,10 +85,8 @@ def _plan(key: str | tuple[str, ...]) -> tuple[int, list, list]:
     return len(names), groups, singles
 
 
-def compute_descriptors(mol: Chem.Mol, names: str | Sequence[str] = "default") -> np.ndarray:
-    """Descriptor values of ``mol`` in the order of ``names``, float32 (NaN for failures)."""
-    d, groups, singles = _plan(names if isinstance(names, str) else tuple(names))
-    out = np.full(d, np.nan, dtype=np.float64)
+def _fill(mol: Chem.Mol, out: np.ndarray, groups: list, singles: list) -> None:
+    """Write the descriptor values of ``mol`` into the float64 row ``out`` (failures stay NaN)."""
     for fn, out_idx, group_idx in groups:
         try:
             values = fn(mol)
@@ -100,8 +98,23 @@ def compute_descriptors(mol: Chem.Mol, names: str | Sequence[str] = "default") -
             out[i] = fn(mol)
         except Exception:  # noqa: BLE001
             pass
+
+
+def descriptor_matrix(mols: Sequence[Chem.Mol], names: str | Sequence[str] = "default") -> np.ndarray:
+    """Descriptor values of ``mols``, float32 ``[len(mols), d]`` (NaN for failures and non-finite values).
+
+    Row ``i`` equals ``compute_descriptors(mols[i], names)``; the float32 conversion runs once.
+    """
+    d, groups, singles = _plan(names if isinstance(names, str) else tuple(names))
+    out = np.full((len(mols), d), np.nan, dtype=np.float64)
+    for row, mol in zip(out, mols):
+        _fill(mol, row, groups, singles)
     with np.errstate(over="ignore", invalid="ignore"):
         values32 = out.astype(np.float32)
     values32[~np.isfinite(values32)] = np.nan
     return values32
 
+
+def compute_descriptors(mol: Chem.Mol, names: str | Sequence[str] = "default") -> np.ndarray:
+    """Descriptor values of ``mol`` in the order of ``names``, float32 (NaN for failures)."""
+    return descriptor_matrix([mol], names)[0]

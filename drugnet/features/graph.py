@@ -117,13 +117,14 @@ def _atom_columns(key: tuple) -> tuple[int, ...]:
 
 
 _ATOM_COLUMNS_CACHE: dict[tuple, tuple[int, ...]] = {}
+_ATOM_COLS_PER_ROW = 9
+_BOND_COLS_PER_ROW = 4
 
 
-def atom_features(mol: Chem.Mol) -> np.ndarray:
-    """One-hot atom features, uint8 ``[n_atoms, N_ATOM_FEATURES]``."""
+def _extend_atom_columns(mol: Chem.Mol, cols: list[int]) -> int:
+    """Append the 9 feature columns of every atom of ``mol`` to ``cols``; returns the atom count."""
     ring_sizes = _smallest_ring_sizes(mol)
     cache = _ATOM_COLUMNS_CACHE
-    cols: list[int] = []
     get_atom = mol.GetAtomWithIdx  # faster than iterating mol.GetAtoms()
     for i, rs in enumerate(ring_sizes):
         atom = get_atom(i)
@@ -141,7 +142,31 @@ def atom_features(mol: Chem.Mol) -> np.ndarray:
         if c is None:
             c = cache[key] = _atom_columns(key)
         cols.extend(c)
-    return _one_hot(cols, len(ring_sizes), 9, N_ATOM_FEATURES)
+    return len(ring_sizes)
+
+
+def _extend_bonds(mol: Chem.Mol, ends: list[int], cols: list[int]) -> int:
+    """Append begin/end atoms and the 4 feature columns of every bond; returns the bond count."""
+    get_bond = mol.GetBondWithIdx  # faster than iterating mol.GetBonds()
+    n = mol.GetNumBonds()
+    for i in range(n):
+        bond = get_bond(i)
+        ends.append(bond.GetBeginAtomIdx())
+        ends.append(bond.GetEndAtomIdx())
+        cols.extend((
+            _BOND_TYPE_COL.get(bond.GetBondType(), _NO_COL),
+            _CONJUGATED if bond.GetIsConjugated() else _NO_COL,
+            _BOND_IN_RING if bond.IsInRing() else _NO_COL,
+            _STEREO_COL.get(bond.GetStereo(), _NO_COL),
+        ))
+    return n
+
+
+def atom_features(mol: Chem.Mol) -> np.ndarray:
+    """One-hot atom features, uint8 ``[n_atoms, N_ATOM_FEATURES]``."""
+    cols: list[int] = []
+    n = _extend_atom_columns(mol, cols)
+    return _one_hot(cols, n, _ATOM_COLS_PER_ROW, N_ATOM_FEATURES)
 
 
 def _one_hot(cols: list[int], n_rows: int, per_row: int, width: int) -> np.ndarray:
@@ -152,28 +177,33 @@ def _one_hot(cols: list[int], n_rows: int, per_row: int, width: int) -> np.ndarr
     return out[:, :width]
 
 
-def _bonds(mol: Chem.Mol) -> tuple[np.ndarray, np.ndarray]:
-    """Bond end atoms int64 ``[n_bonds, 2]`` and one-hot bond features ``[n_bonds, F_bond]``."""
-    ends: list[int] = []
-    cols: list[int] = []
-    get_bond = mol.GetBondWithIdx  # faster than iterating mol.GetBonds()
-    for i in range(mol.GetNumBonds()):
-        bond = get_bond(i)
-        ends.append(bond.GetBeginAtomIdx())
-        ends.append(bond.GetEndAtomIdx())
-        cols.extend((
-            _BOND_TYPE_COL.get(bond.GetBondType(), _NO_COL),
-            _CONJUGATED if bond.GetIsConjugated() else _NO_COL,
-            _BOND_IN_RING if bond.IsInRing() else _NO_COL,
-            _STEREO_COL.get(bond.GetStereo(), _NO_COL),
-        ))
-    n = len(ends) // 2
-    return np.asarray(ends, dtype=np.int64).reshape(n, 2), _one_hot(cols, n, 4, N_BOND_FEATURES)
-
-
 def bond_features(mol: Chem.Mol) -> np.ndarray:
     """One-hot bond features, uint8 ``[n_bonds, N_BOND_FEATURES]`` in RDKit bond order."""
-    return _bonds(mol)[1]
+    cols: list[int] = []
+    n = _extend_bonds(mol, [], cols)
+    return _one_hot(cols, n, _BOND_COLS_PER_ROW, N_BOND_FEATURES)
+
+
+def mols_to_graphs(mols: list[Chem.Mol]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The graphs of ``mols`` concatenated: ``x``, ``edge_index`` (molecule-local atom indices),
+    ``edge_attr`` as in ``mol_to_graph``, plus atoms and edges per molecule (int64).
+
+    Equal to concatenating ``mol_to_graph`` of each molecule; the one-hot encoding runs once
+    over all of them (per-molecule NumPy calls cost as much as the RDKit calls they encode).
+    """
+    atom_cols: list[int] = []
+    bond_cols: list[int] = []
+    ends: list[int] = []
+    n_atoms = np.empty(len(mols), dtype=np.int64)
+    n_bonds = np.empty(len(mols), dtype=np.int64)
+    for k, mol in enumerate(mols):
+        n_atoms[k] = _extend_atom_columns(mol, atom_cols)
+        n_bonds[k] = _extend_bonds(mol, ends, bond_cols)
+    x = _one_hot(atom_cols, int(n_atoms.sum()), _ATOM_COLS_PER_ROW, N_ATOM_FEATURES)
+    bond_x = _one_hot(bond_cols, int(n_bonds.sum()), _BOND_COLS_PER_ROW, N_BOND_FEATURES)
+    pairs = np.asarray(ends, dtype=np.int64).reshape(-1, 2)
+    edge_index = np.stack((pairs.reshape(-1), pairs[:, ::-1].reshape(-1)))
+    return x, edge_index, np.repeat(bond_x, 2, axis=0), n_atoms, 2 * n_bonds
 
 
 def mol_to_graph(mol: Chem.Mol) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -183,6 +213,4 @@ def mol_to_graph(mol: Chem.Mol) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     molecule-local atom indices (edge ``2k`` is bond ``k`` begin->end, ``2k+1`` end->begin) and
     ``edge_attr`` uint8 ``[2*n_bonds, F_bond]``.
     """
-    ends, bond_x = _bonds(mol)
-    edge_index = np.stack((ends.reshape(-1), ends[:, ::-1].reshape(-1)))
-    return atom_features(mol), edge_index, np.repeat(bond_x, 2, axis=0)
+    return mols_to_graphs([mol])[:3]

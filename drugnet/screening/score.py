@@ -252,12 +252,12 @@ class EnsemblePredictor:
     """A :data:`Predictor` for a trained model directory (featurized in memory with its own settings)."""
 
     def __init__(self, model_dir: str | Path, threads: int = 1, batch_size: int = DEFAULT_CHUNK_SIZE,
-                 featurizer: SharedFeaturizer | None = None):
+                 featurizer: SharedFeaturizer | None = None, device: str = "cpu"):
         from drugnet.predict import feature_settings_of
         from drugnet.train.checkpoint import load_model_dir
 
         self.ensemble = load_model_dir(model_dir, threads=threads)
-        self.batch_size = batch_size
+        self.batch_size, self.device = batch_size, device
         self.featurizer = featurizer or SharedFeaturizer(threads)
         uses = self.ensemble.use_descriptors and self.ensemble.kind != "rf_ecfp"
         self.key = self.featurizer.register(feature_settings_of(self.ensemble), uses)
@@ -265,7 +265,7 @@ class EnsemblePredictor:
     def predict_chunks(self, smiles: list[str], chunk_size: int) -> tuple[np.ndarray, np.ndarray]:
         """Featurize ``smiles`` at once, predict in batches of ``chunk_size`` from the start."""
         store = self.featurizer.features(self.key, smiles)
-        return self.ensemble.predict(store, device="cpu", batch_size=chunk_size)
+        return self.ensemble.predict(store, device=self.device, batch_size=chunk_size)
 
     def __call__(self, smiles: list[str]) -> tuple[np.ndarray, np.ndarray]:
         return self.predict_chunks(list(smiles), self.batch_size)
@@ -273,11 +273,12 @@ class EnsemblePredictor:
 
 def ensemble_predictor(
     model_dir: str | Path, threads: int = 1, batch_size: int = DEFAULT_CHUNK_SIZE,
-    featurizer: SharedFeaturizer | None = None,
+    featurizer: SharedFeaturizer | None = None, device: str = "cpu",
 ) -> EnsemblePredictor:
     """A :data:`Predictor` for a trained model directory; pass one :class:`SharedFeaturizer` to
-    several predictors so that a block is featurized once for all of them."""
-    return EnsemblePredictor(model_dir, threads, batch_size, featurizer)
+    several predictors so that a block is featurized once for all of them. ``device``: torch
+    device for the deep models (``auto``: CUDA when available)."""
+    return EnsemblePredictor(model_dir, threads, batch_size, featurizer, device)
 
 
 def _predict_block(predictor: Predictor, smiles: list[str], chunk_size: int) -> tuple[np.ndarray, np.ndarray]:

@@ -145,6 +145,28 @@ def test_joint_score_of_two_objectives_is_complete(models, ensembles):
         assert _complete(a.total, hi - lo), (a.total, hi - lo)
 
 
+def test_batched_attributions_equal_one_molecule_at_a_time(models, ensembles, monkeypatch):
+    """One forward/backward over the interpolated graphs of several molecules gives each molecule
+    the attributions it gets alone (default adaptive quadrature, GNN + SNN objectives), also when
+    the batch is split into several chunks by the node budget."""
+    columns = _columns([BACE, ESOL], models)
+    bace, _ = _gnn_endpoints(ensembles["bace"], LIBRARY)
+    esol, _ = _snn_endpoints(ensembles["esol"], LIBRARY)
+    values = np.column_stack([bace, esol])
+    alone = [ex.attribute_score([smi], columns, values[i : i + 1], ensembles)[0] for i, smi in enumerate(LIBRARY)]
+    together = ex.attribute_score(LIBRARY, columns, values, ensembles)
+    monkeypatch.setattr(ex, "NODE_BUDGET", 800)  # a few molecules per chunk
+    chunked = ex.attribute_score(LIBRARY, columns, values, ensembles)
+    assert len(ex._chunks(np.array([Chem.MolFromSmiles(s).GetNumAtoms() for s in LIBRARY]), 16)) > 1
+    for one, batch, split in zip(alone, together, chunked):
+        scale = np.abs(one.atoms).max()
+        assert scale > 0
+        for other in (batch, split):
+            np.testing.assert_allclose(other.atoms, one.atoms, rtol=1e-4, atol=1e-5 * scale)
+            assert other.descriptors == pytest.approx(one.descriptors, rel=1e-4, abs=1e-5 * scale)
+            assert other.score == pytest.approx(one.score, rel=1e-5)
+
+
 def test_rf_objective_is_held_constant(models, ensembles):
     """An rf_ecfp objective scales the score but gets no attribution: with its column fixed at
     0.25 and weights 3:1, the path score is ``p ** 0.75 * 0.25 ** 0.25``."""

@@ -38,12 +38,17 @@ def test_screen_cli_sharded_equals_unsharded_with_trained_gnn(tmp_path, bace_hea
     campaign = json.dumps({"library": "mini", "model": "gnn", "top_n": 5, "annotate_top": 20,
                            "objectives": [{"dataset": "bace", "target": "Class", "direction": "maximize", "weight": 1.0}]})
     common = ["--campaign-json", campaign, "--library", str(lib_path), "--results-dir", str(results)]
+    if not torch.cuda.is_available():  # a clear refusal, not a silent CPU run
+        assert main(["screen", "score", *common, "--device", "cuda", "--output", str(tmp_path / "gpu.csv")]) == 2
+    assert main(["screen", "score", *common, "--device", "cuda:x", "--output", str(tmp_path / "gpu.csv")]) == 2
+    assert not (tmp_path / "gpu.csv").exists()
     ranked = []
     for n_shards in (1, 3):
         shards = [tmp_path / f"n{n_shards}_shard{i}.csv" for i in range(n_shards)]
         for i, path in enumerate(shards):
+            device = ["--device", "cpu"] if n_shards == 1 else []  # explicit cpu == the default
             assert main(["screen", "score", *common, "--shard", str(i), "--n-shards", str(n_shards),
-                         "--chunk-size", "8", "--output", str(path)]) == 0
+                         "--chunk-size", "8", "--output", str(path), *device]) == 0
         out = tmp_path / f"screen{n_shards}"
         assert main(["screen", "rank", *common, "--inputs", *map(str, shards), "--output-dir", str(out)]) == 0
         ranked.append((out / "ranked.csv").read_text())
