@@ -97,8 +97,24 @@ def train_args(wildcards):
     hparams = json.dumps(m.get(wildcards.model, {}), sort_keys=True)
     return (
         f"--task {ds['task']} --targets {q(ds['targets'])} --hparams {shlex.quote(hparams)} "
-        f"--ensemble {m.get('ensemble', 3)} --seed {m.get('seed', 0)} --device {m.get('device', 'auto')}"
+        f"--ensemble {m.get('ensemble', 3)} --seed {m.get('seed', 0)} --device {m.get('device', 'auto')} "
+        f"{'--refit' if m.get('refit', True) else '--no-refit'}"
     )
+
+
+def member_models(dataset):
+    """The trained models a dataset's consensus combines: every other entry of model.models."""
+    return [m for m in models(dataset) if m != "consensus"]
+
+
+def consensus_inputs(wildcards):
+    d = f"{R}/{wildcards.dataset}"
+    return train_inputs(wildcards) + [f"{d}/models/{m}/model.json" for m in member_models(wildcards.dataset)]
+
+
+def consensus_args(wildcards):
+    m = model_settings(config, wildcards.dataset)
+    return f"--models {q(member_models(wildcards.dataset))} --method {m.get('consensus', {}).get('method', 'auto')}"
 
 
 def evaluate_inputs(wildcards):
