@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,9 @@ def save_model_dir(
         if history is not None:
             _write_history(history, path / "refit_history.csv")
         history = selection_history
+    else:  # files of an earlier refit in this folder would no longer match the members
+        shutil.rmtree(path / "selection", ignore_errors=True)
+        (path / "refit_history.csv").unlink(missing_ok=True)
     if history is not None:
         _write_history(history, path / "history.csv")
     with atomic_path(path / "model.json") as tmp:  # last: its presence marks a complete directory
