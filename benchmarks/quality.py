@@ -9,6 +9,18 @@ any choice.
     python benchmarks/quality.py                                  # everything, 2 workers
     python benchmarks/quality.py --phase prepare --workdir W      # RDKit steps only
     python benchmarks/quality.py --phase train --workdir W --workers 16   # training only
+
+Consensus and refit on a dataset folder that already has trained models (e.g. a default run's
+``results/tox21``; only the selection fits are used):
+
+    python benchmarks/quality.py --phase consensus --dataset-dir results/tox21 --models gnn snn rf_ecfp
+    python benchmarks/quality.py --phase refit --dataset-dir results/tox21 --models gnn snn rf_ecfp
+
+``consensus``: every combination method's 5-fold cross-fitted validation score and its test
+score (each method fitted on all validation rows). ``refit``: the internal test split plays the
+external set: members are refitted on train + val only (test labels hidden) and both fits are
+scored on test, alone and as a consensus, so the gain from refitting on more labels is measured
+on molecules neither fit saw.
 """
 
 from __future__ import annotations
@@ -117,13 +129,77 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _selection_predictions(dataset_dir: Path, models: list[str], splits: tuple[str, ...]):
+    """``{split: P [M, n, T]}``, labels per split and the loaded selection ensembles."""
+    from drugnet.train.checkpoint import load_model_dir
+    from drugnet.train.data import load_dataset
+
+    ensembles = [load_model_dir(dataset_dir / "models" / m, fit="selection") for m in models]
+    data = load_dataset(dataset_dir, ensembles[0].targets)
+    preds = {s: np.stack([e.predict(data.store, data.indices(s))[0] for e in ensembles]) for s in splits}
+    return data, ensembles, preds, {s: data.y[data.indices(s)] for s in splits}
+
+
+def consensus_rows(dataset_dir: Path, models: list[str]) -> list[dict]:
+    """One row per model and per consensus method: validation (cross-fitted for methods) and test score."""
+    from drugnet.train.consensus import Combiner, candidate_methods, crossfit_score
+    from drugnet.train.metrics import selection_score
+
+    data, ensembles, P, y = _selection_predictions(dataset_dir, models, ("val", "test"))
+    task = ensembles[0].task
+    rows = [{"dataset": dataset_dir.name, "model": m, "val": selection_score(task, y["val"], P["val"][i]),
+             "test": selection_score(task, y["test"], P["test"][i])} for i, m in enumerate(models)]
+    for method in candidate_methods(task):
+        comb = Combiner.fit(method, task, P["val"], y["val"])
+        rows.append({"dataset": dataset_dir.name, "model": f"consensus:{method}",
+                     "val": crossfit_score(method, task, P["val"], y["val"]),
+                     "test": selection_score(task, y["test"], comb.combine(P["test"]))})
+    return rows
+
+
+def refit_rows(dataset_dir: Path, models: list[str], threads: int, device: str) -> list[dict]:
+    """Test score of the selection fit and of a refit on train + val (test labels hidden), per model and as consensus."""
+    from drugnet.train.consensus import Combiner, choose_method
+    from drugnet.train.ensemble import refit_ensemble
+    from drugnet.train.metrics import selection_score
+
+    data, ensembles, P, y = _selection_predictions(dataset_dir, models, ("val", "test"))
+    task, test = ensembles[0].task, data.indices("test")
+    hidden = data.y.copy()
+    hidden[test] = np.nan
+    masked = type(data)(data.ids, data.smiles, data.targets, hidden, data.store, data.split, data.feature_settings)
+    refit_test, rows = [], []
+    for m, e, p in zip(models, ensembles, P["test"]):
+        start = time.perf_counter()
+        refit, _ = refit_ensemble(masked, e, device, threads)
+        refit_test.append(refit.predict(data.store, test)[0])
+        rows.append({"dataset": dataset_dir.name, "model": m, "selection_test": selection_score(task, y["test"], p),
+                     "refit_test": selection_score(task, y["test"], refit_test[-1]), "refit_seconds": time.perf_counter() - start})
+        logging.info("%s", rows[-1])
+    method, _ = choose_method(task, P["val"], y["val"])
+    comb = Combiner.fit(method, task, P["val"], y["val"])
+    rows.append({"dataset": dataset_dir.name, "model": f"consensus:{method}",
+                 "selection_test": selection_score(task, y["test"], comb.combine(P["test"])),
+                 "refit_test": selection_score(task, y["test"], comb.combine(np.stack(refit_test))), "refit_seconds": 0.0})
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    keys = [k for k in rows[0] if k not in ("dataset", "model")]
+    lines = ["| dataset | model | " + " | ".join(keys) + " |", "|---|---|" + "---|" * len(keys)]
+    for r in rows:
+        lines.append(f"| {r['dataset']} | {r['model']} | " + " | ".join(f"{r[k]:.4f}" if k != "refit_seconds" else f"{r[k]:.0f}" for k in keys) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     parser.add_argument("--models", nargs="+", default=["gnn", "snn", "rf_ecfp"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--members", type=int, default=3, help="ensemble members per deep model (default run: 3)")
-    parser.add_argument("--phase", choices=["all", "prepare", "train"], default="all")
+    parser.add_argument("--phase", choices=["all", "prepare", "train", "consensus", "refit"], default="all")
+    parser.add_argument("--dataset-dir", default=None, help="consensus/refit phases: a dataset folder with trained models")
     parser.add_argument("--workers", type=int, default=1, help="training jobs in parallel")
     parser.add_argument("--threads", type=int, default=2, help="torch/sklearn threads per job")
     parser.add_argument("--device", default="cpu")
@@ -131,6 +207,17 @@ def main() -> None:
     parser.add_argument("--json", default=None, help="also append raw results here as JSON lines")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    if args.phase in ("consensus", "refit"):
+        import torch
+
+        torch.set_num_threads(args.threads)
+        ds = Path(args.dataset_dir)
+        rows = consensus_rows(ds, args.models) if args.phase == "consensus" else refit_rows(ds, args.models, args.threads, args.device)
+        if args.json:
+            with open(args.json, "a") as fh:
+                fh.writelines(json.dumps({"phase": args.phase, **r}) + "\n" for r in rows)
+        print(table(rows))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(args.workdir or tmp)
         if args.phase in ("all", "prepare"):

@@ -18,6 +18,7 @@ STEPS: dict[str, str] = {
     "split": "split",
     "featurize": "featurize",
     "train": "train",
+    "consensus": "consensus",
     "evaluate": "evaluate",
     "predict": "predict",
     "probe": "probe",

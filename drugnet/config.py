@@ -195,6 +195,13 @@ def check_config(config: Mapping, check_files: bool = True) -> None:
         models = model_settings(config, name).get("models", list(MODEL_KINDS))
         if not models:
             problems.append(f"config key datasets.{name}.model.models: at least one model is needed")
+        elif "consensus" in models and len(models) < 2:
+            problems.append(f"config key model.models (dataset {name}): consensus combines the other models; "
+                            f"expected at least one of {list(MODEL_KINDS)} besides it, got {models}")
+        method = model_settings(config, name).get("consensus", {}).get("method", "auto")
+        if method == "rank_mean" and ds["task"] != "classification" and "consensus" in models:
+            problems.append(f"config key model.consensus.method (dataset {name}): rank_mean is for classification; "
+                            f"expected auto, mean or stacking for a {ds['task']} dataset")
     for name, lib in config.get("libraries", {}).items():
         needed = {"smiles_column": lib.get("smiles_column", "smiles")}
         if "id_column" in lib:

@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=1, help="worker processes")
     parser.add_argument("--radius", type=int, default=2, help="Morgan radius")
     parser.add_argument("--n-bits", type=int, default=2048, help="ECFP length")
-    parser.add_argument("--descriptors", default="default", choices=("default", "all"), help="descriptor set")
+    parser.add_argument("--descriptors", default="default", choices=("default", "all", "deeptox"), help="descriptor set")
     parser.add_argument("--chunk-size", type=int, default=1000, help="molecules per work unit")
 
 

@@ -1,4 +1,4 @@
-"""Train a gnn, snn or rf_ecfp model (optionally an ensemble) on a dataset directory."""
+"""Train a gnn, snn or rf_ecfp model (optionally an ensemble) on a dataset directory, then refit it on all labels."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 
 from drugnet.train.checkpoint import save_model_dir
 from drugnet.train.data import load_dataset
-from drugnet.train.ensemble import train_ensemble
+from drugnet.train.ensemble import refit_ensemble, train_ensemble
 
 log = logging.getLogger("drugnet.train")
 
@@ -24,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda:0, ...")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--refit", action=argparse.BooleanOptionalAction, default=True,
+                        help="after selection on validation, refit every member on all labelled rows (default: on)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -32,6 +34,10 @@ def main(args: argparse.Namespace) -> int:
         raise SystemExit("--hparams must be a JSON object")
     data = load_dataset(args.dataset_dir, args.targets)
     ensemble, history = train_ensemble(data, args.model, args.task, overrides, args.ensemble, args.seed, args.device, args.threads)
-    save_model_dir(ensemble, args.output_dir, history)
+    if args.refit:
+        final, refit_history = refit_ensemble(data, ensemble, args.device, args.threads)
+        save_model_dir(final, args.output_dir, refit_history, selection=ensemble, selection_history=history)
+    else:
+        save_model_dir(ensemble, args.output_dir, history)
     log.info("wrote %s", args.output_dir)
     return 0

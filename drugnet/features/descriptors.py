@@ -1,7 +1,8 @@
 """RDKit 2D descriptors as float32 vectors (non-finite values and failures become NaN).
 
 Names are RDKit's (``Descriptors._descList``) plus three charge counts (``FormalCharge``,
-``NumPositiveAtoms``, ``NumNegativeAtoms``). Descriptor families that RDKit computes as one
+``NumPositiveAtoms``, ``NumNegativeAtoms``) and DeepTox-style structural-alert counts
+``Alerts_<catalog>`` (entries of an RDKit ``FilterCatalog`` catalog that match the molecule). Descriptor families that RDKit computes as one
 vector in C++ (Crippen logP/MR, PEOE/SlogP/SMR VSA bins) are computed once per molecule and
 give exactly the values of the per-name RDKit functions.
 """
@@ -24,6 +25,29 @@ EXTRA_DESCRIPTORS: dict[str, Callable[[Chem.Mol], float]] = {
     "NumPositiveAtoms": lambda m: len(m.GetSubstructMatches(_POSITIVE, maxMatches=100000)),
     "NumNegativeAtoms": lambda m: len(m.GetSubstructMatches(_NEGATIVE, maxMatches=100000)),
 }
+
+# Structural-alert / toxicophore catalogs of RDKit's FilterCatalog. Left out for cost: PAINS
+# (assay interference, the slowest) and CHEMBL_BMS (second slowest); the rest cost about 10x
+# an ECFP per molecule together.
+ALERT_CATALOGS = ("BRENK", "NIH", "ZINC", "CHEMBL_Dundee", "CHEMBL_Glaxo", "CHEMBL_Inpharmatica",
+                  "CHEMBL_LINT", "CHEMBL_MLSMR", "CHEMBL_SureChEMBL")
+
+
+@lru_cache(maxsize=None)
+def _catalog(name: str):
+    from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
+
+    params = FilterCatalogParams()
+    params.AddCatalog(getattr(FilterCatalogParams.FilterCatalogs, name))
+    return FilterCatalog(params)
+
+
+def alert_count(mol: Chem.Mol, catalog: str) -> int:
+    """Number of entries of FilterCatalog ``catalog`` that match ``mol``."""
+    return len(_catalog(catalog).GetMatches(mol))
+
+
+EXTRA_DESCRIPTORS.update({f"Alerts_{c}": (lambda m, c=c: alert_count(m, c)) for c in ALERT_CATALOGS})
 
 _RDKIT_DESCRIPTORS: dict[str, Callable[[Chem.Mol], float]] = dict(Descriptors._descList)
 _FUNCTIONS = {**_RDKIT_DESCRIPTORS, **EXTRA_DESCRIPTORS}
@@ -54,6 +78,10 @@ _DEFAULT = [
 DESCRIPTOR_SETS: dict[str, list[str]] = {
     "default": _DEFAULT,
     "all": [name for name, _ in Descriptors._descList],
+    # DeepTox-style inputs for the SNN: the default set, RDKit's fr_* functional-group counts and
+    # structural-alert counts per FilterCatalog catalog
+    "deeptox": _DEFAULT + [name for name, _ in Descriptors._descList if name.startswith("fr_")]
+    + [f"Alerts_{c}" for c in ALERT_CATALOGS],
 }
 
 

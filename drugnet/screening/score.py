@@ -148,7 +148,7 @@ def task_info_from_model_json(meta: Mapping[str, Any]) -> TaskInfo:
 
 def resolve_model_dir(dataset_dir: str | Path, model: str | None = "best") -> Path:
     """``<dataset_dir>/models/<model>``; for ``best``/None the model with the highest mean member
-    ``val_score`` in ``model.json`` (ties: alphabetical name)."""
+    ``val_score`` in ``model.json``, or its top-level ``val_score`` (consensus) (ties: alphabetical name)."""
     models = Path(dataset_dir) / "models"
     if model and model != "best":
         path = models / model
@@ -159,6 +159,8 @@ def resolve_model_dir(dataset_dir: str | Path, model: str | None = "best") -> Pa
     for meta_path in sorted(models.glob("*/model.json")):
         meta = json.loads(meta_path.read_text())
         vals = [m.get("val_score") for m in meta.get("members", []) if m.get("val_score") is not None]
+        if meta.get("val_score") is not None:  # a consensus: its cross-fitted validation score
+            vals = [meta["val_score"]]
         score = float(np.mean(vals)) if vals else float("-inf")
         scored.append((-score if np.isfinite(score) else float("inf"), meta_path.parent.name, meta_path.parent))
     if not scored:

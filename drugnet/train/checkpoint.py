@@ -3,15 +3,21 @@
 Nothing in a model folder can run code: torch members are state dicts loaded with
 ``torch.load(..., weights_only=True)``, ``rf_ecfp`` forests are arrays loaded with
 ``np.load(allow_pickle=False)`` (``drugnet.train.forest_io``). ``model.json`` cannot choose a
-file: member ``k`` must be exactly ``member_<k>.pt`` / ``member_<k>.npz``, a regular file inside
-the folder (no symlink, no other folder). Folders from format 1 (joblib pickles) are refused
-with a message to retrain.
+file: member ``k`` must be exactly ``member_<k>.pt`` / ``member_<k>.npz`` (``selection/member_<k>.*``
+for the selection fit), a regular file inside the folder (no symlink, no other folder). Folders
+from format 1 with joblib forests are refused with a message to retrain.
+
+With a refit (``model.json`` ``"refit": true``) the top-level members are the refitted ones (they
+serve predictions of new molecules) and ``selection/`` holds the members fitted on the training
+split, whose predictions give the internal train/val/test metrics. A ``consensus`` directory
+holds no weights: it names sibling model directories (``drugnet.train.consensus``).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +30,10 @@ from drugnet.train.ensemble import Ensemble
 from drugnet.train.forest_io import ForestFileError, load_forest, save_forest
 
 FORMAT_VERSION = 2
-KINDS = ("gnn", "snn", "rf_ecfp")
-READABLE_FORMATS = {"gnn": (1, 2), "snn": (1, 2), "rf_ecfp": (2,)}
+KINDS = ("gnn", "snn", "rf_ecfp", "consensus")
+READABLE_FORMATS = {"gnn": (1, 2), "snn": (1, 2), "rf_ecfp": (2,), "consensus": (1, 2)}
+FITS = ("final", "selection")
+SELECTION_DIR = "selection"
 
 
 class ModelDirError(ValueError):
@@ -42,19 +50,41 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def save_model_dir(ensemble: Ensemble, path: str | Path, history: list[dict] | None = None) -> Path:
-    """Write ``ensemble`` to directory ``path`` (created); returns the path."""
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
+def member_name(kind: str, k: int, selection: bool = False) -> str:
+    """The only file name member ``k`` of a ``kind`` model may have (relative to the folder)."""
+    name = f"member_{k}.npz" if kind == "rf_ecfp" else f"member_{k}.pt"
+    return f"{SELECTION_DIR}/{name}" if selection else name
+
+
+def _save_members(ensemble: Ensemble, path: Path, selection: bool = False) -> list[dict]:
+    (path / SELECTION_DIR if selection else path).mkdir(parents=True, exist_ok=True)
     members = []
     for k, (member, info) in enumerate(zip(ensemble.members, ensemble.member_info or [{}] * len(ensemble.members))):
-        name = member_name(ensemble.kind, k)
+        name = member_name(ensemble.kind, k, selection)
         with atomic_path(path / name) as tmp:
             if ensemble.kind == "rf_ecfp":
                 save_forest(member, tmp)
             else:
                 torch.save(member.state_dict(), tmp)
-        members.append({"file": name, **info})
+        members.append({**info, "file": name})
+    return members
+
+
+def _write_history(history: list[dict], path: Path) -> None:
+    with atomic_path(path) as tmp:
+        pd.DataFrame(history, columns=["member", "epoch", "train_loss", "val_metric", "lr", "seconds"]).to_csv(tmp, index=False)
+
+
+def save_model_dir(
+    ensemble: Ensemble, path: str | Path, history: list[dict] | None = None,
+    selection: Ensemble | None = None, selection_history: list[dict] | None = None,
+) -> Path:
+    """Write ``ensemble`` to directory ``path`` (created); with ``selection`` (the training-split fit
+    behind a refitted ``ensemble``) also ``selection/``. ``history.csv`` is the selection fit's
+    learning curve when there is one (it has the validation column), the refit's in
+    ``refit_history.csv``. Returns the path."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
     meta = {
         "format_version": FORMAT_VERSION,
         "kind": ensemble.kind,
@@ -65,28 +95,34 @@ def save_model_dir(ensemble: Ensemble, path: str | Path, history: list[dict] | N
         "target_std": ensemble.target_std,
         "feature_settings": ensemble.feature_settings,
         "ensemble_size": len(ensemble.members),
-        "members": members,
+        "members": _save_members(ensemble, path),
+        "refit": selection is not None,
     }
+    if selection is not None:
+        meta["selection_members"] = _save_members(selection, path, selection=True)
+        meta["selection_target_mean"], meta["selection_target_std"] = selection.target_mean, selection.target_std
+        if history is not None:
+            _write_history(history, path / "refit_history.csv")
+        history = selection_history
+    else:  # files of an earlier refit in this folder would no longer match the members
+        shutil.rmtree(path / SELECTION_DIR, ignore_errors=True)
+        (path / "refit_history.csv").unlink(missing_ok=True)
     if history is not None:
-        with atomic_path(path / "history.csv") as tmp:
-            pd.DataFrame(history, columns=["member", "epoch", "train_loss", "val_metric", "lr", "seconds"]).to_csv(tmp, index=False)
+        _write_history(history, path / "history.csv")
     with atomic_path(path / "model.json") as tmp:  # last: its presence marks a complete directory
         Path(tmp).write_text(json.dumps(_clean(meta), indent=2))
     return path
 
 
-def member_name(kind: str, k: int) -> str:
-    """The only file name member ``k`` of a ``kind`` model may have."""
-    return f"member_{k}.npz" if kind == "rf_ecfp" else f"member_{k}.pt"
-
-
-def _read_meta(path: Path) -> dict:
+def read_model_json(path: str | Path) -> dict:
+    """``model.json`` of ``path``, checked for a known kind and a readable format version."""
+    path = Path(path)
     try:
         meta = json.loads((path / "model.json").read_text())
     except (OSError, ValueError) as exc:
         raise ModelDirError(f"{path}: no readable model.json ({exc}); is this a drugnet model folder?") from exc
-    if not isinstance(meta, dict) or meta.get("kind") not in KINDS or not isinstance(meta.get("members"), list) or not meta["members"]:
-        raise ModelDirError(f"{path}/model.json: 'kind' must be one of {', '.join(KINDS)} with a non-empty 'members' list")
+    if not isinstance(meta, dict) or meta.get("kind") not in KINDS:
+        raise ModelDirError(f"{path}/model.json: 'kind' must be one of {', '.join(KINDS)}")
     version = meta.get("format_version")
     # format 1 torch folders hold the same weights-only state dicts; format 1 forests are pickles
     if version not in READABLE_FORMATS[meta["kind"]]:
@@ -99,14 +135,23 @@ def _read_meta(path: Path) -> dict:
     return meta
 
 
-def member_file(path: Path, kind: str, k: int, info: Any) -> Path:
+def _member_infos(path: Path, meta: dict, selection: bool) -> list:
+    key = "selection_members" if selection else "members"
+    infos = meta.get(key)
+    if not isinstance(infos, list) or not infos:
+        raise ModelDirError(f"{path}/model.json: '{key}' must be a non-empty list")
+    return infos
+
+
+def member_file(path: Path, kind: str, k: int, info: Any, selection: bool = False) -> Path:
     """Member ``k``'s file, refusing any name but ``member_name(kind, k)`` and anything outside ``path``."""
-    expected = member_name(kind, k)
+    expected = member_name(kind, k, selection)
     name = info.get("file") if isinstance(info, dict) else None
     if name != expected:
         raise ModelDirError(f"{path}/model.json: member {k} file is {name!r}, expected {expected!r}")
     file = path / expected
-    if file.is_symlink() or not file.is_file() or file.resolve().parent != path.resolve():
+    folder = path / SELECTION_DIR if selection else path
+    if folder.is_symlink() or file.is_symlink() or not file.is_file() or file.resolve().parent != folder.resolve():
         raise ModelDirError(f"{path}: {expected} must be a regular file inside the model folder (not a symlink)")
     return file
 
@@ -123,14 +168,26 @@ def _load_member(file: Path, meta: dict, threads: int | None) -> Any:
     return member
 
 
-def load_model_dir(path: str | Path, threads: int | None = None) -> Ensemble:
+def load_model_dir(path: str | Path, threads: int | None = None, fit: str = "final") -> Ensemble:
     """Rebuild the ensemble stored in ``path`` (torch members in eval mode on cpu).
 
+    ``fit="final"``: the members that serve new molecules (refitted on all labels when the
+    directory was refitted); ``fit="selection"``: the members fitted on the training split (the
+    same members when there was no refit). A consensus directory returns a ``ConsensusModel``.
     Raises ``ModelDirError`` for a folder drugnet would not have written (see module docstring).
     """
+    if fit not in FITS:
+        raise ValueError(f"fit must be one of {FITS}, got {fit!r}")
     path = Path(path)
-    meta = _read_meta(path)
-    files = [member_file(path, meta["kind"], k, info) for k, info in enumerate(meta["members"])]
+    meta = read_model_json(path)
+    if meta["kind"] == "consensus":
+        # function-level import: consensus loads its components through this module
+        from drugnet.train.consensus import load_consensus
+
+        return load_consensus(path, meta, threads=threads, fit=fit)
+    selection = fit == "selection" and bool(meta.get("refit", False))
+    infos = _member_infos(path, meta, selection)
+    files = [member_file(path, meta["kind"], k, info, selection) for k, info in enumerate(infos)]
     members = [_load_member(file, meta, threads) for file in files]
     return Ensemble(
         kind=meta["kind"],
@@ -138,8 +195,8 @@ def load_model_dir(path: str | Path, threads: int | None = None) -> Ensemble:
         targets=list(meta["targets"]),
         hparams=meta["hparams"],
         members=members,
-        target_mean=meta.get("target_mean"),
-        target_std=meta.get("target_std"),
+        target_mean=meta.get("selection_target_mean" if selection else "target_mean"),
+        target_std=meta.get("selection_target_std" if selection else "target_std"),
         feature_settings=meta.get("feature_settings") or {},
-        member_info=[{k: v for k, v in m.items() if k != "file"} for m in meta["members"]],
+        member_info=[{k: v for k, v in m.items() if k != "file"} for m in infos],
     )

@@ -71,9 +71,18 @@ def target_scaling(y_train: np.ndarray) -> tuple[list[float], list[float]]:
     return mean.astype(float).tolist(), std.astype(float).tolist()
 
 
-def train_member(data: Dataset, kind: str, task: str, hparams: dict[str, Any], y_model: np.ndarray, seed: int, device: str, threads: int):
-    """Train one member; returns ``(member, info, history)``."""
-    train_idx, val_idx = data.indices("train"), data.indices("val")
+def labelled_rows(y: np.ndarray) -> np.ndarray:
+    """Rows with at least one label: what a refit trains on."""
+    return np.flatnonzero(~np.isnan(y).all(axis=1))
+
+
+def train_member(
+    data: Dataset, kind: str, task: str, hparams: dict[str, Any], y_model: np.ndarray, seed: int, device: str, threads: int,
+    rows: tuple[np.ndarray, np.ndarray] | None = None, stop_epoch: int | None = None,
+):
+    """Train one member on ``rows`` = (fit rows, early-stopping rows), by default the train and val
+    splits; ``stop_epoch`` (refit, no early-stopping rows) stops there. Returns ``(member, info, history)``."""
+    train_idx, val_idx = rows if rows is not None else (data.indices("train"), data.indices("val"))
     if kind == "rf_ecfp":
         X = model_inputs(data.store, train_idx, "rf_ecfp", False).numpy()
         member = RFEcfp(task, hparams, seed=seed, threads=threads).fit(X, data.y[train_idx])
@@ -90,10 +99,39 @@ def train_member(data: Dataset, kind: str, task: str, hparams: dict[str, Any], y
         model.fit_scaling(data.store.descriptors(torch.as_tensor(train_idx)).float())
     result = fit(
         model, lambda idx: model_inputs(data.store, idx, kind, use_desc), y_model, train_idx, val_idx, task, hparams,
-        seed=seed, device=device, threads=threads,
+        seed=seed, device=device, threads=threads, stop_epoch=stop_epoch,
     )
     info = {"seed": seed, "val_score": result.best_val, "best_epoch": result.best_epoch}
     return result.model.cpu(), info, result.history
+
+
+def _scaled_targets(data: Dataset, task: str, rows: np.ndarray) -> tuple[np.ndarray, list[float] | None, list[float] | None]:
+    """Model-space targets: labels as they are (classification) or standardized with ``rows``' statistics."""
+    if task != "regression":
+        return data.y, None, None
+    mean, std = target_scaling(data.y[rows])
+    return ((data.y - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)).astype(np.float32), mean, std
+
+
+def refit_ensemble(data: Dataset, selection: Ensemble, device: str = "auto", threads: int = 1) -> tuple[Ensemble, list[dict]]:
+    """Refit every member of ``selection`` on all labelled rows (train + val + test) with its hyperparameters,
+    seed and selected epoch count (deep members: the early-stopping epoch; forests: same settings)."""
+    rows = labelled_rows(data.y)
+    y_model, mean, std = _scaled_targets(data, selection.task, rows)
+    members, infos, history = [], [], []
+    for k, sel_info in enumerate(selection.member_info):
+        seed, epochs = int(sel_info["seed"]), sel_info.get("best_epoch")
+        member, _, hist = train_member(data, selection.kind, selection.task, selection.hparams, y_model, seed, device, threads,
+                                       rows=(rows, rows[:0]), stop_epoch=epochs)
+        log.info("refit member %d (seed %d) on %d labelled rows, %s epochs", k, seed, len(rows), epochs)
+        members.append(member)
+        # val_score stays the selection fit's (the refit has no held-out rows); say where it came from
+        infos.append({"seed": seed, "val_score": sel_info.get("val_score"), "best_epoch": epochs, "fit": "refit",
+                      "rows": int(len(rows))})
+        history += [{"member": k, **row} for row in hist]
+    refit = Ensemble(selection.kind, selection.task, selection.targets, selection.hparams, members, mean, std,
+                     selection.feature_settings, infos)
+    return refit, history
 
 
 def train_ensemble(
@@ -113,10 +151,7 @@ def train_ensemble(
     hparams["n_tasks"] = len(data.targets)
     if kind != "rf_ecfp":
         hparams.update(input_dims(data.store, kind, bool(hparams.get("use_descriptors", False))))
-    y_model, mean, std = data.y, None, None
-    if task == "regression":
-        mean, std = target_scaling(data.y[data.indices("train")])
-        y_model = ((data.y - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)).astype(np.float32)
+    y_model, mean, std = _scaled_targets(data, task, data.indices("train"))
     members, infos, history = [], [], []
     for k in range(n_members):
         member, info, hist = train_member(data, kind, task, hparams, y_model, seed + k, device, threads)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -38,28 +39,52 @@ def evaluate_ensemble(ensemble: Ensemble, splits: dict[str, tuple[Dataset, np.nd
     return metrics, tables
 
 
+def _refitted(model_dir: str | Path) -> bool:
+    """Whether the directory (or, for a consensus, any model it combines) serves refitted members."""
+    meta = json.loads((Path(model_dir) / "model.json").read_text())
+    if meta.get("kind") == "consensus":
+        return any(_refitted(Path(model_dir).parent / m) for m in meta["models"])
+    return bool(meta.get("refit", False))
+
+
+def evaluate_dir(model_dir: str | Path, data: Dataset, external: Dataset | None, device: str = "auto", threads: int | None = None) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """Internal splits scored with the selection fit, ``external_test`` with the final (refitted) members;
+    every split entry says which (``"fit": "selection" | "refit"``)."""
+    selection = load_model_dir(model_dir, threads=threads, fit="selection")
+    metrics, tables = evaluate_ensemble(selection, {s: (data, data.indices(s)) for s in SPLITS}, device)
+    for entry in metrics.values():
+        entry["fit"] = "selection"
+    if external is not None:
+        refit = _refitted(model_dir)
+        final = load_model_dir(model_dir, threads=threads) if refit else selection
+        ext_metrics, ext_tables = evaluate_ensemble(final, {"external_test": (external, np.arange(external.n))}, device)
+        for entry in ext_metrics.values():
+            entry["fit"] = "refit" if refit else "selection"
+        metrics.update(ext_metrics)
+        tables.update(ext_tables)
+    return metrics, tables
+
+
 def evaluate_models(
     dataset_dir: str | Path, model_dirs: dict[str, str | Path], predictions_dir: str | Path | None = None, device: str = "auto", threads: int | None = None
 ) -> dict:
     """``{model: {split: {"mean": {metric: v}, "per_task": {task: {metric: v}}}}}`` for every model.
 
     Splits: train, val, test and ``external_test`` when ``<dataset_dir>/external_test`` exists.
-    When ``predictions_dir`` is given, writes ``<predictions_dir>/<model>_<split>.csv``.
+    Each split entry also has ``fit``: ``selection`` (members fitted on the training split; always
+    for train/val/test) or ``refit`` (members refitted on every labelled row; external_test). When ``predictions_dir`` is given, writes ``<predictions_dir>/<model>_<split>.csv``.
     """
     from drugnet.io.atomic import atomic_path
 
     results: dict[str, dict] = {}
     cache: dict[tuple[str, ...], tuple[Dataset, Dataset | None]] = {}
     for name, model_dir in model_dirs.items():
-        ensemble = load_model_dir(model_dir, threads=threads)
-        key = tuple(ensemble.targets)
+        targets = json.loads((Path(model_dir) / "model.json").read_text())["targets"]
+        key = tuple(targets)
         if key not in cache:
-            cache[key] = (load_dataset(dataset_dir, ensemble.targets), load_external_test(dataset_dir, ensemble.targets))
+            cache[key] = (load_dataset(dataset_dir, targets), load_external_test(dataset_dir, targets))
         data, external = cache[key]
-        splits = {s: (data, data.indices(s)) for s in SPLITS}
-        if external is not None:
-            splits["external_test"] = (external, np.arange(external.n))
-        metrics, tables = evaluate_ensemble(ensemble, splits, device)
+        metrics, tables = evaluate_dir(model_dir, data, external, device, threads)
         results[name] = metrics
         log.info("%s: %s", name, {s: m["mean"] for s, m in metrics.items()})
         if predictions_dir is not None:

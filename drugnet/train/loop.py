@@ -88,13 +88,16 @@ def fit(
     seed: int = 0,
     device: str | torch.device = "auto",
     threads: int | None = None,
+    stop_epoch: int | None = None,
 ) -> TrainResult:
     """Train ``model`` on rows ``train_idx`` of ``y`` (float32 ``[n, T]``, NaN missing, standardized for regression).
 
     AdamW (``lr``, ``weight_decay``), linear warmup for ``warmup_epochs`` then cosine decay
     per step, gradient-norm clipping ``grad_clip``, early stopping after ``patience`` epochs
     without improvement of the validation score (mean ROC-AUC or -RMSE); the best weights
-    are restored. Without validation rows it trains all ``epochs`` and keeps the last weights.
+    are restored. Without validation rows it trains all ``epochs`` (or ``stop_epoch``, with the
+    learning-rate schedule still laid out over ``epochs``, as a refit replays a selection run) and
+    keeps the last weights.
     Logs ``epoch train_loss val_metric lr seconds`` each epoch.
     """
     if threads:
@@ -115,7 +118,7 @@ def fit(
     )
     patience, clip = int(hparams.get("patience", epochs)), float(hparams.get("grad_clip", 0.0))
     best_val, best_epoch, best_state, history = -math.inf, 0, None, []
-    for epoch in range(1, epochs + 1):
+    for epoch in range(1, min(epochs, stop_epoch or epochs) + 1):
         start = time.perf_counter()
         model.train()
         total, count = 0.0, 0

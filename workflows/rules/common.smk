@@ -98,8 +98,24 @@ def train_args(wildcards):
     hparams = json.dumps(m[wildcards.model], sort_keys=True)
     return (
         f"--task {ds['task']} --targets {q(ds['targets'])} --hparams {shlex.quote(hparams)} "
-        f"--ensemble {m['ensemble']} --seed {m['seed']} --device {m['device']}"
+        f"--ensemble {m['ensemble']} --seed {m['seed']} --device {m['device']} "
+        f"{'--refit' if m['refit'] else '--no-refit'}"
     )
+
+
+def member_models(dataset):
+    """The trained models a dataset's consensus combines: every other entry of model.models."""
+    return [m for m in models(dataset) if m != "consensus"]
+
+
+def consensus_inputs(wildcards):
+    d = f"{R}/{wildcards.dataset}"
+    return train_inputs(wildcards) + [f"{d}/models/{m}/model.json" for m in member_models(wildcards.dataset)]
+
+
+def consensus_args(wildcards):
+    m = model_settings(config, wildcards.dataset)
+    return f"--models {q(member_models(wildcards.dataset))} --method {m['consensus']['method']}"
 
 
 def evaluate_inputs(wildcards):

@@ -1,5 +1,5 @@
 rule train:
-    """Train an ensemble of one model kind on the training split, selecting on validation."""
+    """Train an ensemble of one model kind on the training split, selecting on validation; refit on all labels."""
     input:
         train_inputs,
     output:
@@ -21,6 +21,31 @@ rule train:
     shell:
         "drugnet train --dataset-dir {params.dataset_dir:q} --model {wildcards.model} "
         "--output-dir {params.outdir:q} {params.args} --threads {threads} 2> {log:q}"
+
+
+rule consensus:
+    """Combine the dataset's trained models per task, fitted on their validation predictions only."""
+    input:
+        consensus_inputs,
+    output:
+        f"{R}/{{dataset}}/models/consensus/model.json",
+    log:
+        f"{R}/logs/{{dataset}}/consensus.log",
+    benchmark:
+        f"{R}/benchmarks/{{dataset}}/consensus.tsv"
+    params:
+        dataset_dir=lambda wildcards: f"{R}/{wildcards.dataset}",
+        outdir=lambda wildcards: f"{R}/{wildcards.dataset}/models/consensus",
+        args=consensus_args,
+    conda:
+        "../envs/drugnet.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    shell:
+        "drugnet consensus --dataset-dir {params.dataset_dir:q} --output-dir {params.outdir:q} {params.args} "
+        "--threads {threads} 2> {log:q}"
 
 
 rule evaluate:
