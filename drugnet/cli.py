@@ -18,6 +18,7 @@ STEPS: dict[str, str] = {
     "split": "split",
     "featurize": "featurize",
     "train": "train",
+    "calibrate": "calibrate",
     "evaluate": "evaluate",
     "predict": "predict",
     "probe": "probe",

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 
+from drugnet.train.calibrate import fit_ensemble_calibration
 from drugnet.train.checkpoint import save_model_dir
 from drugnet.train.data import load_dataset
 from drugnet.train.ensemble import train_ensemble
@@ -32,6 +33,7 @@ def main(args: argparse.Namespace) -> int:
         raise SystemExit("--hparams must be a JSON object")
     data = load_dataset(args.dataset_dir, args.targets)
     ensemble, history = train_ensemble(data, args.model, args.task, overrides, args.ensemble, args.seed, args.device, args.threads)
+    ensemble.calibration = fit_ensemble_calibration(ensemble, data, args.device)  # validation rows only
     save_model_dir(ensemble, args.output_dir, history)
     log.info("wrote %s", args.output_dir)
     return 0

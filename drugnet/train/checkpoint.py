@@ -58,6 +58,8 @@ def save_model_dir(ensemble: Ensemble, path: str | Path, history: list[dict] | N
         "ensemble_size": len(ensemble.members),
         "members": members,
     }
+    if ensemble.calibration is not None:
+        meta["calibration"] = ensemble.calibration
     if history is not None:
         with atomic_path(path / "history.csv") as tmp:
             pd.DataFrame(history, columns=["member", "epoch", "train_loss", "val_metric", "lr", "seconds"]).to_csv(tmp, index=False)
@@ -91,4 +93,5 @@ def load_model_dir(path: str | Path, threads: int | None = None) -> Ensemble:
         target_std=meta.get("target_std"),
         feature_settings=meta.get("feature_settings") or {},
         member_info=[{k: v for k, v in m.items() if k != "file"} for m in meta["members"]],
+        calibration=meta.get("calibration"),
     )

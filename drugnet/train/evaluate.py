@@ -26,16 +26,38 @@ def prediction_table(data: Dataset, indices: np.ndarray, mean: np.ndarray, std: 
     return pd.DataFrame(cols)
 
 
-def evaluate_ensemble(ensemble: Ensemble, splits: dict[str, tuple[Dataset, np.ndarray]], device: str = "auto") -> tuple[dict, dict[str, pd.DataFrame]]:
-    """Metrics ``{split: {"mean": ..., "per_task": ...}}`` and prediction tables per split."""
+def _similarity(ensemble: Ensemble, data: Dataset, idx: np.ndarray, train_fps: np.ndarray | None) -> np.ndarray | None:
+    """Max ECFP4 Tanimoto of rows ``idx`` to the training compounds, when the ensemble shrinks by it."""
+    if train_fps is None or not (ensemble.calibration or {}).get("shrinkage"):
+        return None
+    from drugnet.screening.domain import ecfp4_bits, max_tanimoto
+
+    return max_tanimoto(ecfp4_bits([data.smiles[i] for i in idx]), train_fps)[0]
+
+
+def evaluate_ensemble(
+    ensemble: Ensemble, splits: dict[str, tuple[Dataset, np.ndarray]], device: str = "auto",
+    train_fps: np.ndarray | None = None,
+) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """Metrics ``{split: {"mean": ..., "per_task": ...}}`` and prediction tables per split.
+
+    Predictions are those of ``Ensemble.predict``: calibrated, and shrunk by the similarity to
+    ``train_fps`` (packed ECFP4 of the training compounds) when given."""
     metrics, tables = {}, {}
     for split, (data, idx) in splits.items():
         if len(idx) == 0:
             continue
-        mean, std = ensemble.predict(data.store, idx, device=device)
+        similarity = _similarity(ensemble, data, idx, train_fps)
+        mean, std = ensemble.predict(data.store, idx, device=device, similarity=similarity)
         metrics[split] = score(ensemble.task, data.y[idx], mean, data.targets)
         tables[split] = prediction_table(data, idx, mean, std)
     return metrics, tables
+
+
+def _train_fps(data: Dataset) -> np.ndarray:
+    from drugnet.screening.domain import ecfp4_bits
+
+    return ecfp4_bits([data.smiles[i] for i in data.indices("train")])
 
 
 def evaluate_models(
@@ -59,7 +81,7 @@ def evaluate_models(
         splits = {s: (data, data.indices(s)) for s in SPLITS}
         if external is not None:
             splits["external_test"] = (external, np.arange(external.n))
-        metrics, tables = evaluate_ensemble(ensemble, splits, device)
+        metrics, tables = evaluate_ensemble(ensemble, splits, device, _train_fps(data))
         results[name] = metrics
         log.info("%s: %s", name, {s: m["mean"] for s, m in metrics.items()})
         if predictions_dir is not None:
