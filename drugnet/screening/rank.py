@@ -141,7 +141,7 @@ def ranked_column_order(frame: pd.DataFrame | Sequence[str], objective_columns: 
     head = ["rank", "id", "smiles", "n_merged", "score"]
     objectives = [c for col in objective_columns for c in (col, f"{col}.std") if c in present]
     ad = [c for c in present if c.endswith(("ad_similarity", "nearest_train_id", "ad_weight"))]
-    tail = ["in_domain"] + ANNOTATION_COLUMNS + ["explanation", "explanation_atoms"]
+    tail = ["in_domain"] + ANNOTATION_COLUMNS + ["explanation", "explanation_atoms", "why"]
     known = list(dict.fromkeys(head + objectives + ad + tail))  # property objectives may be annotations too
     rest = [c for c in present if c not in known]
     return [c for c in known if c in present] + rest
@@ -167,7 +167,7 @@ def annotate_top_block(
     """The columns added to the best ``annotate_top`` rows: :data:`ANNOTATION_COLUMNS`,
     ``explanation`` and ``explanation_atoms`` (integrated gradients of ``score``,
     :func:`~drugnet.screening.explain.explain_frame`, for the first ``explain_top`` rows; ``""``
-    below), same index as ``top``.
+    below) and ``why`` (:func:`~drugnet.screening.why.why_column`), same index as ``top``.
 
     ``top`` holds those rows in rank order with every shard column (``id``, ``smiles``,
     ``score``, predictions, AD) and ``rank``. Any further column this returns is written to
@@ -184,6 +184,10 @@ def annotate_top_block(
 
         explained = explain_frame(top.iloc[:n_explain], campaign, models, threads=threads)
         block.loc[explained.index, ["explanation", "explanation_atoms"]] = explained[["explanation", "explanation_atoms"]]
+    from drugnet.screening.why import why_column
+
+    block["why"] = why_column(pd.concat([top, block[[c for c in block.columns if c not in top.columns]]], axis=1),
+                              campaign, models) if len(top) else []
     return block
 
 
