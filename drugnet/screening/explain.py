@@ -376,7 +376,7 @@ class _PathModel:
             else:
                 out = _snn_after_first(member, self.leaves[k])
             outs.append(_to_label_units(out, self.ensemble))
-        stacked = torch.stack(outs)
+        stacked = torch.stack(outs).double()  # the score's Beta moments need float64 (near-certain / uninformed)
         calibration = (self.ensemble.calibration or {}).get("map") if self.ensemble.task == "classification" else None
         if calibration:
             from drugnet.train.calibration import apply_calibration_torch
@@ -499,7 +499,7 @@ def _path_score(
     path = {d: _PathModel(e, stores[d], idx, a) for d, e in ensembles.items()}
     preds = {}
     for d, p in path.items():
-        w = torch.as_tensor(fixed.weights.get(d, np.ones(len(idx))), dtype=torch.float32).repeat(m)
+        w = torch.as_tensor(fixed.weights.get(d, np.ones(len(idx))), dtype=torch.float64).repeat(m)
         preds[d] = _shrink_torch(ensembles[d], *p.predict(), w)
     ds, sds = [], []
     for j, col in enumerate(columns):
@@ -507,8 +507,8 @@ def _path_score(
             t = list(ensembles[col.dataset].targets).index(col.target)
             d_j, sd_j = _column_terms(preds[col.dataset][0][:, t], preds[col.dataset][1][:, t], col)
         else:
-            d_j = torch.as_tensor(desirability(fixed.values[:, j], col), dtype=torch.float32).repeat(m)
-            sd_j = torch.as_tensor(fixed.sd[:, j], dtype=torch.float32).repeat(m)
+            d_j = torch.as_tensor(desirability(fixed.values[:, j], col), dtype=torch.float64).repeat(m)
+            sd_j = torch.as_tensor(fixed.sd[:, j], dtype=torch.float64).repeat(m)
         ds.append(d_j)
         sds.append(sd_j)
     return _score_torch(ds, sds, columns, fixed.ranking).view(a.shape), path
