@@ -19,6 +19,7 @@ STEPS: dict[str, str] = {
     "featurize": "featurize",
     "train": "train",
     "consensus": "consensus",
+    "calibrate": "calibrate",
     "evaluate": "evaluate",
     "predict": "predict",
     "probe": "probe",

@@ -165,6 +165,16 @@ def _check_table(kind: str, name: str, block: Mapping, key: str, columns_needed:
     return problems
 
 
+def _property_objective_problems(obj: Mapping, where: str) -> list[str]:
+    """A property objective's window needs at least one bound and ``lo <= hi``."""
+    lo, hi = obj["window"]
+    if lo is None and hi is None:
+        return [f"config key {where}.window: expected [lo, hi] with at least one number, got [null, null]"]
+    if lo is not None and hi is not None and lo > hi:
+        return [f"config key {where}.window: expected lo <= hi, got {list(obj['window'])}"]
+    return []
+
+
 def check_config(config: Mapping, check_files: bool = True) -> None:
     """Semantic checks beyond the schema; raise ConfigError listing every problem found."""
     problems: list[str] = []
@@ -218,6 +228,9 @@ def check_config(config: Mapping, check_files: bool = True) -> None:
             )
         for i, obj in enumerate(camp["objectives"]):
             where = f"campaigns.{name}.objectives[{i}]"
+            if "property" in obj:
+                problems += _property_objective_problems(obj, where)
+                continue
             ds = datasets.get(obj["dataset"])
             if ds is None:
                 problems.append(f"config key {where}.dataset: {obj['dataset']!r} is not a configured dataset (datasets: {sorted(datasets)})")

@@ -25,6 +25,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="folder with <dataset>/standardized.csv, split.csv, models/<model>/")
 
 
+def _threshold(text: str) -> float | None:
+    """``auto`` -> None (fitted per model), else a float in [0, 1]."""
+    if text == "auto":
+        return None
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"--ad-threshold must be 'auto' or in [0, 1], got {text}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="screen_step", metavar="{score,rank}", required=True)
     score = sub.add_parser("score", help="predict one shard: score, objective columns, std, applicability "
@@ -35,7 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     score.add_argument("--output", required=True, help="shard predictions CSV")
     score.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE,
                        help="rows per prediction batch; keep equal across shards of one run")
-    score.add_argument("--ad-threshold", type=float, default=DEFAULT_AD_THRESHOLD)
+    score.add_argument("--ad-threshold", type=_threshold, default=None,
+                       help="in-domain similarity for every objective dataset; 'auto' (default): each model's "
+                            f"threshold fitted on validation (model.json), {DEFAULT_AD_THRESHOLD} without one")
     score.add_argument("--run-rows", type=int, default=DEFAULT_RUN_ROWS,
                        help="rows scored and sorted at once (bounds memory); the shard is a merge of such runs")
     score.add_argument("--threads", type=int, default=1)

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 
+from drugnet.train.calibrate import fit_ensemble_calibration
 from drugnet.train.checkpoint import save_model_dir
 from drugnet.train.data import load_dataset
 from drugnet.train.ensemble import refit_ensemble, train_ensemble
@@ -34,8 +35,10 @@ def main(args: argparse.Namespace) -> int:
         raise SystemExit("--hparams must be a JSON object")
     data = load_dataset(args.dataset_dir, args.targets)
     ensemble, history = train_ensemble(data, args.model, args.task, overrides, args.ensemble, args.seed, args.device, args.threads)
-    if args.refit:
+    ensemble.calibration = fit_ensemble_calibration(ensemble, data, args.device)  # validation rows only
+    if args.refit:  # the refitted members keep the calibration fitted on the selection fit's validation rows
         final, refit_history = refit_ensemble(data, ensemble, args.device, args.threads)
+        final.calibration = ensemble.calibration
         save_model_dir(final, args.output_dir, refit_history, selection=ensemble, selection_history=history)
     else:
         save_model_dir(ensemble, args.output_dir, history)

@@ -14,11 +14,13 @@ from drugnet.report.candidate_section import candidate_section
 from drugnet.report.data_section import data_section
 from drugnet.report.model_section import model_section
 from drugnet.report.probe_section import probe_section
+from drugnet.report.summary_section import summary_section
 
 log = logging.getLogger("drugnet.report")
 
 SectionBuilder = Callable[[Mapping, Path], H.Section]
 SECTIONS: tuple[tuple[str, str, SectionBuilder], ...] = (
+    ("summary", "Summary", summary_section),
     ("data", "Data", data_section),
     ("models", "Models", model_section),
     ("probing", "Probing", probe_section),

@@ -59,6 +59,8 @@ def candidate_card(row: pd.Series, objectives: list[str]) -> str:
         items.append(_dd("domain", f"{domain} (sim {H.fmt(row.get('ad_similarity'), 2)})"))
     if "qed" in row.index:
         items.append(_dd("QED", H.fmt(row.get("qed"), 2)))
+    if "mw" in row.index:
+        items.append(_dd("MW", H.fmt(row.get("mw"), 0)))
     if "alerts" in row.index:
         alerts = H.fmt(row.get("alerts"))
         items.append(_dd("alerts", alerts.replace(";", "; ") or "none", "alert" if alerts else ""))
@@ -115,8 +117,9 @@ def _campaign_block(name: str, folder: Path) -> str:
             with ranked.open() as handle:
                 n_ranked = sum(1 for _ in handle) - 1
             ranked_note = f" out of {n_ranked} ranked compounds"
-        parts.append(H.note(f"{len(top)} candidates{ranked_note}; score = weighted geometric mean of the objective "
-                            "desirabilities; ± = ensemble standard deviation; domain = ECFP4 Tanimoto to the nearest training compound."))
+        parts.append(H.note(f"{len(top)} candidates{ranked_note}; score = the campaign ranking of the objective "
+                            "desirabilities (docs/screening.md); ± = predictive standard deviation (calibrated, domain-aware); "
+                            "domain = ECFP4 Tanimoto to the nearest training compound."))
         cards = [candidate_card(row, objectives) for _, row in top.head(MAX_CARDS).iterrows()]
         if has_attributions(top.head(MAX_CARDS)):
             parts.append(ATTRIBUTION_LEGEND)

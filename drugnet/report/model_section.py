@@ -18,7 +18,7 @@ from drugnet.report.inputs import (
     task_and_targets,
 )
 
-HIGHER_IS_BETTER = {"roc_auc": True, "pr_auc": True, "r2": True, "rmse": False, "mae": False}
+HIGHER_IS_BETTER = {"roc_auc": True, "pr_auc": True, "r2": True, "rmse": False, "mae": False, "ece": False, "brier": False}
 SPLIT_ORDER = ("train", "val", "test", "external_test")
 BASELINE = "rf_ecfp"
 
@@ -119,6 +119,10 @@ def _dataset_block(name: str, config: Mapping, results: Path) -> str:
             parts.append("<h4>test split: ROC curves</h4>" + H.figure(plots.classification_curves(curves, "roc")))
             parts.append("<h4>test split: precision-recall curves</h4>"
                          + H.figure(plots.classification_curves(curves, "pr"), "dashed: fraction of positives (a random ranking)"))
+            parts.append("<h4>test split: reliability diagrams</h4>"
+                         + H.figure(plots.reliability_diagrams(curves),
+                                    "calibrated probabilities (fitted on validation only) in 10 bins; dashed: perfect "
+                                    "calibration; ECE and Brier per split are in the metrics tables"))
     return "\n".join(parts)
 
 

@@ -133,3 +133,33 @@ def label_balance(balance: pd.DataFrame) -> str:
         ax.legend(fontsize=7)
         fig.tight_layout()
     return to_svg(fig)
+
+
+def reliability_points(y: np.ndarray, p: np.ndarray, bins: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean predicted probability, fraction positive and count per non-empty equal-width bin."""
+    idx = np.minimum((np.clip(p, 0, 1) * bins).astype(int), bins - 1)
+    keep = [b for b in range(bins) if (idx == b).any()]
+    return (np.array([p[idx == b].mean() for b in keep]), np.array([y[idx == b].mean() for b in keep]),
+            np.array([(idx == b).sum() for b in keep]))
+
+
+def reliability_diagrams(curves: Mapping[str, Mapping[str, tuple[np.ndarray, np.ndarray]]]) -> str:
+    """Observed fraction of actives vs mean predicted probability (10 bins), one panel per task,
+    one line per model; marker area ~ rows in the bin; the diagonal is perfect calibration."""
+    tasks = list(curves)
+    fig, axes = _grid(len(tasks))
+    with plt.rc_context(_RC):
+        for ax, task in zip(axes, tasks):
+            for model, (y, p) in curves[task].items():
+                if not len(y):
+                    continue
+                mean_p, frac, n = reliability_points(np.asarray(y, float), np.asarray(p, float))
+                ax.plot(mean_p, frac, lw=1, marker="o", markersize=2, label=model)
+                ax.scatter(mean_p, frac, s=4 + 40 * n / n.max(), alpha=0.4)
+            ax.plot([0, 1], [0, 1], color="grey", lw=0.6, ls="--")
+            ax.set(xlabel="mean predicted probability", ylabel="fraction active", xlim=(0, 1), ylim=(0, 1), title=task)
+            ax.grid(alpha=0.3)
+            if ax.lines:
+                ax.legend(fontsize=6, loc="upper left")
+        fig.tight_layout()
+    return to_svg(fig)

@@ -100,7 +100,7 @@ from rdkit import Chem
 from rdkit.Chem import rdFingerprintGenerator
 
 from drugnet.screening.desirability import D_FLOOR, ObjectiveColumn, expand_objectives
-from drugnet.screening.score import DatasetModel
+from drugnet.screening.score import DatasetModel, campaign_ranking
 
 log = logging.getLogger("drugnet.screening")
 
@@ -267,19 +267,46 @@ def gauss_legendre(steps: int) -> tuple[np.ndarray, np.ndarray]:
     return (nodes + 1.0) / 2.0, weights / 2.0
 
 
-def _score_torch(cols: Sequence[torch.Tensor], columns: Sequence[ObjectiveColumn]) -> torch.Tensor:
-    """``combined_score`` in torch (same clipping), from one tensor per objective column."""
-    weights = [float(c.weight) for c in columns]
-    total = sum(weights)
-    log_s = 0.0
-    for y, col, w in zip(cols, columns, weights):
-        if col.task_type == "classification":
-            p = y.clamp(0.0, 1.0)
-        else:
-            p = torch.sigmoid((y - col.mean) / col.std)
-        d = p if col.direction == "maximize" else 1.0 - p
-        log_s = log_s + w * torch.log(d.clamp(D_FLOOR, 1.0))
-    return torch.exp(log_s / total)
+@dataclass
+class PathConstants:
+    """What stays fixed along the IG path: the values and desirability stds of the columns without
+    an attributable model (``[b, n_columns]``; properties, rf_ecfp), each dataset's domain weight
+    ``w`` ``[b]`` (ranked.csv ``ad_weight``; 1 when unknown) and the campaign ranking."""
+
+    values: np.ndarray
+    sd: np.ndarray
+    weights: dict[str, np.ndarray]
+    ranking: str = "mean"
+
+
+def _column_terms(y: torch.Tensor, sd: torch.Tensor, col: ObjectiveColumn) -> tuple[torch.Tensor, torch.Tensor]:
+    """Desirability and its std of one model column in torch (as ``desirability``/``desirability_std``)."""
+    if col.task_type == "classification":
+        p = y.clamp(0.0, 1.0)
+        sd_p = sd
+    else:
+        p = torch.sigmoid((y - col.mean) / col.std)
+        sd_p = p * (1 - p) * sd / col.std
+    return (p if col.direction == "maximize" else 1.0 - p), sd_p
+
+
+def _score_torch(d: Sequence[torch.Tensor], sd: Sequence[torch.Tensor], columns: Sequence[ObjectiveColumn],
+                 ranking: str) -> torch.Tensor:
+    """``combined_score`` in torch (the same function, :func:`~drugnet.screening.desirability.score_torch`)."""
+    from drugnet.screening.desirability import score_torch
+
+    return score_torch(d, sd, columns, ranking)
+
+
+def _shrink_torch(ensemble: Any, mean: torch.Tensor, std: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`drugnet.train.calibration.apply_shrinkage` with the molecule's fixed weight ``w`` ``[N]``."""
+    shrink = (ensemble.calibration or {}).get("shrinkage")
+    if not shrink:
+        return mean, std
+    pi = torch.as_tensor(shrink["prevalence"], dtype=mean.dtype).view(1, -1)
+    w = w.view(-1, 1).to(mean.dtype)
+    var = w * std**2 + (1 - w) * pi * (1 - pi) + w * (1 - w) * (mean - pi) ** 2
+    return w * mean + (1 - w) * pi, torch.sqrt(var.clamp(min=0.0))
 
 
 def _to_label_units(out: torch.Tensor, ensemble: Any) -> torch.Tensor:
@@ -336,8 +363,9 @@ class _PathModel:
                     path = start.unsqueeze(0) + a * direction.unsqueeze(0)
                     self.leaves.append(path.reshape(self.m * self.b, -1).requires_grad_(True))
 
-    def predict(self) -> torch.Tensor:
-        """Ensemble-mean predictions ``[m * b, T]`` (probabilities or label units) along the path."""
+    def predict(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Ensemble mean and std ``[m * b, T]`` (probabilities or label units) along the path,
+        calibrated as ``Ensemble.predict`` (before the domain shrinkage)."""
         from drugnet.features.batch import GraphBatch
 
         outs = []
@@ -348,7 +376,14 @@ class _PathModel:
             else:
                 out = _snn_after_first(member, self.leaves[k])
             outs.append(_to_label_units(out, self.ensemble))
-        return torch.stack(outs).mean(0)
+        stacked = torch.stack(outs).double()  # the score's Beta moments need float64 (near-certain / uninformed)
+        calibration = (self.ensemble.calibration or {}).get("map") if self.ensemble.task == "classification" else None
+        if calibration:
+            from drugnet.train.calibration import apply_calibration_torch
+
+            mean = apply_calibration_torch(calibration, stacked.mean(0))
+            return mean, apply_calibration_torch(calibration, stacked).std(0, unbiased=False)
+        return stacked.mean(0), stacked.std(0, unbiased=False)
 
     def attributions(self) -> tuple[list[np.ndarray], np.ndarray]:
         """After ``backward``: per molecule either per-atom (gnn) or per-ECFP-bit (snn) attributions,
@@ -453,20 +488,30 @@ def _chunks(n_atoms: np.ndarray, m: int) -> list[np.ndarray]:
 
 def _path_score(
     ensembles: Mapping[str, Any], stores: Mapping[str, Any], idx: np.ndarray, alphas: np.ndarray,
-    columns: Sequence[ObjectiveColumn], fixed: np.ndarray,
+    columns: Sequence[ObjectiveColumn], fixed: PathConstants,
 ) -> tuple[torch.Tensor, dict[str, _PathModel]]:
     """``S`` ``[m, b]`` at path positions ``alphas`` ``[m, b]`` of molecules ``idx`` (rows of the
-    stores); ``fixed`` ``[b, n_columns]`` values of the columns without an attributable model."""
+    stores); ``fixed``: the constants of the path (rows ``idx`` only)."""
+    from drugnet.screening.desirability import desirability
+
     a = torch.as_tensor(alphas, dtype=torch.float32)
+    m = a.shape[0]
     path = {d: _PathModel(e, stores[d], idx, a) for d, e in ensembles.items()}
-    preds = {d: p.predict() for d, p in path.items()}
-    cols = []
+    preds = {}
+    for d, p in path.items():
+        w = torch.as_tensor(fixed.weights.get(d, np.ones(len(idx))), dtype=torch.float64).repeat(m)
+        preds[d] = _shrink_torch(ensembles[d], *p.predict(), w)
+    ds, sds = [], []
     for j, col in enumerate(columns):
         if col.dataset in preds:
-            cols.append(preds[col.dataset][:, list(ensembles[col.dataset].targets).index(col.target)])
+            t = list(ensembles[col.dataset].targets).index(col.target)
+            d_j, sd_j = _column_terms(preds[col.dataset][0][:, t], preds[col.dataset][1][:, t], col)
         else:
-            cols.append(torch.as_tensor(fixed[:, j], dtype=torch.float32).repeat(a.shape[0]))
-    return _score_torch(cols, columns).view(a.shape), path
+            d_j = torch.as_tensor(desirability(fixed.values[:, j], col), dtype=torch.float64).repeat(m)
+            sd_j = torch.as_tensor(fixed.sd[:, j], dtype=torch.float64).repeat(m)
+        ds.append(d_j)
+        sds.append(sd_j)
+    return _score_torch(ds, sds, columns, fixed.ranking).view(a.shape), path
 
 
 def attribute_score(
@@ -477,6 +522,9 @@ def attribute_score(
     steps: int = DEFAULT_IG_STEPS,
     threads: int = 1,
     grid: int = PATH_GRID,
+    sd: np.ndarray | None = None,
+    domain_weights: Mapping[str, np.ndarray] | None = None,
+    ranking: str = "mean",
 ) -> list[Attribution | None]:
     """IG attribution of the campaign score (see module docstring) for each SMILES.
 
@@ -485,13 +533,17 @@ def attribute_score(
     entry in ``ensembles`` (held constant); ``ensembles``: dataset -> attributable ``Ensemble``
     (kind gnn or snn). ``steps`` gradient evaluations per molecule, placed by
     :func:`adaptive_nodes` from a forward-only pass over ``grid + 1`` evenly spaced points
-    (``grid=0``: plain Gauss-Legendre). Returns ``None`` for unparsable SMILES.
+    (``grid=0``: plain Gauss-Legendre). ``sd`` ``[n, len(columns)]``: desirability stds of the
+    held-constant columns (default 0); ``domain_weights``: dataset -> ``ad_weight`` ``[n]`` (default
+    1); ``ranking``: the campaign's. Returns ``None`` for unparsable SMILES.
     """
     from drugnet.features.store import FeatureStore
     from drugnet.predict import feature_settings_of
     from drugnet.progress import progress
 
     values = np.asarray(values, dtype=np.float64).reshape(len(smiles), len(columns))
+    sd = np.zeros_like(values) if sd is None else np.asarray(sd, dtype=np.float64).reshape(values.shape)
+    domain_weights = {d: np.asarray(w, dtype=np.float64) for d, w in (domain_weights or {}).items()}
     mols = [Chem.MolFromSmiles(s) if isinstance(s, str) and s else None for s in smiles]
     rows = np.flatnonzero([m is not None and m.GetNumAtoms() > 0 for m in mols])
     result: list[Attribution | None] = [None] * len(smiles)
@@ -512,7 +564,8 @@ def attribute_score(
     grid = min(grid, steps)  # at least one node per grid interval
     bar = progress(len(rows), "explain", "molecules")
     for idx in _chunks(np.array([m.GetNumAtoms() for m in vmols]), max(steps, grid + 1)):
-        fixed = values[rows[idx]]
+        fixed = PathConstants(values[rows[idx]], sd[rows[idx]],
+                              {d: w[rows[idx]] for d, w in domain_weights.items()}, ranking)
         if grid > 0:
             with torch.no_grad():
                 on_grid = np.linspace(0.0, 1.0, grid + 1)[:, None].repeat(len(idx), 1)
@@ -652,6 +705,25 @@ def load_attributable(models: Sequence[DatasetModel], threads: int = 1) -> dict[
     return out
 
 
+def _frame_constants(frame: pd.DataFrame, columns: Sequence[ObjectiveColumn], values: np.ndarray):
+    """Desirability stds ``[n, n_columns]`` (from ``<column>.std``) and the datasets' ``ad_weight``
+    columns of a ranked frame (missing columns: std 0, weight 1)."""
+    from drugnet.screening.desirability import desirability_std
+    from drugnet.screening.score import ad_weight_column
+
+    sd = np.column_stack([
+        desirability_std(values[:, j], pd.to_numeric(frame[f"{c.column}.std"], errors="coerce").to_numpy(np.float64)
+                         if f"{c.column}.std" in frame.columns else None, c)
+        for j, c in enumerate(columns)])
+    datasets = list(dict.fromkeys(c.dataset for c in columns if c.kind == "model"))
+    weights = {}
+    for i, dataset in enumerate(datasets):
+        name = ad_weight_column(dataset, primary=i == 0)
+        if name in frame.columns:
+            weights[dataset] = pd.to_numeric(frame[name], errors="coerce").fillna(1.0).to_numpy(np.float64)
+    return sd, weights
+
+
 def explain_frame(
     frame: pd.DataFrame,
     campaign: Mapping[str, Any],
@@ -677,7 +749,9 @@ def explain_frame(
             return out
         smiles = frame["smiles"].astype(str).tolist()
         values = np.column_stack([pd.to_numeric(frame[c.column], errors="coerce").to_numpy(np.float64) for c in columns])
-        attributions = attribute_score(smiles, columns, values, ensembles, steps=steps, threads=threads)
+        sd, weights = _frame_constants(frame, columns, values)
+        attributions = attribute_score(smiles, columns, values, ensembles, steps=steps, threads=threads, sd=sd,
+                                       domain_weights=weights, ranking=campaign_ranking(campaign))
     finally:
         torch.set_num_threads(previous)
     explanation, atoms_text = [""] * len(frame), [""] * len(frame)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from drugnet.screening.annotate import ANNOTATION_COLUMNS, annotate_frame
-from drugnet.screening.desirability import combined_score, expand_objectives, rank_frame
+from drugnet.screening.desirability import DEFAULT_RANKING, combined_score, expand_objectives, rank_frame
 from drugnet.screening.domain import ecfp4_bits
 from drugnet.screening.enrichment import (
     enrichment_metrics,
@@ -140,9 +140,9 @@ def ranked_column_order(frame: pd.DataFrame | Sequence[str], objective_columns: 
     present = list(frame.columns if isinstance(frame, pd.DataFrame) else frame)
     head = ["rank", "id", "smiles", "n_merged", "score"]
     objectives = [c for col in objective_columns for c in (col, f"{col}.std") if c in present]
-    ad = [c for c in present if c.endswith(("ad_similarity", "nearest_train_id"))]
-    tail = ["in_domain"] + ANNOTATION_COLUMNS + ["explanation", "explanation_atoms"]
-    known = head + objectives + ad + tail
+    ad = [c for c in present if c.endswith(("ad_similarity", "nearest_train_id", "ad_weight"))]
+    tail = ["in_domain"] + ANNOTATION_COLUMNS + ["explanation", "explanation_atoms", "why"]
+    known = list(dict.fromkeys(head + objectives + ad + tail))  # property objectives may be annotations too
     rest = [c for c in present if c not in known]
     return [c for c in known if c in present] + rest
 
@@ -167,7 +167,7 @@ def annotate_top_block(
     """The columns added to the best ``annotate_top`` rows: :data:`ANNOTATION_COLUMNS`,
     ``explanation`` and ``explanation_atoms`` (integrated gradients of ``score``,
     :func:`~drugnet.screening.explain.explain_frame`, for the first ``explain_top`` rows; ``""``
-    below), same index as ``top``.
+    below) and ``why`` (:func:`~drugnet.screening.why.why_column`), same index as ``top``.
 
     ``top`` holds those rows in rank order with every shard column (``id``, ``smiles``,
     ``score``, predictions, AD) and ``rank``. Any further column this returns is written to
@@ -184,6 +184,10 @@ def annotate_top_block(
 
         explained = explain_frame(top.iloc[:n_explain], campaign, models, threads=threads)
         block.loc[explained.index, ["explanation", "explanation_atoms"]] = explained[["explanation", "explanation_atoms"]]
+    from drugnet.screening.why import why_column
+
+    block["why"] = why_column(pd.concat([top, block[[c for c in block.columns if c not in top.columns]]], axis=1),
+                              campaign, models) if len(top) else []
     return block
 
 
@@ -451,7 +455,7 @@ def rank_library(
         ranked = sort_by_rank(predictions)
         ranked.insert(0, "rank", np.arange(1, len(ranked) + 1, dtype=np.int64))
     else:
-        ranked = rank_frame(predictions, campaign["objectives"], task_info)
+        ranked = rank_frame(predictions, campaign["objectives"], task_info, str(campaign.get("ranking") or DEFAULT_RANKING))
     n_annotate = min(len(ranked), int(campaign.get("annotate_top", DEFAULT_ANNOTATE_TOP)))
     block = annotate_top_block(ranked.iloc[:n_annotate], campaign, models, threads)
     block = block[[c for c in block.columns if c not in ranked.columns]].reindex(ranked.index)
@@ -479,7 +483,8 @@ def write_screen_outputs(
     if "score" not in frame.columns:
         columns = expand_objectives(campaign["objectives"], {m.dataset: m.task_info for m in models})
         frame = frame.copy()
-        frame.insert(min(3, len(frame.columns)), "score", combined_score(frame, columns))
+        frame.insert(min(3, len(frame.columns)), "score",
+                     combined_score(frame, columns, str(campaign.get("ranking") or DEFAULT_RANKING)))
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     shard = output_dir / f".tmp-{uuid.uuid4().hex[:12]}-predictions.csv"

@@ -13,10 +13,12 @@ import numpy as np
 import pandas as pd
 
 from drugnet.screening.desirability import (
+    DEFAULT_RANKING,
     TaskInfo,
     combined_score,
     expand_objectives,
     objective_column_name,
+    property_names,
 )
 from drugnet.screening.domain import (
     DEFAULT_AD_THRESHOLD,
@@ -58,6 +60,18 @@ class DatasetModel:
     train_smiles: list[str]
     train_labels: pd.DataFrame  # target columns of the training rows (for the enrichment baselines)
     _train_fps: np.ndarray | None = field(default=None, repr=False, compare=False)
+    calibration: dict | None = None  # model.json ``calibration`` (drugnet.train.calibrate), None if absent
+
+    @property
+    def shrinkage(self) -> dict | None:
+        """The fitted domain shrinkage (classification models calibrated on validation), else None."""
+        return (self.calibration or {}).get("shrinkage") or None
+
+    def domain_threshold(self, override: float | None = None) -> float:
+        """``override`` if given, else the threshold fitted on validation, else :data:`DEFAULT_AD_THRESHOLD`."""
+        if override is not None:
+            return float(override)
+        return float(self.shrinkage["threshold"]) if self.shrinkage else DEFAULT_AD_THRESHOLD
 
     def train_fingerprints(self) -> np.ndarray:
         """Packed ECFP4 of the training compounds (computed once, then reused for every block)."""
@@ -172,6 +186,8 @@ def objective_model_names(campaign: Mapping[str, Any]) -> dict[str, str]:
     """Dataset -> model name (objective ``model`` key, else the campaign's, else ``best``), in objective order."""
     names: dict[str, str] = {}
     for objective in campaign["objectives"]:
+        if "property" in objective:  # computed from the structure, no model
+            continue
         names.setdefault(objective["dataset"], objective.get("model", campaign.get("model", "best")))
     return names
 
@@ -180,7 +196,8 @@ def load_dataset_model(dataset_dir: str | Path, dataset: str, model: str = "best
     """Resolve the model of ``dataset`` and read its training compounds (``split.csv`` train rows, or all rows)."""
     dataset_dir = Path(dataset_dir)
     model_dir = resolve_model_dir(dataset_dir, model)
-    info = task_info_from_model_json(json.loads((model_dir / "model.json").read_text()))
+    meta = json.loads((model_dir / "model.json").read_text())
+    info = task_info_from_model_json(meta)
     frame = read_standardized(dataset_dir / "standardized.csv")
     split_path = dataset_dir / "split.csv"
     if split_path.exists():
@@ -190,7 +207,7 @@ def load_dataset_model(dataset_dir: str | Path, dataset: str, model: str = "best
     labels = frame[[t for t in info.targets if t in frame.columns]].apply(pd.to_numeric, errors="coerce")
     return DatasetModel(
         dataset, model_dir, info, frame["id"].astype(str).tolist(), frame["smiles"].astype(str).tolist(),
-        labels.reset_index(drop=True),
+        labels.reset_index(drop=True), calibration=meta.get("calibration"),
     )
 
 
@@ -307,6 +324,36 @@ def ad_column_names(dataset: str, primary: bool) -> tuple[str, str]:
     return f"{prefix}ad_similarity", f"{prefix}nearest_train_id"
 
 
+def ad_weight_column(dataset: str, primary: bool) -> str:
+    """``ad_weight`` (primary dataset) or ``<dataset>.ad_weight``: the domain shrinkage weight ``w(s)``."""
+    return "ad_weight" if primary else f"{dataset}.ad_weight"
+
+
+def campaign_ranking(campaign: Mapping[str, Any]) -> str:
+    """The campaign's ``ranking`` (default :data:`~drugnet.screening.desirability.DEFAULT_RANKING`)."""
+    return str(campaign.get("ranking") or DEFAULT_RANKING)
+
+
+def shrink_predictions(dm: DatasetModel, mean: np.ndarray, std: np.ndarray, similarity: np.ndarray):
+    """Calibrated predictions pulled toward the training prevalence by the domain weight (see
+    :func:`drugnet.train.calibration.apply_shrinkage`); unchanged with weight 1 without shrinkage."""
+    from drugnet.train.calibration import apply_shrinkage
+
+    return apply_shrinkage(dm.shrinkage, mean, std, similarity)
+
+
+def add_property_columns(out: pd.DataFrame, campaign: Mapping[str, Any], models: Sequence[DatasetModel]) -> None:
+    """The computed-property objective columns of the campaign (``mw``, ``qed`` ...), in place."""
+    from drugnet.screening.properties import property_values
+
+    columns = expand_objectives(campaign["objectives"], {m.dataset: m.task_info for m in models})
+    names = property_names(columns)
+    if names:
+        values = property_values(out["smiles"].tolist(), names)
+        for column in values.columns:
+            out[column] = values[column].to_numpy()
+
+
 def _block_ecfp4_bits(predictors: Iterable[Predictor], smiles: list[str]) -> np.ndarray:
     """ECFP4 bits of a block for the applicability domain: from a predictor's features when it
     has them (:meth:`SharedFeaturizer.ecfp4_bits`), else computed."""
@@ -325,7 +372,7 @@ def score_library(
     shard: int = 0,
     n_shards: int = 1,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
-    ad_threshold: float = DEFAULT_AD_THRESHOLD,
+    ad_threshold: float | None = None,
     campaign: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Predictions and applicability domain for the rows of ``shard`` of ``library``.
@@ -333,8 +380,11 @@ def score_library(
     ``library`` must start at a global chunk boundary (row 0 of the library or of a shard).
     ``models`` are in objective order (the first is the primary dataset for the unprefixed AD
     columns). Columns: ``id, smiles, n_merged``, the campaign ``score`` when ``campaign`` is
-    given, then per dataset and task ``<dataset>.<target>`` and ``<dataset>.<target>.std``, then
-    the AD columns and ``in_domain`` (at or above ``ad_threshold`` for every dataset).
+    given, then per dataset and task ``<dataset>.<target>`` and ``<dataset>.<target>.std``
+    (calibrated, shrunk toward the training prevalence by the domain weight when the model has a
+    fitted shrinkage), the campaign's property columns, then the AD columns (similarity, nearest
+    training id, ``ad_weight``) and ``in_domain`` (at or above each dataset's threshold: ``ad_threshold``
+    when given, else the one fitted on validation, else 0.35).
 
     The ``score`` (:func:`~drugnet.screening.desirability.combined_score`) is computed one
     prediction chunk at a time: its matrix product rounds differently depending on the rows it
@@ -361,22 +411,26 @@ def score_library(
         query_fps = _block_ecfp4_bits(predictors.values(), block_smiles)
         for i, dm in enumerate(models):
             similarity[i, b : b + block], nearest[i, b : b + block] = max_tanimoto(query_fps, dm.train_fingerprints())
-    for dm in models:
+    weights = np.ones((len(models), len(rows)))
+    for i, dm in enumerate(models):
+        mean, std, weights[i] = shrink_predictions(dm, means[dm.dataset], stds[dm.dataset], similarity[i])
         for t, target in enumerate(dm.task_info.targets):
             col = objective_column_name(dm.dataset, target)
-            out[col], out[f"{col}.std"] = means[dm.dataset][:, t], stds[dm.dataset][:, t]
+            out[col], out[f"{col}.std"] = mean[:, t], std[:, t]
     if campaign is not None:
+        add_property_columns(out, campaign, models)
         columns = expand_objectives(campaign["objectives"], {m.dataset: m.task_info for m in models})
         score = np.full(len(out), np.nan)
         for c in range(0, len(out), chunk_size):
-            score[c : c + chunk_size] = combined_score(out.iloc[c : c + chunk_size], columns)
+            score[c : c + chunk_size] = combined_score(out.iloc[c : c + chunk_size], columns, campaign_ranking(campaign))
         out.insert(3, "score", score)
     in_domain = np.ones(len(rows), dtype=bool)
     for i, dm in enumerate(models):
         sim_col, id_col = ad_column_names(dm.dataset, primary=i == 0)
         ids = np.asarray(dm.train_ids + [""], dtype=object)
         out[sim_col], out[id_col] = similarity[i], ids[nearest[i]].astype(str)
-        in_domain &= similarity[i] >= ad_threshold
+        out[ad_weight_column(dm.dataset, primary=i == 0)] = weights[i]
+        in_domain &= similarity[i] >= dm.domain_threshold(ad_threshold)
     out["in_domain"] = in_domain
     log.debug("scored rows %d..%d (shard %d of %d)", start, stop, shard, n_shards)
     return out
@@ -391,7 +445,7 @@ def score_shard_file(
     shard: int = 0,
     n_shards: int = 1,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
-    ad_threshold: float = DEFAULT_AD_THRESHOLD,
+    ad_threshold: float | None = None,
     run_rows: int = DEFAULT_RUN_ROWS,
 ) -> int:
     """Score shard ``shard`` of ``library_path`` and write it to ``output`` **in rank order**

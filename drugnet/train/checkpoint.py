@@ -107,6 +107,8 @@ def save_model_dir(
     else:  # files of an earlier refit in this folder would no longer match the members
         shutil.rmtree(path / SELECTION_DIR, ignore_errors=True)
         (path / "refit_history.csv").unlink(missing_ok=True)
+    if ensemble.calibration is not None:
+        meta["calibration"] = ensemble.calibration
     if history is not None:
         _write_history(history, path / "history.csv")
     with atomic_path(path / "model.json") as tmp:  # last: its presence marks a complete directory
@@ -199,4 +201,5 @@ def load_model_dir(path: str | Path, threads: int | None = None, fit: str = "fin
         target_std=meta.get("selection_target_std" if selection else "target_std"),
         feature_settings=meta.get("feature_settings") or {},
         member_info=[{k: v for k, v in m.items() if k != "file"} for m in infos],
+        calibration=meta.get("calibration"),
     )

@@ -36,6 +36,7 @@ class Ensemble:
     target_std: list[float] | None = None
     feature_settings: dict = field(default_factory=dict)
     member_info: list[dict] = field(default_factory=list)
+    calibration: dict | None = None  # drugnet.train.calibration params (classification), fitted on validation
 
     @property
     def use_descriptors(self) -> bool:
@@ -57,10 +58,18 @@ class Ensemble:
         dev = resolve_device(device)
         return np.stack([self._member_predict(m, store, indices, dev, batch_size) for m in self.members])
 
-    def predict(self, store: FeatureSource, indices: np.ndarray | None = None, device: str = "auto", batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-        """Ensemble mean and std, each ``[n, T]``."""
+    def predict(
+        self, store: FeatureSource, indices: np.ndarray | None = None, device: str = "auto", batch_size: int = 1024,
+        similarity: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Ensemble mean and std, each ``[n, T]``; calibrated when the ensemble has a calibration
+        (and shrunk toward the training prevalence when ``similarity`` to the training set is given)."""
         preds = self.predict_members(store, indices, device, batch_size)
-        return preds.mean(0), preds.std(0)
+        if not self.calibration:
+            return preds.mean(0), preds.std(0)
+        from drugnet.train.calibration import calibrated_moments
+
+        return calibrated_moments(self.calibration, preds, similarity)
 
 
 def target_scaling(y_train: np.ndarray) -> tuple[list[float], list[float]]:

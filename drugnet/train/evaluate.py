@@ -11,7 +11,7 @@ import pandas as pd
 
 from drugnet.train.checkpoint import load_model_dir
 from drugnet.train.data import SPLITS, Dataset, load_dataset, load_external_test
-from drugnet.train.ensemble import Ensemble
+from drugnet.train.ensemble import Ensemble, labelled_rows
 from drugnet.train.metrics import score
 
 log = logging.getLogger("drugnet.evaluate")
@@ -27,16 +27,39 @@ def prediction_table(data: Dataset, indices: np.ndarray, mean: np.ndarray, std: 
     return pd.DataFrame(cols)
 
 
-def evaluate_ensemble(ensemble: Ensemble, splits: dict[str, tuple[Dataset, np.ndarray]], device: str = "auto") -> tuple[dict, dict[str, pd.DataFrame]]:
-    """Metrics ``{split: {"mean": ..., "per_task": ...}}`` and prediction tables per split."""
+def _similarity(ensemble: Ensemble, data: Dataset, idx: np.ndarray, train_fps: np.ndarray | None) -> np.ndarray | None:
+    """Max ECFP4 Tanimoto of rows ``idx`` to the training compounds, when the ensemble shrinks by it."""
+    if train_fps is None or not (ensemble.calibration or {}).get("shrinkage"):
+        return None
+    from drugnet.screening.domain import ecfp4_bits, max_tanimoto
+
+    return max_tanimoto(ecfp4_bits([data.smiles[i] for i in idx]), train_fps)[0]
+
+
+def evaluate_ensemble(
+    ensemble: Ensemble, splits: dict[str, tuple[Dataset, np.ndarray]], device: str = "auto",
+    train_fps: np.ndarray | None = None,
+) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """Metrics ``{split: {"mean": ..., "per_task": ...}}`` and prediction tables per split.
+
+    Predictions are those of ``Ensemble.predict``: calibrated, and shrunk by the similarity to
+    ``train_fps`` (packed ECFP4 of the training compounds) when given."""
     metrics, tables = {}, {}
     for split, (data, idx) in splits.items():
         if len(idx) == 0:
             continue
-        mean, std = ensemble.predict(data.store, idx, device=device)
+        similarity = _similarity(ensemble, data, idx, train_fps)
+        mean, std = ensemble.predict(data.store, idx, device=device, similarity=similarity)
         metrics[split] = score(ensemble.task, data.y[idx], mean, data.targets)
         tables[split] = prediction_table(data, idx, mean, std)
     return metrics, tables
+
+
+def _fps(data: Dataset, rows: np.ndarray) -> np.ndarray:
+    """Packed ECFP4 of ``rows``: the compounds a fit was trained on, for the domain shrinkage."""
+    from drugnet.screening.domain import ecfp4_bits
+
+    return ecfp4_bits([data.smiles[i] for i in rows])
 
 
 def _refitted(model_dir: str | Path) -> bool:
@@ -51,13 +74,16 @@ def evaluate_dir(model_dir: str | Path, data: Dataset, external: Dataset | None,
     """Internal splits scored with the selection fit, ``external_test`` with the final (refitted) members;
     every split entry says which (``"fit": "selection" | "refit"``)."""
     selection = load_model_dir(model_dir, threads=threads, fit="selection")
-    metrics, tables = evaluate_ensemble(selection, {s: (data, data.indices(s)) for s in SPLITS}, device)
+    splits = {s: (data, data.indices(s)) for s in SPLITS}
+    metrics, tables = evaluate_ensemble(selection, splits, device, _fps(data, data.indices("train")))
     for entry in metrics.values():
         entry["fit"] = "selection"
     if external is not None:
         refit = _refitted(model_dir)
         final = load_model_dir(model_dir, threads=threads) if refit else selection
-        ext_metrics, ext_tables = evaluate_ensemble(final, {"external_test": (external, np.arange(external.n))}, device)
+        reference = labelled_rows(data.y) if refit else data.indices("train")  # what the serving fit saw
+        ext_split = {"external_test": (external, np.arange(external.n))}
+        ext_metrics, ext_tables = evaluate_ensemble(final, ext_split, device, _fps(data, reference))
         for entry in ext_metrics.values():
             entry["fit"] = "refit" if refit else "selection"
         metrics.update(ext_metrics)

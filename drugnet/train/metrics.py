@@ -7,7 +7,9 @@ import math
 import numpy as np
 from sklearn.metrics import average_precision_score, mean_absolute_error, mean_squared_error, r2_score, roc_auc_score
 
-CLASSIFICATION_METRICS = ("roc_auc", "pr_auc")
+CLASSIFICATION_METRICS = ("roc_auc", "pr_auc", "ece", "brier")
+#: Equal-width probability bins of the expected calibration error.
+ECE_BINS = 10
 REGRESSION_METRICS = ("rmse", "mae", "r2")
 
 
@@ -36,6 +38,26 @@ def pr_auc(y_true: np.ndarray, y_score: np.ndarray) -> np.ndarray:
     return _per_task(y_true, y_score, average_precision_score, True)
 
 
+def _ece(y: np.ndarray, p: np.ndarray) -> float:
+    bins = np.minimum((np.clip(p, 0.0, 1.0) * ECE_BINS).astype(int), ECE_BINS - 1)
+    gap = 0.0
+    for b in np.unique(bins):
+        sel = bins == b
+        gap += sel.sum() * abs(p[sel].mean() - y[sel].mean())
+    return float(gap / len(y))
+
+
+def ece(y_true: np.ndarray, y_prob: np.ndarray) -> np.ndarray:
+    """Expected calibration error per task: ``sum_b n_b / n * |mean p - fraction positive|`` over
+    :data:`ECE_BINS` equal-width probability bins (labelled rows; NaN without labels)."""
+    return _per_task(y_true, y_prob, _ece, False)
+
+
+def brier(y_true: np.ndarray, y_prob: np.ndarray) -> np.ndarray:
+    """Brier score (mean squared error of the probability) per task on labelled rows."""
+    return _per_task(y_true, y_prob, lambda a, b: float(np.mean((b - a) ** 2)), False)
+
+
 def rmse(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     """Root mean squared error per task on labelled rows."""
     return _per_task(y_true, y_pred, lambda a, b: math.sqrt(mean_squared_error(a, b)), False)
@@ -51,7 +73,7 @@ def r2(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     return _per_task(y_true, y_pred, r2_score, False)
 
 
-_FUNCTIONS = {"roc_auc": roc_auc, "pr_auc": pr_auc, "rmse": rmse, "mae": mae, "r2": r2}
+_FUNCTIONS = {"roc_auc": roc_auc, "pr_auc": pr_auc, "ece": ece, "brier": brier, "rmse": rmse, "mae": mae, "r2": r2}
 
 
 def _json_float(value: float) -> float | None:

@@ -329,3 +329,30 @@ def test_empty_frame_and_missing_model_dir(models):
     none = DatasetModel("bace", None, TaskInfo("classification", ("Class",)), [], [], pd.DataFrame())
     out = ex.explain_frame(pd.DataFrame({"id": ["a"], "smiles": ["CCO"], "bace.Class": [0.5]}), campaign, [none])
     assert out.loc[0].tolist() == ["", ""]
+
+
+def test_calibrated_shrunk_expected_score_is_what_is_explained(models, ensembles):
+    """With a calibration map, domain shrinkage, a property objective and the default ``expected``
+    ranking, the path's score at the molecule equals ``combined_score`` of the ranked columns and
+    the attributions still sum to S(x) - S(baseline)."""
+    import copy
+
+    from drugnet.screening.properties import property_values
+
+    ensemble = copy.copy(ensembles["bace"])
+    ensemble.calibration = {"map": {"tasks": [{"method": "platt", "a": 0.6, "b": 0.1}]},
+                            "shrinkage": {"beta": 30.0, "threshold": 0.4, "prevalence": [0.45]}}
+    similarity = np.array([0.2, 0.5, 0.3, 0.8, 0.45, 0.1])
+    store = FeatureStore.from_smiles(LIBRARY, {}, n_jobs=1)
+    mean, std = ensemble.predict(store, device="cpu", similarity=similarity)
+    weights = 1 / (1 + np.exp(-30.0 * (similarity - 0.4)))
+    columns = _columns([BACE, {"property": "qed", "window": [0.5, None], "weight": 0.5}], models)
+    qed = property_values(LIBRARY, ["qed"])["qed"].to_numpy()
+    frame = pd.DataFrame({"bace.Class": mean[:, 0], "bace.Class.std": std[:, 0], "qed": qed})
+    s1 = combined_score(frame, columns, "expected")
+    values = np.column_stack([mean[:, 0], qed])
+    atts = ex.attribute_score(LIBRARY, columns, values, {"bace": ensemble}, steps=128, grid=0,
+                              domain_weights={"bace": weights}, ranking="expected")
+    for a, hi in zip(atts, s1):
+        assert a.score == pytest.approx(hi, abs=1e-5)
+        assert _complete(a.total, a.score - a.baseline_score), (a.total, a.score - a.baseline_score)

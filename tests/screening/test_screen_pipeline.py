@@ -141,9 +141,9 @@ def test_outputs_layout(workspace, tmp_path):
     disk = pd.read_csv(tmp_path / "screen" / "ranked.csv", keep_default_na=False)
     assert list(disk.columns) == [
         "rank", "id", "smiles", "n_merged", "score", "bace.Class", "bace.Class.std", "esol.log_solubility",
-        "esol.log_solubility.std", "ad_similarity", "nearest_train_id", "esol.ad_similarity", "esol.nearest_train_id",
-        "in_domain", "qed", "mw", "clogp", "hbd", "hba", "tpsa", "rotatable_bonds", "lipinski_violations", "alerts",
-        "cluster", "explanation", "explanation_atoms",
+        "esol.log_solubility.std", "ad_similarity", "nearest_train_id", "ad_weight", "esol.ad_similarity",
+        "esol.nearest_train_id", "esol.ad_weight", "in_domain", "qed", "mw", "clogp", "hbd", "hba", "tpsa", "rotatable_bonds", "lipinski_violations", "alerts",
+        "cluster", "explanation", "explanation_atoms", "why",
     ]
     assert disk["rank"].tolist() == list(range(1, len(library) + 1))
     assert (np.diff(ranked["score"].to_numpy()) <= 0).all()

@@ -43,7 +43,7 @@ def test_train_then_evaluate_writes_metrics_and_predictions(tmp_path) -> None:
     metrics = json.loads((ds / "metrics.json").read_text())
     assert set(metrics) == {"snn", "gnn", "rf_ecfp"}
     assert set(metrics["gnn"]) == {"train", "val", "test", "external_test"}
-    assert set(metrics["rf_ecfp"]["train"]["mean"]) == {"roc_auc", "pr_auc"}
+    assert set(metrics["rf_ecfp"]["train"]["mean"]) == {"roc_auc", "pr_auc", "ece", "brier"}
     assert metrics["rf_ecfp"]["train"]["per_task"]["arom_n"]["roc_auc"] > 0.9
     pred = pd.read_csv(ds / "predictions" / "snn_test.csv")
     assert list(pred.columns) == ["id", "smiles", "arom_n", "arom_n.std", "arom_n.true", "other", "other.std", "other.true"]

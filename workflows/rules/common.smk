@@ -169,6 +169,8 @@ def screen_model_inputs(wildcards):
     """Files every objective's model needs: the dataset's standardized data, split and model dirs."""
     inputs = {}
     for obj in campaign(wildcards)["objectives"]:
+        if "property" in obj:  # computed from the structure, no model
+            continue
         ds = obj["dataset"]
         wanted = campaign(wildcards)["model"]
         names = models(ds) if wanted == "best" else [wanted]

@@ -1,0 +1,64 @@
+"""Computed-property objectives: RDKit properties with desirability windows (docs/screening.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+from rdkit import Chem
+from rdkit.Chem import QED, Crippen, Descriptors, Lipinski, rdMolDescriptors
+
+
+@dataclass(frozen=True)
+class Property:
+    """A campaign property: the ranked.csv ``column`` it fills and the default ``tolerance``
+    (distance outside the window at which the desirability reaches 0)."""
+
+    column: str
+    tolerance: float
+    compute: Callable[[Chem.Mol], float] | None  # None: computed in bulk (alerts)
+
+
+def _n_alerts(mol: Chem.Mol) -> float:
+    from drugnet.screening.annotate import alert_catalog
+
+    return float(len({f"{e.GetProp('FilterSet')}:{e.GetDescription()}" for e in alert_catalog().GetMatches(mol)}))
+
+
+#: Config name -> property. Columns shared with the annotations (``mw``, ``qed`` ...) use the very
+#: same RDKit functions as :func:`drugnet.screening.annotate.mol_properties`.
+PROPERTIES: dict[str, Property] = {
+    "mw": Property("mw", 100.0, Descriptors.MolWt),
+    "qed": Property("qed", 0.2, QED.qed),
+    "clogp": Property("clogp", 1.5, Crippen.MolLogP),
+    "tpsa": Property("tpsa", 30.0, rdMolDescriptors.CalcTPSA),
+    "hbd": Property("hbd", 2.0, Lipinski.NumHDonors),
+    "hba": Property("hba", 3.0, Lipinski.NumHAcceptors),
+    "rotb": Property("rotatable_bonds", 3.0, Lipinski.NumRotatableBonds),
+    "heavy_atoms": Property("heavy_atoms", 10.0, lambda m: m.GetNumHeavyAtoms()),
+    "charge": Property("formal_charge", 1.0, Chem.GetFormalCharge),
+    "alerts": Property("n_alerts", 1.0, _n_alerts),
+}
+
+
+def window_desirability(values: np.ndarray, window: Sequence[float | None], tolerance: float) -> np.ndarray:
+    """1 inside ``[lo, hi]`` (a None bound is open), falling linearly to 0 at ``tolerance`` outside
+    it; NaN (unparsable molecule) -> 0."""
+    values = np.asarray(values, dtype=np.float64)
+    lo, hi = window
+    below = np.maximum(lo - values, 0.0) if lo is not None else np.zeros_like(values)
+    above = np.maximum(values - hi, 0.0) if hi is not None else np.zeros_like(values)
+    d = np.clip(1.0 - (below + above) / tolerance, 0.0, 1.0)
+    return np.where(np.isfinite(values), d, 0.0)
+
+
+def property_values(smiles: Sequence[str], names: Sequence[str]) -> pd.DataFrame:
+    """One column per property name (its ``column``), NaN for unparsable SMILES."""
+    mols = [Chem.MolFromSmiles(s) if isinstance(s, str) and s else None for s in smiles]
+    out = {}
+    for name in names:
+        prop = PROPERTIES[name]
+        out[prop.column] = [float(prop.compute(m)) if m is not None else np.nan for m in mols]
+    return pd.DataFrame(out)
