@@ -70,10 +70,9 @@ def distance_test(table: pd.DataFrame, n_layers: int, *, n_permutations: int = 1
     """Does the first decodable layer grow with distance? One level, all members: Spearman of
     distance vs first layer (never decodable = ``n_layers + 1``, i.e. later than the network),
     member as block (`hierarchy.permutation_spearman`), plus how often the bound is respected."""
-    wide = table.pivot_table(index=["concept", "distance"], columns="member", values="first_layer", aggfunc="first",
-                             dropna=False)
+    wide = table.pivot(index="concept", columns="member", values="first_layer")
     censored = wide.fillna(n_layers + 1)
-    distance = wide.index.get_level_values("distance").to_numpy(dtype=float)
+    distance = wide.index.map(table.groupby("concept")["distance"].first()).to_numpy(dtype=float)
     found = table.dropna(subset=["first_layer"])
     out = {
         "n_concepts": int(len(wide)), "n_members": int(wide.shape[1]), "never_decodable_as": n_layers + 1,
@@ -119,8 +118,8 @@ def matched_hierarchy_test(
     family, matrix = peak_matrix(peaks)
     test = with_pairwise(family, matrix, n_permutations=n_permutations, seed=seed)
     test["matched_layer"] = matched_layer
-    test["max_pharmacophore_distance"] = max(
-        (d for d in range(0, 100) if bound_layer(d, level) <= matched_layer), default=0)
+    test["max_pharmacophore_distance"] = max((d for d in range(2, 9) if bound_layer(d, level) <= matched_layer),
+                                             default=None)
     return test
 
 
