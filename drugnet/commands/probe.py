@@ -1,4 +1,4 @@
-"""Probe the layers of a trained gnn/snn (member 0) for functional groups, interaction centers and pharmacophores."""
+"""Probe the layers of a trained gnn/snn (every ensemble member) for functional groups, interaction centers and pharmacophores."""
 
 from __future__ import annotations
 
@@ -26,7 +26,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-positives", type=int, default=defaults.min_positives,
                         help="skip concepts with fewer positive molecules (or negative items)")
     parser.add_argument("--n-boot", type=int, default=defaults.n_boot, help="bootstrap resamples of test molecules")
-    parser.add_argument("--member", type=int, default=defaults.member, help="ensemble member to probe")
+    parser.add_argument("--member", type=int, default=defaults.member,
+                        help="primary member: control task and neuron examples (default 0)")
+    parser.add_argument("--members", type=_optional_int, default=defaults.members,
+                        help="probe the first N ensemble members (default: all)")
+    parser.add_argument("--matched-layer", type=int, default=defaults.matched_layer,
+                        help=f"earliest layer of the receptive-field-matched hierarchy test (default {defaults.matched_layer})")
+    parser.add_argument("--ablation", action=argparse.BooleanOptionalAction, default=defaults.ablation,
+                        help="mean-ablate detector units and measure the validation ROC-AUC drop (default on)")
+    parser.add_argument("--ablation-k", type=int, default=defaults.ablation_k,
+                        help=f"units ablated per family and layer (default {defaults.ablation_k})")
+    parser.add_argument("--ablation-draws", type=int, default=defaults.ablation_draws,
+                        help=f"random unit sets per layer (default {defaults.ablation_draws})")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--threads", type=int, default=defaults.threads)
 
@@ -38,6 +49,11 @@ def main(args: argparse.Namespace) -> int:
         min_positives=args.min_positives,
         n_boot=args.n_boot,
         member=args.member,
+        members=args.members,
+        matched_layer=args.matched_layer,
+        ablation=args.ablation,
+        ablation_k=args.ablation_k,
+        ablation_draws=args.ablation_draws,
         seed=args.seed,
         threads=args.threads,
     )

@@ -17,6 +17,16 @@ class LayerEmbedding:
     mol: torch.Tensor
 
 
+def replace_units(state: torch.Tensor, replacement: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+    """``state`` with columns ``units`` set to ``values`` (a copy), or ``state`` itself when None."""
+    if replacement is None:
+        return state
+    units, values = replacement
+    out = state.clone()
+    out[:, torch.as_tensor(units, dtype=torch.long)] = torch.as_tensor(values, dtype=state.dtype)
+    return out
+
+
 # Chosen on validation data only (scaffold splits of Tox21 and BACE); evidence in docs/models.md.
 DEFAULT_HPARAMS: dict[str, dict[str, Any]] = {
     "gnn": {
@@ -26,6 +36,7 @@ DEFAULT_HPARAMS: dict[str, dict[str, Any]] = {
         "depth": 4,
         "aggr": "mean",
         "readout": "sum",
+        "residual": False,
         "dropout": 0.1,
         "head_hidden": 128,
         "norm": "batch",

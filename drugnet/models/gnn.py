@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -10,7 +11,7 @@ from torch_geometric.nn import GINEConv
 from torch_geometric.nn.aggr import AttentionalAggregation, MeanAggregation, SumAggregation
 
 from drugnet.features.batch import GraphBatch
-from drugnet.models.base import LayerEmbedding
+from drugnet.models.base import LayerEmbedding, replace_units
 from drugnet.models.layers import FeatureScaler, activation_block, make_linear, mlp
 
 
@@ -31,8 +32,11 @@ class GNN(nn.Module):
     and the edge (bond) features are projected into the message. ``variant="snn"``: SELU,
     LeCun-normal init, AlphaDropout; ``variant="relu"``: BatchNorm/LayerNorm, ReLU, Dropout.
 
+    ``residual=True`` adds each layer's input to its output from layer 2 on (same width), so deep
+    stacks (the probing depth study) train with the same recipe.
+
     hparams: ``atom_dim, bond_dim, n_tasks, hidden, depth, aggr (add|mean: neighbour messages),
-    readout (sum|mean|attention),
+    readout (sum|mean|attention), residual,
     dropout, head_hidden, variant, norm, use_descriptors, mol_dim``.
     """
 
@@ -53,6 +57,7 @@ class GNN(nn.Module):
             )
             self.convs.append(GINEConv(inner, train_eps=True, edge_dim=bond_dim, aggr=hparams.get("aggr", "add")))
             self.acts.append(activation_block(hidden, variant, dropout, norm))
+        self.residual = bool(hparams.get("residual", False))
         self.readout = _readout(hparams.get("readout", "sum"), hidden, variant)
         self.input_readout = SumAggregation() if hparams.get("readout", "sum") == "sum" else MeanAggregation()
         self.use_descriptors = bool(hparams.get("use_descriptors", False))
@@ -69,18 +74,35 @@ class GNN(nn.Module):
         if self.mol_scaler is not None and mol_features is not None:
             self.mol_scaler.fit(mol_features)
 
-    def _forward_states(self, batch: GraphBatch) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def _forward_states(
+        self, batch: GraphBatch, replace: Mapping[int, tuple[torch.Tensor, torch.Tensor]] | None = None
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         h = batch.x
         states = [h]
-        for conv, act in zip(self.convs, self.acts):
-            h = act[:-1](conv(h, batch.edge_index, batch.edge_attr))
-            states.append(h)
-            h = act[-1](h)
+        for layer, (conv, act) in enumerate(zip(self.convs, self.acts), start=1):
+            out = act[:-1](conv(h, batch.edge_index, batch.edge_attr))
+            skip = h if self.residual and layer > 1 else None
+            state = out if skip is None else out + skip
+            state = replace_units(state, (replace or {}).get(layer))
+            states.append(state)
+            h = act[-1](out) if skip is None else act[-1](out) + skip
+            h = replace_units(h, (replace or {}).get(layer))
         return h, states
 
     def forward(self, batch: GraphBatch) -> torch.Tensor:
         """Logits (classification) or standardized values (regression), ``[n_mols, n_tasks]``."""
         h, _ = self._forward_states(batch)
+        return self._head(h, batch)
+
+    @torch.no_grad()
+    def forward_ablated(self, batch: GraphBatch, replace: Mapping[int, tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+        """`forward` with units of hidden layers fixed: ``replace[l] = (units, values)`` sets those
+        units of every atom's layer-``l`` state (the `embed` state) to ``values`` before the next
+        layer reads it (mean ablation when ``values`` are unit means). Call in eval mode."""
+        h, _ = self._forward_states(batch, replace)
+        return self._head(h, batch)
+
+    def _head(self, h: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
         pooled = self.readout(h, batch.batch, dim_size=batch.n_mols)
         if self.mol_scaler is not None:
             if batch.mol_features is None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
-from drugnet.models.base import LayerEmbedding
+from drugnet.models.base import LayerEmbedding, replace_units
 from drugnet.models.layers import FeatureScaler, activation_block, make_linear
 
 
@@ -43,15 +44,25 @@ class SNN(nn.Module):
         """Fit log/median/standardization statistics on training-split inputs."""
         self.scaler.fit(features)
 
-    def _states(self, features: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def _states(
+        self, features: torch.Tensor, replace: Mapping[int, tuple[torch.Tensor, torch.Tensor]] | None = None
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         h = self.scaler(features)
         states = [h]
         h = self.input_dropout(h)
-        for linear, act in zip(self.linears, self.acts):
-            h = act[:-1](linear(h))
+        for layer, (linear, act) in enumerate(zip(self.linears, self.acts), start=1):
+            h = replace_units(act[:-1](linear(h)), (replace or {}).get(layer))
             states.append(h)
             h = act[-1](h)
         return h, states
+
+    @torch.no_grad()
+    def forward_ablated(self, features: torch.Tensor, replace: Mapping[int, tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+        """`forward` with units of hidden layers fixed: ``replace[l] = (units, values)`` sets those
+        units of the layer-``l`` state (the `embed` state) to ``values`` for every molecule (mean
+        ablation when ``values`` are unit means). Call in eval mode."""
+        h, _ = self._states(features, replace)
+        return self.head(h)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """Logits (classification) or standardized values (regression), ``[n_mols, n_tasks]``."""

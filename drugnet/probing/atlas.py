@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from rdkit import Chem
 from drugnet.concepts import all_concepts
 from drugnet.concepts.catalog import SKIPPED_COLUMNS, ConceptSet
 from drugnet.io.atomic import atomic_path
-from drugnet.probing import hierarchy, neurons, probes
+from drugnet.probing import ablation, hierarchy, neurons, probes, receptive_field, replication
 
 NETWORKS = ("trained", "random_init", "control_task")
 EXAMPLES_FORMAT = 1
@@ -43,10 +43,15 @@ class AtlasSettings:
     C: float = 0.1
     test_fraction: float = 0.3
     n_permutations: int = 10_000
-    member: int = 0
+    member: int = 0  # the primary member: control task and neuron examples
+    members: int | None = None  # members probed (the first ones of the ensemble); None = all
     batch_size: int = 256
     threads: int = 2
     examples_per_unit: int = neurons.EXAMPLES_PER_UNIT
+    matched_layer: int = 2  # earliest layer of the receptive-field-matched hierarchy test
+    ablation: bool = True
+    ablation_k: int = 10
+    ablation_draws: int = 5
 
 
 @dataclass
@@ -59,33 +64,40 @@ class AtlasResult:
     selectivity: pd.DataFrame = field(default_factory=pd.DataFrame)
     examples: dict = field(default_factory=dict)  # neuron_examples.json (probe_model_dir)
     top_units: dict[str, pd.DataFrame] = field(default_factory=dict)  # level -> neurons.family_top_units
+    family_selectivity: pd.DataFrame = field(default_factory=pd.DataFrame)
+    receptive_field: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=receptive_field.RECEPTIVE_FIELD_COLUMNS))
+    ablation: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ablation.ABLATION_COLUMNS))
+    unit_aucs: dict[int, dict[str, list[np.ndarray]]] = field(default_factory=dict)  # member -> level -> layers
 
 
-def run_atlas(
-    embeddings: dict[str, dict[str, list[np.ndarray]]],
-    concepts: ConceptSet,
-    is_test_mol: np.ndarray,
-    settings: AtlasSettings,
-) -> AtlasResult:
-    """Probe, control and analyse.
+@dataclass
+class MemberTables:
+    """What probing one member produces (before the cross-member summary)."""
 
-    ``embeddings[network][level]`` (network ``trained`` / ``random_init``) is a list of layers,
-    each ``[n_items, d]`` aligned with ``concepts.matrices[level]``; ``is_test_mol`` marks the
-    probe test molecules (whole scaffolds). The control task reuses the trained embeddings with
-    labels moved between molecules (`probes.control_task_concepts`).
-    """
+    probes: list[pd.DataFrame] = field(default_factory=list)
+    neurons: list[pd.DataFrame] = field(default_factory=list)
+    detectors: list[pd.DataFrame] = field(default_factory=list)
+    top_units: dict[str, pd.DataFrame] = field(default_factory=dict)
+    unit_aucs: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    levels: dict[str, dict] = field(default_factory=dict)
+
+
+def probe_member(
+    embeddings: dict[str, dict[str, list[np.ndarray]]], concepts: ConceptSet, is_test_mol: np.ndarray,
+    settings: AtlasSettings, *, member: int, control: bool,
+) -> MemberTables:
+    """Probes (trained, random_init and, when ``control``, the control task), neurons and detector
+    counts of one member; every table gets a ``member`` column."""
     from drugnet.progress import progress
 
-    tables, neuron_tables, detector_tables, levels = [], [], [], {}
-    top_units: dict[str, pd.DataFrame] = {}
-    bar = progress(3 * len(concepts.matrices), "probe", "probe sets", interval=10.0)
+    out = MemberTables()
+    bar = progress((2 + control) * len(concepts.matrices), "probe", f"probe sets (member {member})", interval=10.0)
+    kw = {"n_boot": settings.n_boot, "C": settings.C, "seed": settings.seed, "member": member}
     for level, matrix in concepts.matrices.items():
         if level not in embeddings["trained"] or matrix.n_concepts == 0:
             continue
         is_test_item = is_test_mol[matrix.item_mol]
-        trained = embeddings["trained"][level]
-        random = embeddings["random_init"][level]
-        kw = {"n_boot": settings.n_boot, "C": settings.C, "seed": settings.seed}
+        trained, random = embeddings["trained"][level], embeddings["random_init"][level]
         table_trained = probes.probe_layers(trained, matrix, is_test_item, network="trained", **kw)
         bar.update()
         # layers identical to the trained ones (the input layer) are not refitted: same numbers
@@ -95,72 +107,109 @@ def run_atlas(
         table_random["layer"] = np.asarray(differ)[table_random["layer"].to_numpy()] if differ else table_random["layer"]
         bar.update()
         copied = table_trained[table_trained["layer"].isin(same)].assign(network="random_init")
-        control = probes.control_task_concepts(matrix, seed=settings.seed)
-        table_control = probes.probe_layers(trained, control, is_test_item, network="control_task", **kw)
-        bar.update()
-        tables += [table_trained, pd.concat([copied, table_random]), table_control]
+        out.probes += [table_trained, pd.concat([copied, table_random])]
+        if control:
+            out.probes.append(probes.probe_layers(trained, probes.control_task_concepts(matrix, seed=settings.seed),
+                                                  is_test_item, network="control_task", **kw))
+            bar.update()
         for network, layers in (("trained", trained), ("random_init", random)):
             aucs = neurons.layer_aucs(layers, matrix)
             table, strengths = neurons.neuron_table(layers, matrix, network=network, aucs=aucs)
             if network == "trained":
-                top_units[level] = neurons.family_top_units(None, matrix, aucs=aucs)
-            neuron_tables.append(table)
-            detector_tables.append(neurons.detector_counts(strengths, matrix, network=network))
-        levels[level] = {
-            "n_items": len(matrix.item_mol),
-            "n_test_items": int(is_test_item.sum()),
-            "n_concepts": matrix.n_concepts,
-            "n_layers": len(trained),
-        }
-    probe_table = pd.concat(tables, ignore_index=True).sort_values(
-        ["level", "family", "concept", "network", "layer"], kind="stable"
+                out.top_units[level] = neurons.family_top_units(None, matrix, aucs=aucs)
+                out.unit_aucs[level] = aucs
+            out.neurons.append(table.assign(member=member))
+            out.detectors.append(neurons.detector_counts(strengths, matrix, network=network).assign(member=member))
+        out.levels[level] = {"n_items": len(matrix.item_mol), "n_test_items": int(is_test_item.sum()),
+                             "n_concepts": matrix.n_concepts, "n_layers": len(trained)}
+    return out
+
+
+def run_atlas(
+    embeddings: dict, concepts: ConceptSet, is_test_mol: np.ndarray, settings: AtlasSettings,
+) -> AtlasResult:
+    """Probe, control and analyse one or several ensemble members.
+
+    ``embeddings[network][level]`` (network ``trained`` / ``random_init``) is a list of layers,
+    each ``[n_items, d]`` aligned with ``concepts.matrices[level]``; several members are passed as
+    ``{member: embeddings}`` (same items). ``is_test_mol`` marks the probe test molecules (whole
+    scaffolds). The control task (primary member only: ``settings.member`` when probed, else the
+    first) reuses the trained embeddings with labels moved between molecules.
+    """
+    by_member = embeddings if all(isinstance(k, int) for k in embeddings) else {settings.member: embeddings}
+    primary = settings.member if settings.member in by_member else min(by_member)
+    parts = {m: probe_member(emb, concepts, is_test_mol, settings, member=m, control=m == primary)
+             for m, emb in sorted(by_member.items())}
+    probe_table = pd.concat([t for p in parts.values() for t in p.probes], ignore_index=True).sort_values(
+        ["level", "family", "concept", "network", "member", "layer"], kind="stable"
     )[probes.PROBE_COLUMNS].reset_index(drop=True)
     selectivity = hierarchy.selectivity_table(probe_table)
-    peaks = hierarchy.peak_layers(selectivity)
-    tests = {
-        level: hierarchy.ordering_test(
-            group["family"].to_numpy(), group["peak_layer"].to_numpy(),
-            n_permutations=settings.n_permutations, seed=settings.seed,
-        )
-        for level, group in peaks.groupby("level")
-    }
-    for level, group in peaks.groupby("level"):
-        pairs = hierarchy.pairwise_ordering(
-            group["family"].to_numpy(), group["peak_layer"].to_numpy(),
-            n_permutations=settings.n_permutations, seed=settings.seed,
-        )
-        tests[level]["pairwise"] = {k: {"rho": v["rho"], "p_value": v["p_value"]} for k, v in pairs.items()}
-        tests[level]["verdict"] += "; pairwise one-sided p: " + ", ".join(
-            f"{k.replace('functional_group', 'FG').replace('interaction_center', 'IC').replace('pharmacophore', 'PH')}"
-            f" rho={v['rho']:.2f} p={v['p_value']:.3g}" for k, v in pairs.items()
-        )
-    detectors = pd.concat(detector_tables, ignore_index=True)
-    summary = {
+    detectors = pd.concat([t for p in parts.values() for t in p.detectors], ignore_index=True)
+    levels = parts[primary].levels
+    summary = summarize(probe_table, selectivity, settings, levels)
+    summary.update(
+        detector_units=detectors.to_dict(orient="records"), items=levels, n_molecules=len(is_test_mol),
+        n_test_molecules=int(is_test_mol.sum()), settings=asdict(settings), primary_member=primary,
+        probed_members=sorted(by_member),
+    )
+    rf_table = pd.DataFrame(columns=receptive_field.RECEPTIVE_FIELD_COLUMNS)
+    if "atom" in levels:  # a graph network: layers have a receptive field
+        rf_table = receptive_field.receptive_field_table(probe_table, replication.member_peaks(selectivity))
+        summary["receptive_field"] = receptive_field_summary(rf_table, selectivity, levels, settings)
+    return AtlasResult(
+        probes=probe_table,
+        neurons=pd.concat([t for p in parts.values() for t in p.neurons], ignore_index=True),
+        detectors=detectors,
+        hierarchy=summary,
+        skipped=concepts.skipped,
+        selectivity=selectivity,
+        top_units=parts[primary].top_units,
+        family_selectivity=replication.family_selectivity(selectivity),
+        receptive_field=rf_table,
+        unit_aucs={m: p.unit_aucs for m, p in parts.items()},
+    )
+
+
+def summarize(probe_table: pd.DataFrame, selectivity: pd.DataFrame, settings: AtlasSettings, levels: dict) -> dict:
+    """Per-member and combined hierarchy tests, verdict, agreement, peak distributions, controls."""
+    kw = {"n_permutations": settings.n_permutations, "seed": settings.seed}
+    peaks = replication.member_peaks(selectivity)
+    tests = replication.level_tests(peaks, **kw)
+    per_member = replication.member_tests(peaks, **kw)
+    holds = {lv: sum(t[lv]["verdict"].startswith("HOLDS") for t in per_member.values() if lv in t) for lv in tests}
+    verdict = " | ".join(
+        f"{level}-level concepts: {t['verdict']} [{'combined over ' + str(len(per_member)) + ' members; ' if len(per_member) > 1 else ''}"
+        f"holds in {holds[level]}/{len(per_member)} member(s) alone]" for level, t in tests.items())
+    return {
         "question": "does selectivity (trained - random_init probe AUC) peak in earlier layers for "
         "functional groups than interaction centers than pharmacophores?",
-        "verdict": " | ".join(f"{level}-level concepts: {t['verdict']}" for level, t in tests.items()),
+        "verdict": verdict,
         "tests": tests,
+        "members": {str(m): {"tests": t, "verdict": " | ".join(f"{lv}-level concepts: {x['verdict']}" for lv, x in t.items())}
+                    for m, t in per_member.items()},
+        "agreement": replication.agreement(peaks),
         "peak_layers": hierarchy.family_peak_distribution(peaks),
         "peaks_per_concept": peaks.to_dict(orient="records"),
         "control_task_mean_auc": {
             level: float(probe_table[(probe_table.network == "control_task") & (probe_table.level == level)]["auc"].mean())
             for level in levels
         },
-        "detector_units": detectors.to_dict(orient="records"),
-        "items": levels,
-        "n_molecules": len(is_test_mol),
-        "n_test_molecules": int(is_test_mol.sum()),
-        "settings": asdict(settings),
     }
-    return AtlasResult(
-        probes=probe_table,
-        neurons=pd.concat(neuron_tables, ignore_index=True),
-        detectors=detectors,
-        hierarchy=summary,
-        skipped=concepts.skipped,
-        selectivity=selectivity,
-        top_units=top_units,
-    )
+
+
+def receptive_field_summary(table: pd.DataFrame, selectivity: pd.DataFrame, levels: dict, settings: AtlasSettings) -> dict:
+    """Per level: the distance-vs-first-decodable-layer test and the receptive-field-matched hierarchy test."""
+    kw = {"n_permutations": settings.n_permutations, "seed": settings.seed}
+    out = {}
+    for level, info in levels.items():
+        n_layers = info["n_layers"] - 1
+        out[level] = {
+            "bound": "first layer = distance (atom state sees its partner)" if level == "atom"
+            else "first layer = ceil(distance / 2) (the middle atom sees both features)",
+            "distance_test": receptive_field.distance_test(table[table.level == level], n_layers, **kw),
+            "matched_test": receptive_field.matched_hierarchy_test(selectivity, level, settings.matched_layer, **kw),
+        }
+    return out
 
 
 def plot_selectivity(selectivity: pd.DataFrame, png: Path, svg: Path) -> None:
@@ -199,18 +248,30 @@ def plot_selectivity(selectivity: pd.DataFrame, png: Path, svg: Path) -> None:
 
 
 def write_atlas(result: AtlasResult, output_dir: str | Path) -> None:
-    """``probes.csv neurons.csv skipped_concepts.csv hierarchy.json selectivity_heatmap.{png,svg}
-    neuron_examples.json`` (the last with ``"units": []`` when no examples were computed)."""
+    """``probes.csv neurons.csv skipped_concepts.csv family_selectivity.csv receptive_field.csv
+    ablation.csv hierarchy.json selectivity_heatmap.{png,svg} neuron_examples.json`` (the last with
+    ``"units": []`` when no examples were computed; the receptive-field and ablation CSVs with their
+    header only when not applicable), plus ``receptive_field.{png,svg}`` (graph networks) and
+    ``ablation.{png,svg}`` when there are rows to plot."""
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     for name, frame in (
         ("probes.csv", result.probes),
         ("neurons.csv", result.neurons),
         ("skipped_concepts.csv", result.skipped[SKIPPED_COLUMNS]),
+        ("family_selectivity.csv", result.family_selectivity.reindex(columns=replication.FAMILY_SELECTIVITY_COLUMNS)),
+        ("receptive_field.csv", result.receptive_field.reindex(columns=receptive_field.RECEPTIVE_FIELD_COLUMNS)),
+        ("ablation.csv", result.ablation.reindex(columns=ablation.ABLATION_COLUMNS)),
     ):
         with atomic_path(out / name) as tmp:
             frame.to_csv(tmp, index=False)
     plot_selectivity(result.selectivity, out / "selectivity_heatmap.png", out / "selectivity_heatmap.svg")
+    if len(result.receptive_field):
+        n_layers = max(info["n_layers"] for info in result.hierarchy["items"].values()) - 1
+        receptive_field.plot_distance_vs_layer(result.receptive_field, n_layers, out / "receptive_field.png",
+                                               out / "receptive_field.svg")
+    if len(result.ablation):
+        ablation.plot_ablation(result.ablation, out / "ablation.png", out / "ablation.svg")
     with atomic_path(out / "hierarchy.json") as tmp:
         Path(tmp).write_text(json.dumps(result.hierarchy, indent=2, default=_json_default))
     examples = result.examples or {"format_version": EXAMPLES_FORMAT, "units": []}
@@ -485,7 +546,9 @@ def load_probe_molecules(dataset_dir: str | Path, max_molecules: int | None, see
 def probe_model_dir(
     dataset_dir: str | Path, model_dir: str | Path, settings: AtlasSettings, log: Callable[[str], None] = print
 ) -> AtlasResult:
-    """Atlas of member ``settings.member`` of the ensemble in ``model_dir`` on ``dataset_dir``."""
+    """Atlas of the first ``settings.members`` members (all when None) of the ensemble in
+    ``model_dir`` on ``dataset_dir``; control task and neuron examples for ``settings.member``;
+    ablation of detector units on the validation split when ``settings.ablation``."""
     from drugnet.train.checkpoint import load_model_dir
     from drugnet.train.data import model_inputs, open_store, read_labels
 
@@ -495,9 +558,8 @@ def probe_model_dir(
     ensemble = load_model_dir(model_dir)
     if ensemble.kind not in ("gnn", "snn"):
         raise ValueError(f"probing needs a deep model (gnn|snn), {model_dir} holds {ensemble.kind}")
-    model = ensemble.members[settings.member]
-    member_seed = int((ensemble.member_info[settings.member] if ensemble.member_info else {}).get("seed", settings.member))
-    random = random_init_like(model, ensemble.hparams, member_seed)
+    members = probed_members(len(ensemble.members), settings)
+    seeds = {m: int((ensemble.member_info[m] if ensemble.member_info else {}).get("seed", m)) for m in members}
     rows, mols = load_probe_molecules(dataset_dir, settings.max_molecules, settings.seed)
     levels = ("atom", "molecule") if ensemble.kind == "gnn" else ("molecule",)
     concepts = all_concepts(
@@ -505,7 +567,8 @@ def probe_model_dir(
         atoms_per_molecule=settings.atoms_per_molecule, seed=settings.seed,
     )
     timings["concepts_s"] = time.perf_counter() - t0
-    log(f"{len(mols)} molecules; concepts kept: " + ", ".join(f"{lv}={m.n_concepts}" for lv, m in concepts.matrices.items()))
+    log(f"{len(mols)} molecules, members {members}; concepts kept: "
+        + ", ".join(f"{lv}={m.n_concepts}" for lv, m in concepts.matrices.items()))
     store = open_store(Path(dataset_dir) / "features")
 
     def inputs(positions: np.ndarray) -> Any:
@@ -519,8 +582,10 @@ def probe_model_dir(
     counts = np.array([m.GetNumAtoms() for m in mols])
     t1 = time.perf_counter()
     embeddings = {
-        name: collect_embeddings(net, inputs, counts, atom_keep, settings.batch_size)
-        for name, net in (("trained", model), ("random_init", random))
+        m: {name: collect_embeddings(net, inputs, counts, atom_keep, settings.batch_size)
+            for name, net in (("trained", ensemble.members[m]),
+                              ("random_init", random_init_like(ensemble.members[m], ensemble.hparams, seeds[m])))}
+        for m in members
     }
     timings["embed_s"] = time.perf_counter() - t1
     groups = probes.scaffold_groups(mols)
@@ -529,15 +594,79 @@ def probe_model_dir(
     result = run_atlas(embeddings, concepts, is_test_mol, settings)
     timings["probe_s"] = time.perf_counter() - t2
     t3 = time.perf_counter()
+    primary = result.hierarchy["primary_member"]
     frame, _ = read_labels(Path(dataset_dir) / "standardized.csv", [])
     fingerprint = {k: dict(getattr(store, "settings", {}) or {}).get(k) for k in ("radius", "n_bits")}
-    result.examples = neuron_examples(model, ensemble.kind, inputs, mols, rows, frame, embeddings["trained"], concepts,
-                                      groups, settings, fingerprint, result.top_units)
+    result.examples = neuron_examples(ensemble.members[primary], ensemble.kind, inputs, mols, rows, frame,
+                                      embeddings[primary]["trained"], concepts, groups,
+                                      replace(settings, member=primary), fingerprint, result.top_units)
     timings["examples_s"] = time.perf_counter() - t3
+    t4 = time.perf_counter()
+    result.ablation, result.hierarchy["ablation"] = run_ablation(dataset_dir, ensemble, embeddings, concepts, result,
+                                                                 settings, store)
+    timings["ablation_s"] = time.perf_counter() - t4
     timings["total_s"] = time.perf_counter() - t0
     result.hierarchy.update(
-        model_dir=str(model_dir), dataset_dir=str(dataset_dir), kind=ensemble.kind, member=settings.member,
-        member_seed=member_seed, random_init=f"build_model(hparams) after torch.manual_seed({member_seed}); "
+        model_dir=str(model_dir), dataset_dir=str(dataset_dir), kind=ensemble.kind, member=primary,
+        member_seed=seeds[primary], member_seeds={str(m): s for m, s in seeds.items()},
+        random_init="per member: build_model(hparams) after torch.manual_seed(member seed); "
         "input scaling buffers copied from the trained member", timings=timings,
     )
     return result
+
+
+def probed_members(n_members: int, settings: AtlasSettings) -> list[int]:
+    """Members ``0..members-1`` (all when ``settings.members`` is None); the primary member must exist."""
+    if settings.member >= n_members or settings.member < 0:
+        raise ValueError(f"member {settings.member} does not exist: the ensemble has {n_members} member(s)")
+    if settings.members is not None and settings.members < 1:
+        raise ValueError(f"probe.members must be >= 1 (or all), got {settings.members}")
+    count = n_members if settings.members is None else min(settings.members, n_members)
+    return sorted(set(range(count)) | {settings.member})
+
+
+def run_ablation(
+    dataset_dir: str | Path, ensemble: Any, embeddings: dict, concepts: ConceptSet, result: AtlasResult,
+    settings: AtlasSettings, store: Any,
+) -> tuple[pd.DataFrame, dict]:
+    """`ablation.ablation_table` of every probed member on the validation split (classification only),
+    unit means from the probed items; returns the table and a summary for ``hierarchy.json``."""
+    from drugnet.train.data import load_dataset, model_inputs
+
+    empty = pd.DataFrame(columns=ablation.ABLATION_COLUMNS)
+    if not settings.ablation:
+        return empty, {"status": "off (probe.ablation: false)"}
+    if ensemble.task != "classification":
+        return empty, {"status": f"skipped: validation ROC-AUC needs a classification task, this model is {ensemble.task}"}
+    data = load_dataset(dataset_dir, ensemble.targets, store=store)
+    val = data.indices("val")
+    if len(val) == 0:
+        return empty, {"status": "skipped: the dataset has no validation rows"}
+    level = "atom" if ensemble.kind == "gnn" else "molecule"
+
+    def inputs(positions: np.ndarray) -> Any:
+        return model_inputs(store, val[positions], ensemble.kind, ensemble.use_descriptors)
+
+    tables = []
+    for member, emb in embeddings.items():
+        aucs = result.unit_aucs[member].get(level)
+        if not aucs:
+            continue
+        means = [np.asarray(layer, dtype=np.float64).mean(axis=0) for layer in emb["trained"][level][1:]]
+        tables.append(ablation.ablation_table(
+            ensemble.members[member], inputs, data.y[val], ensemble.targets, aucs, means, concepts.matrices[level],
+            member=member, k=settings.ablation_k, draws=settings.ablation_draws, seed=settings.seed,
+            batch_size=settings.batch_size))
+    table = pd.concat(tables, ignore_index=True) if tables else empty
+    return table, ablation_summary(table, level, len(val))
+
+
+def ablation_summary(table: pd.DataFrame, level: str, n_val: int) -> dict:
+    """Mean over tasks and members of the top-k and random-k drops per family and layer."""
+    excess = ablation.excess_drops(table) if len(table) else pd.DataFrame()
+    rows = []
+    if len(excess):
+        grouped = excess.groupby(["family", "layer"])[["top_drop", "random_mean_drop", "excess_drop"]].mean()
+        rows = grouped.reset_index().to_dict(orient="records")
+    return {"status": "done", "level": level, "n_validation_molecules": int(n_val),
+            "replacement": "unit mean over the probed items (mean ablation)", "per_family_layer": rows}

@@ -17,7 +17,7 @@ from sklearn.preprocessing import StandardScaler
 
 from drugnet.concepts.matrix import ConceptMatrix, subsample_atoms  # noqa: F401 (re-exported)
 
-PROBE_COLUMNS = ["concept", "family", "level", "layer", "network", "auc", "ci_low", "ci_high", "n_pos", "n_neg"]
+PROBE_COLUMNS = ["concept", "family", "level", "layer", "network", "auc", "ci_low", "ci_high", "n_pos", "n_neg", "member"]
 
 
 def scaffold_groups(mols: list[Chem.Mol]) -> np.ndarray:
@@ -150,6 +150,7 @@ def probe_layers(
     n_boot: int = 1000,
     C: float = 0.1,
     seed: int = 0,
+    member: int = 0,
 ) -> pd.DataFrame:
     """One probe per (layer, concept): train on the training-molecule items, score the test items.
 
@@ -175,7 +176,7 @@ def probe_layers(
         for c, name in enumerate(concepts.names):
             auc, lo, hi = auc_with_ci(scores[:, c], y_test[:, c], weights) if fittable[c] else (np.nan,) * 3
             rows.append(
-                (name, concepts.family[c], concepts.level, layer_index, network, auc, lo, hi, int(n_pos[c]), int(n_neg[c]))
+                (name, concepts.family[c], concepts.level, layer_index, network, auc, lo, hi, int(n_pos[c]), int(n_neg[c]), member)
             )
     return pd.DataFrame(rows, columns=PROBE_COLUMNS)
 

@@ -1,5 +1,7 @@
-"""Report section "Probing": hierarchy verdict, best concepts per family, neurons, example molecules
-with the atoms a top unit fires on coloured (``neuron_examples.json`` of ``drugnet probe``)."""
+"""Report section "Probing": the answer per model in one paragraph, then per model the hierarchy
+verdict (combined over members and per member), receptive field by pharmacophore distance, ablation
+effects, best concepts per family, neurons and example molecules with the atoms a top unit fires on
+coloured (``neuron_examples.json`` of ``drugnet probe``)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import pandas as pd
 from rdkit import Chem
 
 from drugnet.report import html as H
+from drugnet.report import probe_findings as F
 from drugnet.report.depict import (
     ACTIVATION,
     INHIBITION,
@@ -28,13 +31,23 @@ FAMILY_ORDER = ("functional_group", "interaction_center", "pharmacophore")
 OTHER_LAYER_EXAMPLES = 2  # examples drawn per unit in the collapsed other-layers block (report size)
 
 
+def primary_rows(table: pd.DataFrame, member: int | None = None) -> pd.DataFrame:
+    """Rows of one ensemble member (``member``, else the lowest one) when the table has a ``member``
+    column (probes.csv / neurons.csv of a multi-member run); the table itself otherwise."""
+    if "member" not in table.columns or table.empty:
+        return table
+    member = int(table["member"].min()) if member is None else member
+    return table[table["member"] == member].drop(columns="member")
+
+
 def selectivity(probes: pd.DataFrame) -> pd.DataFrame:
-    """``trained - random_init`` AUC per concept, level and layer (``drugnet.probing.hierarchy``)."""
+    """``trained - random_init`` AUC per concept, level and layer of the primary member
+    (``drugnet.probing.hierarchy``)."""
     from drugnet.probing.hierarchy import selectivity_table
 
     if not {"trained", "random_init"} <= set(probes["network"].unique()):
         return pd.DataFrame()
-    return selectivity_table(probes)
+    return selectivity_table(primary_rows(probes))
 
 
 def best_concepts(probes: pd.DataFrame, per_family: int = 5) -> pd.DataFrame:
@@ -47,7 +60,8 @@ def best_concepts(probes: pd.DataFrame, per_family: int = 5) -> pd.DataFrame:
     if hidden.empty:
         return pd.DataFrame()
     peaks = hidden.loc[hidden.groupby(["concept", "level"], sort=False)["selectivity"].idxmax()]
-    trained = probes[probes["network"] == "trained"].set_index(["concept", "level", "layer"])[["ci_low", "ci_high"]]
+    trained = primary_rows(probes)
+    trained = trained[trained["network"] == "trained"].set_index(["concept", "level", "layer"])[["ci_low", "ci_high"]]
     peaks = peaks.join(trained, on=["concept", "level", "layer"])
     peaks = peaks.sort_values(["level", "family", "selectivity"], ascending=[True, True, False])
     top = peaks.groupby(["level", "family"], sort=False).head(per_family)
@@ -60,7 +74,8 @@ def best_concepts(probes: pd.DataFrame, per_family: int = 5) -> pd.DataFrame:
 
 def top_neurons(neurons: pd.DataFrame, n: int = 10, network: str = "trained") -> pd.DataFrame:
     """The ``n`` units of ``network`` with the highest best-concept AUC."""
-    rows = neurons[neurons["network"] == network] if "network" in neurons else neurons
+    rows = primary_rows(neurons)
+    rows = rows[rows["network"] == network] if "network" in rows else rows
     return rows.sort_values(["auc", "layer", "unit"], ascending=[False, True, True]).head(n).reset_index(drop=True)
 
 
@@ -244,11 +259,20 @@ def _model_block(dataset: str, model: str, folder: Path, standardized: pd.DataFr
     parts = [f"<h3>{H.esc(dataset)} / {H.esc(model)}</h3>"]
     hierarchy = read_json(folder / "hierarchy.json")
     parts.append(_hierarchy_block(hierarchy) if hierarchy else H.missing(f"{folder / 'hierarchy.json'} not found"))
+    if isinstance(hierarchy, Mapping) and hierarchy.get("receptive_field"):
+        parts.append("<h4>receptive field: first decodable layer vs pharmacophore distance</h4>"
+                     + F.figure_if(folder, "receptive_field", f"{dataset} {model} receptive field", F.RECEPTIVE_CAPTION))
+    if isinstance(hierarchy, Mapping):
+        parts.append("<h4>replication over ensemble members</h4>" + F.members_table(hierarchy))
+    parts.append("<h4>causal use: ablation of detector units</h4>" + F.ablation_block(folder))
+    parts.append("<h4>mean selectivity per family and layer across members</h4>" + F.family_selectivity_table(folder))
     heatmap = next((p for p in (folder / "selectivity_heatmap.png", folder / "selectivity_heatmap.svg") if p.is_file()), None)
     if heatmap is not None:
         parts.append("<h4>selectivity (trained - random_init AUC) per concept and layer</h4>"
                      + H.figure(H.image_file(heatmap, f"{dataset} {model} selectivity heatmap"),
-                                "red: training raised decodability, blue: lowered"))
+                                "How to read: one row per concept (grouped by family, sorted by peak layer), one column "
+                                "per layer, colour = trained minus random-init probe AUC of the primary member; red: "
+                                "training raised decodability, blue: lowered"))
     probes = read_csv(folder / "probes.csv")
     if probes is not None and {"concept", "family", "level", "layer", "network", "auc"} <= set(probes.columns):
         best = best_concepts(probes)
@@ -271,8 +295,9 @@ def _model_block(dataset: str, model: str, folder: Path, standardized: pd.DataFr
 
 
 def probe_section(config: Mapping, results: Path) -> H.Section:
-    """Per dataset and probed model: verdict, tests, heatmap, best concepts, neurons and examples."""
-    blocks = []
+    """The answer per model in one paragraph, then per dataset and probed model: verdicts, receptive
+    field, member agreement, ablation, heatmap, best concepts, neurons and examples."""
+    blocks, answers = [], []
     for name in datasets(config, results):
         probe_root = results / name / "probes"
         found = sorted(p.name for p in probe_root.glob("*") if p.is_dir()) if probe_root.is_dir() else []
@@ -281,6 +306,11 @@ def probe_section(config: Mapping, results: Path) -> H.Section:
             continue
         standardized = read_csv(results / name / "standardized.csv")
         for model in model_names({}, name, found):
+            hierarchy = read_json(probe_root / model / "hierarchy.json")
+            if isinstance(hierarchy, Mapping):
+                answers.append(F.answer_paragraph(name, model, hierarchy))
             blocks.append(_model_block(name, model, probe_root / model, standardized))
+    if answers:
+        blocks.insert(0, "<h3>The answer</h3>" + "\n".join(answers))
     body = "\n".join(blocks) if blocks else H.missing("no datasets configured or found")
     return H.Section("probing", "Probing", body)

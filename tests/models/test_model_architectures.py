@@ -106,3 +106,50 @@ def test_build_model_rejects_unknown() -> None:
         default_hparams("gnn", {"hiden": 3})
     assert set(DEFAULT_HPARAMS) == {"gnn", "snn", "rf_ecfp"}
     assert DEFAULT_HPARAMS["gnn"]["depth"] >= 4
+
+
+def _gnn(residual: bool = False, depth: int = 3) -> tuple[torch.nn.Module, GraphBatch]:
+    torch.manual_seed(0)
+    b = graph_batch(SMILES)
+    hp = default_hparams("gnn", {"hidden": 16, "head_hidden": 8, "depth": depth, "residual": residual})
+    hp.update(atom_dim=b.x.shape[1], bond_dim=b.edge_attr.shape[1], n_tasks=2)
+    return build_model(hp).eval(), b
+
+
+@pytest.mark.parametrize("residual", [False, True])
+def test_gnn_forward_ablated_without_units_equals_forward(residual: bool) -> None:
+    model, b = _gnn(residual)
+    empty = {2: (torch.zeros(0, dtype=torch.long), torch.zeros(0))}
+    assert torch.allclose(model.forward_ablated(b, {}), model(b))
+    assert torch.allclose(model.forward_ablated(b, empty), model(b))
+
+
+def test_gnn_forward_ablated_fixes_the_embed_state_and_changes_output() -> None:
+    model, b = _gnn()
+    units, values = torch.tensor([0, 3, 5]), torch.tensor([0.5, -1.0, 2.0])
+    out = model.forward_ablated(b, {2: (units, values)})
+    assert not torch.allclose(out, model(b))
+    _, states = model._forward_states(b, {2: (units, values)})
+    assert torch.equal(states[2][:, units], values.expand(len(states[2]), 3))
+
+
+def test_gnn_residual_differs_and_embeds_every_layer() -> None:
+    plain, b = _gnn(False, depth=8)
+    deep, _ = _gnn(True, depth=8)
+    assert len(deep.embed(b)) == 9
+    assert deep.state_dict().keys() == plain.state_dict().keys()  # same weights, only the wiring differs
+    deep.load_state_dict(plain.state_dict())
+    assert not torch.allclose(deep(b), plain(b))
+    assert torch.allclose(deep.embed(b)[1].atom, plain.embed(b)[1].atom)  # layer 1 has no skip
+
+
+def test_snn_forward_ablated() -> None:
+    torch.manual_seed(0)
+    hp = default_hparams("snn", {"hidden": 16, "depth": 3})
+    hp.update(in_dim=10, n_log=6, n_tasks=2)
+    model = build_model(hp).eval()
+    x = torch.rand(7, 10) * 3
+    assert torch.allclose(model.forward_ablated(x, {}), model(x))
+    mean = model.embed(x)[1].mol.mean(0)
+    out = model.forward_ablated(x, {1: (torch.arange(16), mean)})
+    assert torch.allclose(out, out[:1].expand_as(out), atol=1e-6)  # every unit of layer 1 fixed: one output

@@ -17,7 +17,7 @@ SPLITS = ["train", "val", "test"]
 wildcard_constraints:
     dataset="|".join(DATASETS) or "^$",
     model="gnn|snn|rf_ecfp",
-    deep_model="gnn|snn",
+    deep_model="gnn|snn|gnn_depth8",
     shard="[0-9]+",
 
 
@@ -32,6 +32,12 @@ def models(dataset):
 
 def deep_models(dataset):
     return [m for m in models(dataset) if m in DEEP_MODELS]
+
+
+def probed_models(dataset):
+    """Deep models probed: the dataset's gnn/snn, plus the 8-layer residual GNN of the depth study."""
+    depth = ["gnn_depth8"] if config["probe"]["study"] == "depth" and "gnn" in deep_models(dataset) else []
+    return deep_models(dataset) + depth
 
 
 def has_external_test(dataset):
@@ -133,6 +139,7 @@ def prediction_files(dataset):
 
 PROBE_TABLES = [
     "probes.csv", "neurons.csv", "hierarchy.json", "skipped_concepts.csv", "neuron_examples.json",
+    "family_selectivity.csv", "receptive_field.csv", "ablation.csv",
 ]
 
 
@@ -141,7 +148,7 @@ def report_inputs():
     out = []
     for ds in DATASETS:
         out.append(f"{R}/{ds}/metrics.json")
-        out += [f"{R}/{ds}/probes/{m}/{name}" for m in deep_models(ds) for name in ("hierarchy.json", "neuron_examples.json")]
+        out += [f"{R}/{ds}/probes/{m}/{name}" for m in probed_models(ds) for name in ("hierarchy.json", "neuron_examples.json")]
     for lib in LIBRARIES:
         out.append(f"{R}/libraries/{lib}/standardized.csv")
     for campaign in CAMPAIGNS:
@@ -157,7 +164,23 @@ def probe_args(wildcards):
     p = config["probe"]
     return (
         f"--max-molecules {p['max_molecules']} --atoms-per-molecule {p['atoms_per_molecule']} "
-        f"--min-positives {p['min_positives']} --n-boot {p['n_boot']} --seed {p['seed']}"
+        f"--min-positives {p['min_positives']} --n-boot {p['n_boot']} --seed {p['seed']} "
+        f"--members {p['members']} --matched-layer {p['matched_layer']} "
+        f"--{'' if p['ablation'] else 'no-'}ablation --ablation-k {p['ablation_k']} --ablation-draws {p['ablation_draws']}"
+    )
+
+
+DEPTH_STUDY = {"depth": 8, "residual": True}  # probe.study: depth (docs/probing.md)
+
+
+def train_depth_args(wildcards):
+    """`train_args` of the dataset's gnn with the depth-study architecture on top."""
+    ds = config["datasets"][wildcards.dataset]
+    m = model_settings(config, wildcards.dataset)
+    hparams = json.dumps({**m.get("gnn", {}), **DEPTH_STUDY}, sort_keys=True)
+    return (
+        f"--task {ds['task']} --targets {q(ds['targets'])} --hparams {shlex.quote(hparams)} "
+        f"--ensemble {m.get('ensemble', 3)} --seed {m.get('seed', 0)} --device {m.get('device', 'auto')}"
     )
 
 

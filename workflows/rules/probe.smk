@@ -31,3 +31,28 @@ rule probe:
     shell:
         "drugnet probe --dataset-dir {params.dataset_dir:q} --model-dir {params.model_dir:q} "
         "--output-dir {params.outdir:q} {params.args} --threads {threads} 2> {log:q}"
+
+
+rule train_depth:
+    """probe.study: depth: the dataset's gnn recipe with 8 residual message-passing layers, for probing."""
+    input:
+        train_inputs,
+    output:
+        f"{R}/{{dataset}}/models/gnn_depth8/model.json",
+    log:
+        f"{R}/logs/{{dataset}}/train_gnn_depth8.log",
+    benchmark:
+        f"{R}/benchmarks/{{dataset}}/train_gnn_depth8.tsv"
+    params:
+        dataset_dir=lambda wildcards: f"{R}/{wildcards.dataset}",
+        outdir=lambda wildcards: f"{R}/{wildcards.dataset}/models/gnn_depth8",
+        args=train_depth_args,
+    conda:
+        "../envs/drugnet.yaml"
+    threads: 2
+    resources:
+        mem_mb=6000,
+        runtime=240,
+    shell:
+        "drugnet train --dataset-dir {params.dataset_dir:q} --model gnn "
+        "--output-dir {params.outdir:q} {params.args} --threads {threads} 2> {log:q}"
