@@ -28,10 +28,14 @@ def _owner(folder, pid, **fields):
     (folder / f"{OWNER_PREFIX}{owner['host']}-{pid}.json").write_text(json.dumps(owner))
 
 
-def test_no_lock_no_hint(tmp_path):
-    assert lock_hint(tmp_path / ".snakemake") is None
-    (tmp_path / ".snakemake" / "locks").mkdir(parents=True)
-    assert lock_hint(tmp_path / ".snakemake") is None
+def test_no_lock_no_hint_and_dead_records_are_dropped(tmp_path):
+    folder = tmp_path / ".snakemake"
+    assert lock_hint(folder) is None
+    (folder / "locks").mkdir(parents=True)
+    _owner(folder, _dead_pid())
+    record_owner(folder)
+    assert lock_hint(folder) is None
+    assert [p.name for p in folder.glob(f"{OWNER_PREFIX}*")] == [f"{OWNER_PREFIX}{socket.gethostname()}-{os.getpid()}.json"]
 
 
 def test_dead_owner_lock_is_kept_and_explained(tmp_path):
