@@ -15,8 +15,8 @@ for 150k and 1.5M rows: it must stay under a fixed bound and not grow with the r
 
 Peak RSS does not depend on load or timing (at most ``2 * n_jobs`` chunks are in flight whatever
 the speed), so the only part of this test that load could break was the former 900 s limit per
-run: the one failure that led to an ``xfail`` (a full-suite run at a load average of 10+ on 2
-cores) left no output, and that limit is the only load-dependent check it had. Time is not what
+run: the one failure that led to an ``xfail`` (a full-suite run on an overloaded machine) left
+no output, and that limit is the only load-dependent check it had. Time is not what
 this test checks: the limit below only catches a hang, and running past it is reported as such,
 apart from the memory and accounting checks. Measured with ``-s`` at a load average of ~15 on
 2 cores: 5 min for both runs; peak RSS main 142 -> 148 MiB, workers 115 -> 115 MiB.
