@@ -117,7 +117,11 @@ def _open_text(path: Path) -> io.TextIOBase:
 
 
 def _table_columns(path: Path) -> list[str] | None:
-    """Header of a CSV/TSV file (None for SMILES/SDF files, which have no header)."""
+    """Header of a CSV/TSV file (None for SMILES/SDF files, which have no header).
+
+    Names are stripped of surrounding whitespace, the rule the reader (``drugnet.io.readers``)
+    uses too: ``smiles, id`` has a column ``id``.
+    """
     name = path.name.lower().removesuffix(".gz")
     if not (name.endswith(".csv") or name.endswith(".tsv")):
         return None
@@ -135,6 +139,7 @@ def _labelled_targets(path: Path, targets: list[str]) -> set[str]:
     found: set[str] = set()
     with _open_text(path) as fh:
         reader = csv.DictReader(fh, delimiter="\t" if name.endswith(".tsv") else ",")
+        reader.fieldnames = [c.strip() for c in reader.fieldnames or []]
         for row in reader:
             for t in targets:
                 value = (row.get(t) or "").strip()

@@ -12,8 +12,9 @@ Labels. ``targets`` are parsed as numbers: blank, ``NA``, ``N/A``, ``nan``, ``nu
 (``invalid_class_label:<column>``). Structure reasons take precedence over label reasons.
 
 Merging duplicates (same InChIKey): the first occurrence gives ``id``, ``input_smiles`` and
-``smiles``; rows are ordered by first occurrence; ``merged_ids`` joins all ids with ';' in
-input order. Classification targets: majority vote of the non-missing labels, a tie is
+``smiles``; rows are ordered by first occurrence; ``merged_ids`` is the JSON list of all ids in
+input order (``drugnet.io.ids``). Ids are checked in input order (``IdRegistry``): an id that
+another structure already has is rejected as ``duplicate_id``, so ids are unique per row. Classification targets: majority vote of the non-missing labels, a tie is
 missing; ``n_label_conflicts`` counts the targets whose merged labels disagreed. Regression
 targets: mean, ``<target>_std`` (population std, 0 for one value) and ``<target>_count``.
 ``label_columns`` (library annotations) are never a reason to reject: a column whose
@@ -65,6 +66,7 @@ from drugnet.chem.standardize import (
     standardize_smiles,
 )
 from drugnet.io.atomic import atomic_path, write_csv_atomic, write_json_atomic
+from drugnet.io.ids import IdRegistry, encode_merged_ids
 from drugnet.io.readers import InputError, detect_format, read_chunks
 
 TASKS = ("classification", "regression")
@@ -276,7 +278,7 @@ class _Store:
                                 values.append(value)
                         _append_labels(label_values, dup_labels)
                         pending = next(duplicates, None)
-                    yield ident, input_smiles, smiles, key, len(ids), ";".join(ids), target_values, label_values
+                    yield ident, input_smiles, smiles, key, len(ids), encode_merged_ids(ids), target_values, label_values
                     group += 1
 
     def close(self) -> None:
@@ -434,9 +436,13 @@ def _standardize(
     rows_read = n_rejected = label_conflicts = 0
     with tempfile.TemporaryDirectory(prefix="drugnet-standardize-") as folder:
         store = _Store(Path(folder), len(label_columns))
+        registry = IdRegistry(Path(folder))
         try:
             for payload, (accepted, rejected) in _map_chunks(partial(_process_chunk, settings=settings),
                                                              payloads, n_jobs):
+                accepted, id_rejects = registry.check(accepted)
+                if id_rejects:
+                    rejected = sorted(rejected + id_rejects, key=lambda r: r[0])
                 store.add(accepted)
                 if rejected:
                     on_rejects(rejected)
@@ -462,6 +468,7 @@ def _standardize(
             merged_rows = store.n_duplicates
         finally:
             store.close()
+            registry.close()
     return {
         "input": str(path),
         "format": detect_format(path, fmt),

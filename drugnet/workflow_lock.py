@@ -12,7 +12,8 @@ second run would start a second writer on the same outputs. So drugnet only expl
   ``onerror``) removes it. One file per run, so concurrent runs do not overwrite each other.
 - ``lock_hint()`` (when the Snakefile is read) returns, when locks exist, which recorded runs
   are still alive, which are gone and whether processes of their process group still run, and
-  the ``snakemake --unlock`` hint. It deletes nothing.
+  the ``snakemake --unlock`` hint. It never touches a lock; once no lock is left it drops the
+  records of dead runs on this host (they hold nothing any more).
 """
 
 from __future__ import annotations
@@ -86,10 +87,16 @@ def _owners(folder: Path) -> list[dict]:
         try:
             owner = json.loads(path.read_text())
             owners.append({"host": str(owner["host"]), "pid": int(owner["pid"]),
-                           "start_time": owner.get("start_time"), "pgid": owner.get("pgid")})
+                           "start_time": owner.get("start_time"), "pgid": owner.get("pgid"), "path": path})
         except (OSError, ValueError, KeyError, TypeError):
             continue
     return owners
+
+
+def _drop_dead_records(folder: Path) -> None:
+    for owner in _owners(folder):
+        if owner["host"] == socket.gethostname() and not _alive(owner["pid"], owner["start_time"]):
+            owner["path"].unlink(missing_ok=True)
 
 
 def _describe(owner: dict) -> str:
@@ -110,6 +117,8 @@ def lock_hint(snakemake_dir: str | os.PathLike = ".snakemake") -> str | None:
     folder = Path(snakemake_dir)
     locks = folder / "locks"
     if not locks.is_dir() or not any(locks.iterdir()):
+        if folder.is_dir():
+            _drop_dead_records(folder)
         return None
     owners = [_describe(owner) for owner in _owners(folder)]
     held = "; ".join(owners) if owners else "a run drugnet has no record of (killed before its first job, or a dry run)"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from drugnet.predict import rejects_path
 
@@ -15,8 +14,7 @@ def test_rejects_path_is_beside_output(tmp_path) -> None:
 
 
 def test_predict_command_writes_predictions_and_rejects(tmp_path) -> None:
-    store_mod = pytest.importorskip("drugnet.features.store", reason="FeatureStore not available yet")
-    pytest.importorskip("drugnet.standardize", reason="drugnet.standardize not available yet")
+    from drugnet.features import store as store_mod
     from drugnet.cli import main
     from drugnet.train.checkpoint import save_model_dir
     from drugnet.train.data import Dataset

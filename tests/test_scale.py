@@ -12,6 +12,14 @@ the pipeline's memory and per-row overhead, not RDKit's speed. Repeats are the h
 memory: all 1.5M rows are duplicates of ~1.5k structures, and every id must reach ``merged_ids``.
 Peak RSS is measured in a fresh interpreter (main process and, separately, the worker processes)
 for 150k and 1.5M rows: it must stay under a fixed bound and not grow with the row count.
+
+Peak RSS does not depend on load or timing (at most ``2 * n_jobs`` chunks are in flight whatever
+the speed), so the only part of this test that load could break was the former 900 s limit per
+run: the one failure that led to an ``xfail`` (a full-suite run on an overloaded machine) left
+no output, and that limit is the only load-dependent check it had. Time is not what
+this test checks: the limit below only catches a hang, and running past it is reported as such,
+apart from the memory and accounting checks. Measured with ``-s`` at a load average of ~15 on
+2 cores: 5 min for both runs; peak RSS main 142 -> 148 MiB, workers 115 -> 115 MiB.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ SMALL, LARGE = 150_000, 1_500_000
 MAIN_BOUND_MIB = 400  # rdkit + pandas + numpy imported take ~120 MiB
 WORKER_BOUND_MIB = 400
 GROWTH_BOUND_MIB = 40  # holding one id per duplicate row would add ~90 MiB from 150k to 1.5M rows
+HANG_LIMIT_S = 3 * 3600  # a hang, not a speed claim (speed: benchmarks/)
 
 _RUN = """
 import json, resource, sys
@@ -59,8 +68,11 @@ def _standardize(library: Path, out: Path) -> dict:
     args = ["standardize", str(library), "--output", str(out / "standardized.csv"), "--rejects",
             str(out / "rejects.csv"), "--summary", str(out / "summary.json"), "--id-column", "id",
             "--label-columns", "approved", "--threads", "2"]
-    result = subprocess.run([sys.executable, "-c", _RUN, *args], capture_output=True, text=True, timeout=900,
-                            check=False)
+    try:
+        result = subprocess.run([sys.executable, "-c", _RUN, *args], capture_output=True, text=True,
+                                timeout=HANG_LIMIT_S, check=False)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"standardize of {library.name} ran past {HANG_LIMIT_S} s (hang?); memory was not measured")
     assert result.returncode == 0, result.stderr[-3000:]
     usage = json.loads(result.stdout.strip().splitlines()[-1])
     assert usage["code"] == 0, result.stderr[-3000:]
@@ -69,11 +81,12 @@ def _standardize(library: Path, out: Path) -> dict:
 
 def _check_accounting(out: Path, rows: int, pool: list[str]) -> None:
     summary = json.loads((out / "summary.json").read_text())
-    std = pd.read_csv(out / "standardized.csv", dtype={"merged_ids": str, "id": str})
+    std = pd.read_csv(out / "standardized.csv", dtype={"merged_ids": str, "id": str}, keep_default_na=False)
     rejects = pd.read_csv(out / "rejects.csv")
     assert summary["rows_read"] == rows
     assert std["n_merged"].sum() + len(rejects) == rows
-    assert sum(ids.count(";") + 1 for ids in std["merged_ids"]) == std["n_merged"].sum()
+    assert sum(len(json.loads(ids)) for ids in std["merged_ids"]) == std["n_merged"].sum()
+    assert std["id"].is_unique
     assert std["inchikey"].is_unique and len(std) == summary["accepted_unique"] <= len(pool)
     assert summary["merged_rows"] == rows - len(rejects) - len(std)
     broken_rows = sum(1 for i in range(rows) if pool[i % len(pool)] in BROKEN)
@@ -82,7 +95,6 @@ def _check_accounting(out: Path, rows: int, pool: list[str]) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="failed once in the final full-suite run on an overloaded machine; cause not yet investigated")
 def test_1_5m_row_library_standardizes_in_bounded_memory(tmp_path):
     pool = _pool()
     usage = {}

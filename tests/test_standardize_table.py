@@ -30,7 +30,7 @@ TOX21_TASKS = ["NR-AR", "NR-AR-LBD", "NR-AhR", "NR-Aromatase", "NR-ER", "NR-ER-L
 def assert_accounted(output) -> None:
     """Every input row is either merged into an accepted row or rejected, exactly once."""
     assert output.standardized["n_merged"].sum() + len(output.rejects) == output.summary["rows_read"]
-    merged = [i for ids in output.standardized["merged_ids"] for i in ids.split(";")]
+    merged = [i for ids in output.standardized["merged_ids"] for i in json.loads(ids)]
     assert len(merged) == output.standardized["n_merged"].sum()
     assert output.summary["rejected"] == len(output.rejects)
     assert output.summary["accepted_unique"] + output.summary["merged_rows"] == output.standardized["n_merged"].sum()
@@ -60,7 +60,7 @@ def test_messy_csv_every_row_accounted_for():
     std = out.standardized
     assert list(std.columns) == [*STANDARDIZED_COLUMNS, "active", "tox", "n_label_conflicts"]
     assert std["smiles"].tolist() == ["CC(=O)O", "CCN", "CCO", "c1ccncc1", "CCCC"]
-    assert std["merged_ids"].tolist() == ["m1;m2;m14", "m3\nwith newline;m10", "m11", "m12", "13"]
+    assert std["merged_ids"].tolist() == ['["m1","m2","m14"]', '["m3\\nwith newline","m10"]', '["m11"]', '["m12"]', '["#13"]']
     assert std["input_smiles"].tolist()[0] == "CC(=O)[O-].[Na+]"  # first occurrence
     # acetic acid: active 1,0,1 -> 1 (conflict); tox 0,-,1 -> tie -> missing (conflict)
     assert std["active"].tolist()[:2] == [1, 1] and pd.isna(std["tox"].iloc[0])
@@ -100,7 +100,7 @@ def test_smi_accounting(name):
     out = standardize_file(FIXTURES / name)
     assert_accounted(out)
     assert out.summary["rows_read"] == 7
-    assert out.standardized["merged_ids"].tolist()[0] == "sodium acetate;acetic acid"
+    assert out.standardized["merged_ids"].tolist()[0] == '["sodium acetate","acetic acid"]'
     assert out.standardized["smiles"].tolist() == ["CC(=O)O", "c1ccccc1", "N[C@@H](CO)C(=O)O"]
     assert out.rejects["reason"].tolist() == ["unparseable_smiles", "valence_error", "no_organic_fragment"]
 
@@ -111,8 +111,8 @@ def test_sdf_accounting_broken_and_unterminated_blocks(name):
     assert_accounted(out)
     assert out.summary["rows_read"] == 6
     assert out.rejects["reason"].tolist() == ["broken_sdf_block", "valence_error", "non_numeric_label:activity"]
-    assert out.rejects["id"].tolist() == ["2", "C4", "C6"]
-    assert out.standardized["merged_ids"].tolist() == ["C1;C3", "C5"]
+    assert out.rejects["id"].tolist() == ["#2", "C4", "C6"]
+    assert out.standardized["merged_ids"].tolist() == ['["C1","C3"]', '["C5"]']
     assert out.standardized["smiles"].tolist() == ["CC(=O)O", "C[C@H](N)O"]
     assert pd.isna(out.standardized["activity"].iloc[0])  # 1 vs 0: tie -> missing
     assert out.standardized["n_label_conflicts"].tolist() == [1, 0]
@@ -167,7 +167,7 @@ def test_write_outputs_atomic_and_readable(tmp_path):
                               tmp_path / "o" / "summary.json")
     back = pd.read_csv(tmp_path / "o" / "standardized.csv", dtype={"id": str})
     assert back["n_merged"].sum() + len(pd.read_csv(tmp_path / "o" / "rejects.csv")) == 15
-    assert back["merged_ids"].iloc[1] == "m3\nwith newline;m10"
+    assert json.loads(back["merged_ids"].iloc[1]) == ["m3\nwith newline", "m10"]
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["rows_read"] == 15 and summary["rejected"] == 7
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["rejects.csv", "standardized.csv", "summary.json"]

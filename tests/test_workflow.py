@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from rdkit import Chem
 from workflow_helpers import QUICK_COMPARED, REPO, SNAKEMAKE
 from workflow_helpers import run_snakemake as _snakemake
 from workflow_helpers import snakemake_workdir as _workdir
@@ -120,3 +121,88 @@ def test_profiles_build_the_dag(tmp_path, profile):
     result = _snakemake(_workdir(tmp_path), "-n", "--profile", str(REPO / "profiles" / profile))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "screen_score" in result.stdout and "This was a dry-run" in result.stdout
+
+
+NA_IDS = ["NA", "None", "null", "nan", "N/A", "NaN", "#N/A", "<NA>", "n/a", "NULL"]
+MINIMAL_CONFIG = """\
+results: results
+datasets:
+  esol:                      # only the three required keys: every other setting is a default
+    path: inputs/esol.csv
+    task: regression
+    targets: [log_solubility]
+  odd:
+    path: inputs/odd.csv
+    id_column: name
+    task: regression
+    targets: [log_solubility]
+libraries:
+  lib:
+    path: inputs/lib.csv
+    id_column: name
+model:
+  models: [snn, rf_ecfp]
+  ensemble: 1
+  snn: {hidden: 32, depth: 2, epochs: 2, patience: 2, warmup_epochs: 1}
+  rf_ecfp: {n_estimators: 20}
+probe: {max_molecules: 100, atoms_per_molecule: 2, min_positives: 10, n_boot: 100}
+campaigns:
+  soluble:
+    library: lib
+    objectives: [{dataset: odd, target: log_solubility}]
+    top_n: 100                  # every compound reaches top.sdf, the line-break id too
+    annotate_top: 100
+    explain_top: 10
+    filters: {max_per_cluster: 100}
+    shards: 2
+"""
+
+
+def _write_inputs(folder: Path) -> None:
+    """ESOL molecules: a plain dataset, one whose ids look like missing values, and a library
+    whose ids hold line breaks, ``$$$$``, ``;``, a duplicate and blanks."""
+    esol = pd.read_csv(REPO / "data" / "esol_delaney.csv.gz")
+    folder.mkdir()
+    esol.iloc[:300].to_csv(folder / "esol.csv", index=False)
+    odd = esol.iloc[300:500].copy()
+    odd.insert(0, "name", NA_IDS + [f"odd{i}" for i in range(len(odd) - len(NA_IDS))])
+    odd.to_csv(folder / "odd.csv", index=False)
+    lib = esol.iloc[500:580][["smiles"]].copy()
+    names = [f"L{i}" for i in range(len(lib))]
+    names[:8] = ["evil\n$$$$\ninjected", "a;b", "NA", "", "dup", "dup", "tab\tid", "None"]
+    lib.insert(0, "name", names)
+    lib.to_csv(folder / "lib.csv", index=False)
+
+
+@pytest.mark.slow
+def test_minimal_dataset_block_and_odd_ids_run_end_to_end(tmp_path):
+    work = tmp_path
+    (work / "config").mkdir()
+    (work / "config" / "config.yaml").write_text(MINIMAL_CONFIG)
+    _write_inputs(work / "inputs")
+    result = _snakemake(work, "--cores", "2", timeout=1200)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    res = work / "results"
+
+    split = pd.read_csv(res / "esol" / "split.csv")
+    assert set(split["split"]) == {"train", "val", "test"}  # the documented default split was applied
+    assert json.loads((res / "esol" / "models" / "snn" / "model.json").read_text())["ensemble_size"] == 1
+
+    std = pd.read_csv(res / "odd" / "standardized.csv", dtype=str, keep_default_na=False)
+    odd_split = pd.read_csv(res / "odd" / "split.csv", dtype=str, keep_default_na=False)
+    assert set(NA_IDS) <= set(std["id"]) and odd_split["id"].tolist() == std["id"].tolist()
+    assert "test" in json.loads((res / "odd" / "metrics.json").read_text())["snn"]
+
+    lib = pd.read_csv(res / "libraries" / "lib" / "standardized.csv", dtype=str, keep_default_na=False)
+    rejects = pd.read_csv(res / "libraries" / "lib" / "rejects.csv", dtype=str, keep_default_na=False)
+    assert lib["id"].is_unique and "#4" in set(lib["id"]) and {"NA", "None", "a;b"} <= set(lib["id"])
+    assert rejects.loc[rejects["id"] == "dup", "reason"].str.startswith("duplicate_id").all()
+    assert sum(len(json.loads(ids)) for ids in lib["merged_ids"]) + len(rejects) == 80
+
+    ranked = pd.read_csv(res / "screens" / "soluble" / "ranked.csv", dtype={"id": str}, keep_default_na=False)
+    assert len(ranked) == len(lib) and ranked["id"].is_unique
+    top = pd.read_csv(res / "screens" / "soluble" / "top.csv", dtype={"id": str}, keep_default_na=False)
+    mols = list(Chem.SDMolSupplier(str(res / "screens" / "soluble" / "top.sdf")))
+    assert len(mols) == len(top) == len(ranked) and all(m is not None for m in mols)
+    assert "evil\n$$$$\ninjected" in set(top["id"]) and "evil $$$$ injected" in {m.GetProp("_Name") for m in mols}
+    assert (res / "report.html").is_file()

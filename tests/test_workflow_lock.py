@@ -28,10 +28,14 @@ def _owner(folder, pid, **fields):
     (folder / f"{OWNER_PREFIX}{owner['host']}-{pid}.json").write_text(json.dumps(owner))
 
 
-def test_no_lock_no_hint(tmp_path):
-    assert lock_hint(tmp_path / ".snakemake") is None
-    (tmp_path / ".snakemake" / "locks").mkdir(parents=True)
-    assert lock_hint(tmp_path / ".snakemake") is None
+def test_no_lock_no_hint_and_dead_records_are_dropped(tmp_path):
+    folder = tmp_path / ".snakemake"
+    assert lock_hint(folder) is None
+    (folder / "locks").mkdir(parents=True)
+    _owner(folder, _dead_pid())
+    record_owner(folder)
+    assert lock_hint(folder) is None
+    assert [p.name for p in folder.glob(f"{OWNER_PREFIX}*")] == [f"{OWNER_PREFIX}{socket.gethostname()}-{os.getpid()}.json"]
 
 
 def test_dead_owner_lock_is_kept_and_explained(tmp_path):
@@ -77,3 +81,19 @@ def test_unknown_owner_and_other_host(tmp_path):
     (folder / f"{OWNER_PREFIX}broken.json").write_text("{not json")
     assert "another host" in lock_hint(folder)
     assert (folder / "locks").is_dir()
+
+
+def test_snakefile_keeps_a_dead_runs_lock_and_prints_the_hint(tmp_path):
+    """Reading the Snakefile over a killed run's lock deletes nothing (the previous code removed
+    ``locks/`` when its owner pid was dead, while orphaned jobs could still be writing)."""
+    from workflow_helpers import run_snakemake, snakemake_workdir
+
+    work = snakemake_workdir(tmp_path)
+    folder = _locked(work / ".snakemake")
+    pid = _dead_pid()
+    _owner(folder, pid)
+    (folder / "drugnet-lock-owner.json").write_text(json.dumps({"host": socket.gethostname(), "pid": pid}))
+    result = run_snakemake(work, "-n", "--quiet", "rules")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "snakemake --unlock" in result.stdout + result.stderr and f"pid {pid}" in result.stdout + result.stderr
+    assert (folder / "locks" / "0.output.lock").exists()

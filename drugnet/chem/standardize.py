@@ -68,10 +68,13 @@ MALFORMED_LINE = "malformed_line"
 ENCODING_ERROR = "encoding_error"
 NON_NUMERIC_LABEL = "non_numeric_label"
 INVALID_CLASS_LABEL = "invalid_class_label"
+TRAILING_TEXT = "trailing_text"
+DUPLICATE_ID = "duplicate_id"
+RESERVED_ID = "reserved_id"
 REASONS = (
     EMPTY_SMILES, UNPARSEABLE_SMILES, VALENCE_ERROR, SANITIZATION_ERROR, NO_ORGANIC_FRAGMENT,
     STANDARDIZATION_FAILED, TOO_MANY_ATOMS, BROKEN_SDF_BLOCK, MALFORMED_LINE, ENCODING_ERROR,
-    NON_NUMERIC_LABEL, INVALID_CLASS_LABEL,
+    NON_NUMERIC_LABEL, INVALID_CLASS_LABEL, TRAILING_TEXT, DUPLICATE_ID, RESERVED_ID,
 )
 
 DEFAULT_MAX_HEAVY_ATOMS = 200
@@ -144,6 +147,8 @@ def parse_smiles(smiles: str, *, max_atoms: int = DEFAULT_MAX_RECORD_ATOMS) -> S
     if smiles is None or not str(smiles).strip():
         return StandardizeResult(None, EMPTY_SMILES)
     smiles = str(smiles).strip()
+    if any(c.isspace() for c in smiles):  # RDKit would read "CCO junk" as CCO named "junk"
+        return StandardizeResult(None, TRAILING_TEXT)
     with rdBase.BlockLogs():
         if len(smiles) > max_atoms:  # every atom takes at least one character: only then count
             if len(smiles) > SMILES_CHARS_PER_ATOM * max_atoms:

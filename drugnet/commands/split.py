@@ -33,7 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    df = pd.read_csv(args.input, dtype={c: str for c in ("id", "smiles", "inchikey", args.column) if c})
+    # ids are text: "NA", "None", "null", "nan", "N/A" are ids, not missing values
+    df = pd.read_csv(args.input, dtype={c: str for c in ("id", "smiles", "inchikey", "merged_ids", args.column) if c},
+                     keep_default_na=False, na_values=[""])
     targets = args.targets if args.targets is not None else target_columns(list(df.columns))
     try:
         split = split_frame(df, method=args.method, sizes=args.sizes, seed=args.seed, column=args.column,

@@ -1,7 +1,9 @@
 """Atomic file writes: write to a temporary name in the target folder, rename on success.
 
 A killed or failing job therefore never leaves a file that looks complete: either the old
-file (or none) is there, or the complete new one.
+file (or none) is there, or the complete new one. The data are flushed to disk (``fsync``)
+before the rename and the folder after it, so a power loss or kernel crash cannot leave the
+new name pointing at an empty or partial file.
 """
 
 from __future__ import annotations
@@ -34,10 +36,29 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp
         if not tmp.exists():
             raise FileNotFoundError(f"atomic write of {target}: nothing was written to {tmp}")
+        _fsync(tmp)
         os.replace(tmp, target)
+        _fsync(target.parent, directory=True)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _fsync(path: Path, directory: bool = False) -> None:
+    """Flush ``path``'s data (a file) or entries (a folder) to disk."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        if directory:  # some platforms cannot open folders; the rename itself is still atomic
+            return
+        raise
+    try:
+        os.fsync(fd)
+    except OSError:
+        if not directory:
+            raise
+    finally:
+        os.close(fd)
 
 
 def write_csv_atomic(df: pd.DataFrame, path: str | os.PathLike, **to_csv_kwargs: Any) -> Path:

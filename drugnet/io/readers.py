@@ -5,7 +5,8 @@ Every input record yields exactly one row. Each chunk is a DataFrame with column
 - ``row``: 1-based input data row number, contiguous over the whole file (blank lines and
   header are not rows; an SDF record is one row);
 - ``id``: the ``id_column`` value as a string (SDF: the name line, or the property named by
-  ``id_column``; a broken block keeps its name line); blank or no id column -> the row number;
+  ``id_column``; a broken block keeps its name line); a blank id -> ``#<row>``, no id column
+  (CSV/TSV) -> the row number (``drugnet.io.ids``);
 - ``input_smiles``: the SMILES as written (SDF: ``MolToSmiles`` of the parsed block, "" when the
   block does not parse);
 - ``read_error``: "" or a reject reason found while reading (below);
@@ -42,13 +43,15 @@ category is the text before the first ':'):
   minutes for SMILES of large polycyclic records and overflows the stack on ~20,000-atom chains).
 
 All strings in the chunks are valid Unicode (no lone surrogates). CSV/TSV values are raw
-strings (nothing coerced; SMILES and id are stripped of surrounding whitespace); with a header
-naming a column twice, the first one is read.
+strings (nothing coerced; SMILES and id are stripped of surrounding whitespace); header names
+are stripped too (the rule ``check-config`` uses: ``smiles, id`` has a column ``id``); with a
+header naming a column twice, the first one is read.
 
 File-level problems raise ``InputError`` (message names the file): missing file, unknown
 format, empty input (no header or no data rows), a missing column (the message lists the
 columns found and, when the header is one field containing another delimiter, says so), a
-header that cannot be tokenized, a UTF-16/UTF-32 file (byte-order mark), and a corrupt or
+header that cannot be tokenized, a UTF-16/UTF-32 file (byte-order mark, or UTF-16 without one:
+every other byte zero), and a corrupt or
 truncated gzip stream (raised when reached, possibly after earlier chunks). A requested SD
 property must occur in at least one of the first ``SDF_PROPERTY_WINDOW`` records (independent of
 ``chunk_size``).
@@ -78,6 +81,7 @@ from drugnet.chem.standardize import (
     MALFORMED_LINE,
     TOO_MANY_ATOMS,
 )
+from drugnet.io.ids import placeholder
 
 FORMATS = ("csv", "tsv", "smi", "sdf")
 BASE_COLUMNS = ("row", "id", "input_smiles", "read_error")
@@ -137,11 +141,24 @@ def _check_file(path: Path) -> None:
 
 def _check_not_utf16(path: Path) -> None:
     with _open_binary(path) as fh:
-        start = fh.read(4)
+        sample = fh.read(4096)
+    start = sample[:4]
     if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # also UTF-32 LE
         raise InputError(f"{path}: the file is UTF-16 or UTF-32 encoded (byte-order mark); save it as UTF-8")
     if start == codecs.BOM_UTF32_BE:
         raise InputError(f"{path}: the file is UTF-32 encoded (byte-order mark); save it as UTF-8")
+    if _looks_utf16(sample):
+        raise InputError(f"{path}: the file looks UTF-16 encoded without a byte-order mark (every other byte "
+                         "is zero); save it as UTF-8")
+
+
+def _looks_utf16(sample: bytes) -> bool:
+    """Text whose bytes at even or at odd positions are mostly NUL: UTF-16 (or UTF-32) without BOM."""
+    pairs = len(sample) // 2
+    if pairs < 2:
+        return False
+    even, odd = sample[0 : 2 * pairs : 2].count(0), sample[1 : 2 * pairs : 2].count(0)
+    return max(even, odd) >= 0.6 * pairs
 
 
 def _has_bad_bytes(text: str) -> bool:
@@ -212,10 +229,11 @@ def _frame(rows: list[int], ids: list[str], smiles: list[str], errors: list[str]
 
 
 def _chunked(records: Iterable[tuple[str, str, str, Sequence[str]]], columns: list[str],
-             chunk_size: int) -> Iterator[pd.DataFrame]:
+             chunk_size: int, named: bool = True) -> Iterator[pd.DataFrame]:
     """Frames of ``(id or "", input_smiles, read_error, extra values)`` records, numbered from 1.
 
-    A blank id becomes the row number.
+    A blank id becomes ``#<row>`` when the file has ids (``named``: an id column, SDF or .smi
+    names), else the plain row number (``drugnet.io.ids``): a placeholder never equals a real id.
     """
     start = 1
     it = iter(records)
@@ -225,7 +243,7 @@ def _chunked(records: Iterable[tuple[str, str, str, Sequence[str]]], columns: li
             return
         rows = list(range(start, start + len(batch)))
         start += len(batch)
-        ids = [ident or str(row) for (ident, _, _, _), row in zip(batch, rows)]
+        ids = [ident or (placeholder(row) if named else str(row)) for (ident, _, _, _), row in zip(batch, rows)]
         extras = {c: [r[3][j] for r in batch] for j, c in enumerate(columns)}
         yield _frame(rows, ids, [r[1] for r in batch], [r[2] for r in batch], extras)
 
@@ -301,7 +319,7 @@ def _read_delimited(path: Path, sep: str, smiles_column: str, id_column: str | N
         fields, error, taken = first
         if fields is None:
             raise InputError(f"{path}: cannot parse the header (line {taken[0][0]}) as {kind}: {error}")
-        header = [_clean(f) for f in fields]
+        header = [_clean(f).strip() for f in fields]  # as check-config reads it: "smiles, id" names "id"
         index: dict[str, int] = {}
         for i, name in enumerate(header):
             index.setdefault(name, i)
@@ -337,7 +355,7 @@ def _read_delimited(path: Path, sep: str, smiles_column: str, id_column: str | N
                 ident = fields[id_at].strip() if id_at is not None else ""
                 yield ident, fields[smiles_at].strip(), read_error, [fields[index[c]] for c in columns]
 
-        yield from _chunked(rows(), columns, chunk_size)
+        yield from _chunked(rows(), columns, chunk_size, named=id_column is not None)
 
 
 def _read_smi(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:

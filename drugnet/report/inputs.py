@@ -46,7 +46,8 @@ def read_csv(path: Path, **kwargs: Any) -> pd.DataFrame | None:
         header = pd.read_csv(path, nrows=0).columns
         dtype = {c: TEXT_COLUMNS[c] for c in header if c in TEXT_COLUMNS}
         dtype.update({c: str for c in header if c.endswith("nearest_train_id")})
-        return pd.read_csv(path, dtype=dtype, keep_default_na=True, **kwargs)
+        # drugnet writes missing values as blank cells; "NA", "None", "null", "nan" are ids
+        return pd.read_csv(path, dtype=dtype, keep_default_na=False, na_values=[""], **kwargs)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         log.warning("cannot read %s: %s", path, exc)
         return None

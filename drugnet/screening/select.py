@@ -9,6 +9,7 @@ import pandas as pd
 from rdkit import Chem
 from rdkit.Chem import rdDepictor
 
+from drugnet.io.ids import sdf_title
 from drugnet.screening.annotate import count_alerts
 
 DEFAULT_MAX_PER_CLUSTER = 3
@@ -51,8 +52,10 @@ def _tag_value(value: object) -> str:
 def write_sdf(frame: pd.DataFrame, path: str | Path, smiles_column: str = "smiles") -> int:
     """Write rows as 2D molecules (from ``smiles_column``), every column as an SD tag.
 
-    The molecule title is the ``id``. Rows whose SMILES does not parse are skipped; returns the
-    number of molecules written.
+    The molecule title is the ``id``. Titles, tag names and values are single lines (control
+    characters and line breaks become spaces, ``drugnet.io.ids.sdf_title``): an id holding
+    ``\n$$$$\n`` would otherwise inject a record. Rows whose SMILES does not parse are skipped;
+    returns the number of molecules written.
     """
     written = 0
     with Chem.SDWriter(str(path)) as writer:
@@ -62,9 +65,9 @@ def write_sdf(frame: pd.DataFrame, path: str | Path, smiles_column: str = "smile
                 continue
             rdDepictor.Compute2DCoords(mol)
             if "id" in values:
-                mol.SetProp("_Name", str(values["id"]))
+                mol.SetProp("_Name", sdf_title(str(values["id"])))
             for column in frame.columns:
-                mol.SetProp(str(column), _tag_value(values[column]))
+                mol.SetProp(sdf_title(str(column)), sdf_title(_tag_value(values[column])))
             writer.write(mol)
             written += 1
     return written

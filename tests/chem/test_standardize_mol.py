@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from rdkit import Chem
 
+from drugnet.chem import standardize as chem_standardize
 from drugnet.chem.standardize import (
     DEFAULT_MAX_RECORD_ATOMS,
     MAX_RECORD_ATOMS_CEILING,
     REASONS,
+    SMILES_CHARS_PER_ATOM,
     fallback_key,
     identifiers,
     inchikey,
@@ -69,7 +70,10 @@ def test_charge_forms_converge():
         ("", "empty_smiles"),
         ("   ", "empty_smiles"),
         ("C1CC", "unparseable_smiles"),
-        ("not a smiles", "unparseable_smiles"),
+        ("notasmiles", "unparseable_smiles"),
+        ("not a smiles", "trailing_text"),
+        ("CCO junk", "trailing_text"),  # RDKit alone reads CCO named "junk"
+        ("CCO\tjunk", "trailing_text"),
         ("CC(C", "unparseable_smiles"),
         ("C(C)(C)(C)(C)C", "valence_error"),  # pentavalent carbon
         ("CN(C)(C)(C)C", "valence_error"),
@@ -118,10 +122,33 @@ def _ladder(n_atoms: int) -> str:
     ],
     ids=["polypropylene", "ladder", "salt-fragments", "hydrogens", "2MB"],
 )
-def test_huge_records_are_too_many_atoms_without_sanitizing(smiles):
-    start = time.perf_counter()
+def test_huge_records_are_too_many_atoms_without_sanitizing(smiles, monkeypatch):
+    """Work is bounded, not timed: no sanitizing parse, no SanitizeMol; a string over the
+    characters-per-atom cap is not parsed at all."""
+    spy = _ChemSpy()
+    monkeypatch.setattr(chem_standardize, "Chem", spy)
     assert reason(smiles) == "too_many_atoms"
-    assert time.perf_counter() - start < 1.0
+    assert ("sanitize",) not in spy.calls and ("parse", True) not in spy.calls, spy.calls
+    if len(smiles) > SMILES_CHARS_PER_ATOM * DEFAULT_MAX_RECORD_ATOMS:
+        assert spy.calls == []
+
+
+class _ChemSpy:
+    """``rdkit.Chem`` that records parses (with their sanitize flag) and SanitizeMol calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def __getattr__(self, name: str):
+        return getattr(Chem, name)
+
+    def MolFromSmiles(self, smiles: str, sanitize: bool = True):  # noqa: N802 - RDKit's name
+        self.calls.append(("parse", sanitize))
+        return Chem.MolFromSmiles(smiles, sanitize=sanitize)
+
+    def SanitizeMol(self, mol, **kwargs):  # noqa: N802 - RDKit's name
+        self.calls.append(("sanitize",))
+        return Chem.SanitizeMol(mol, **kwargs)
 
 
 def test_record_atom_cap_defaults_and_ceiling():

@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from drugnet.chem.standardize import REASONS
+from drugnet.io.ids import decode_merged_ids
 from drugnet.io.readers import InputError, read_chunks
 from drugnet.standardize import standardize_file
 
@@ -75,8 +76,8 @@ def _strings_ok(frame: pd.DataFrame, columns=None) -> None:
                 value.encode("utf-8")  # raises on lone surrogates
 
 
-def _pieces(ids) -> Counter:
-    return Counter(piece for ident in ids for piece in ident.split(";"))
+def _pieces(ids, merged: bool = False) -> Counter:
+    return Counter(piece for ident in ids for piece in (decode_merged_ids(ident) if merged else [ident]))
 
 
 def check_intake(path: str | Path, *, smiles_column: str = "smiles", id_column: str | None = None,
@@ -119,7 +120,8 @@ def check_intake(path: str | Path, *, smiles_column: str = "smiles", id_column: 
     unread = set(rows["row"]) - set(rejects["row"])
     assert not rows.loc[rows["row"].isin(unread), "read_error"].astype(bool).any()
     accepted_ids = rows.loc[rows["row"].isin(unread), "id"]
-    assert _pieces(accepted_ids) == _pieces(std["merged_ids"])
+    assert _pieces(accepted_ids) == _pieces(std["merged_ids"], merged=True)
+    assert std["id"].is_unique
     return rows
 
 

@@ -25,7 +25,6 @@ import csv
 import gzip
 import io
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -34,7 +33,7 @@ from hypothesis import strategies as st
 from intake_checks import HUGE_SMILES, REAL_SMILES, check_intake, write
 from rdkit import Chem
 
-from drugnet.chem.standardize import REASONS, standardize_smiles
+from drugnet.chem.standardize import DEFAULT_MAX_HEAVY_ATOMS, DEFAULT_MAX_RECORD_ATOMS, REASONS, standardize_smiles
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BAD = "\ue000"  # placeholder for one invalid UTF-8 byte (written as 0xE9, read as U+FFFD)
@@ -144,7 +143,7 @@ def delimited_files(draw, sep: str):
     kinds = st.sampled_from(["row"] * 6 + ["wrong", "blank", "bad"])
     for _ in range(draw(st.integers(0, 10))):
         kind = draw(kinds)
-        number = str(len(expected) + 1)
+        number = ("#" if use_id else "") + str(len(expected) + 1)  # blank id: drugnet.io.ids
         if kind == "blank":
             buffer.write(draw(st.sampled_from(["", " ", "   "])) + eol)
         elif kind == "wrong":
@@ -218,7 +217,7 @@ def smi_files(draw):
         gap = draw(st.sampled_from([" ", "\t", "  "]))
         lines.append(smiles if name is None else smiles + gap + name)
         ident = cleaned(name).strip() if name is not None else ""
-        expected.append((ident or str(len(expected) + 1), error))
+        expected.append((ident or f"#{len(expected) + 1}", error))  # blank name: placeholder
     text = ("\ufeff" if draw(st.booleans()) else "") + eol.join(lines) + (eol if draw(st.booleans()) else "")
     return encode(text), expected
 
@@ -266,7 +265,7 @@ def sdf_files(draw):
     expected: list[tuple[str | None, str | None]] = []
     for _ in range(draw(st.integers(0, 8))):
         kind = draw(st.sampled_from(["valid"] * 4 + ["broken", "truncated", "bad", "whitespace"]))
-        number = str(len(expected) + 1)
+        number = "#" + str(len(expected) + 1)  # blank SDF id: drugnet.io.ids placeholder
         if kind == "whitespace":
             records.append(draw(st.sampled_from(["", "\n", "  \n\n"])) + "$$$$\n")
             continue
@@ -412,11 +411,15 @@ def test_chaos(tmp_path, ext, data):
 
 @fuzz_settings(400)
 @given(smiles=SMILES)
-def test_standardize_smiles_never_raises_and_is_fast(smiles):
-    start = time.perf_counter()
+def test_standardize_smiles_never_raises_and_work_is_bounded(smiles):
+    """Work is bounded by size caps (not timed, which flakes under load): a record over the atom
+    cap is never sanitized or standardized, an accepted one is within the heavy-atom cap."""
     result = standardize_smiles(smiles)
     assert (result.mol is None) != (result.reason is None)
     assert result.reason is None or result.reason in REASONS
+    raw = Chem.MolFromSmiles(smiles.strip(), sanitize=False) if smiles.strip() else None
+    if raw is not None and raw.GetNumAtoms() > DEFAULT_MAX_RECORD_ATOMS and not any(c.isspace() for c in smiles.strip()):
+        assert result.reason == "too_many_atoms", (len(smiles), result.reason)
     if result.mol is not None:
+        assert result.mol.GetNumHeavyAtoms() <= DEFAULT_MAX_HEAVY_ATOMS
         Chem.MolToSmiles(result.mol)
-    assert time.perf_counter() - start < 5.0, f"{len(smiles)}-character SMILES took too long"

@@ -58,3 +58,34 @@ def test_write_json_atomic_sorted_nan_to_null_numpy(tmp_path):
     text = path.read_text()
     assert json.loads(text) == {"a": [None, 3, None], "b": 1.5, "c": [1, 2], "d": [True]}
     assert text.index('"a"') < text.index('"b"') and '\n  "a"' in text
+
+
+def test_data_are_fsynced_before_the_rename_and_the_folder_after(tmp_path, monkeypatch):
+    import os
+
+    from drugnet.io import atomic
+
+    events: list[tuple[str, str]] = []
+    real_fsync, real_replace, real_open = os.fsync, os.replace, os.open
+    opened: dict[int, str] = {}
+
+    def tracking_open(path, flags, *args):
+        fd = real_open(path, flags, *args)
+        opened[fd] = os.fspath(path)
+        return fd
+
+    def tracking_fsync(fd):
+        events.append(("fsync", opened.get(fd, "?")))
+        real_fsync(fd)
+
+    def tracking_replace(src, dst):
+        events.append(("replace", os.fspath(src)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "open", tracking_open)
+    monkeypatch.setattr(atomic.os, "fsync", tracking_fsync)
+    monkeypatch.setattr(atomic.os, "replace", tracking_replace)
+    target = tmp_path / "out.csv"
+    write_csv_atomic(pd.DataFrame({"a": [1]}), target)
+    tmp_name = next(src for kind, src in events if kind == "replace")
+    assert events == [("fsync", tmp_name), ("replace", tmp_name), ("fsync", str(tmp_path))], events

@@ -27,7 +27,7 @@ def test_messy_csv_rows_contiguous_bom_newlines_blank_lines(chunk_size):
     assert df.loc[3, "input_smiles"] == ""
     assert df.loc[9, "tox"] == "NA" and df.loc[10, "tox"] == "nan"  # raw strings, nothing coerced
     assert df.loc[10, "input_smiles"] == "OCC"  # surrounding whitespace stripped
-    assert df.loc[12, "id"] == "13"  # blank id -> row number
+    assert df.loc[12, "id"] == "#13"  # blank id in an id column -> placeholder #<row>
     assert (df["read_error"] == "").all()
 
 
@@ -42,7 +42,7 @@ def test_default_id_is_row_number_and_tsv_detection():
 def test_smi_name_optional_blank_lines_skipped(name):
     df = read_all(FIXTURES / name, chunk_size=3)
     assert df["row"].tolist() == list(range(1, 8))
-    assert df["id"].tolist()[:4] == ["sodium acetate", "acetic acid", "broken-ring", "4"]
+    assert df["id"].tolist()[:4] == ["sodium acetate", "acetic acid", "broken-ring", "#4"]
     assert df.loc[4, "id"] == "pentavalent"  # tab separated
     assert df.loc[6, "input_smiles"] == "OC[C@H](N)C(=O)O"
 
@@ -52,12 +52,12 @@ def test_sdf_broken_and_unterminated_blocks_are_rows(name):
     df = read_all(FIXTURES / name, columns=["activity"], chunk_size=2)
     assert df["row"].tolist() == [1, 2, 3, 4, 5, 6]
     assert df["read_error"].tolist() == ["", "broken_sdf_block", "", "", "", ""]
-    assert df["id"].tolist() == ["sdf-acetate", "broken-one", "sdf-acetic", "sdf-penta", "5", "sdf-ethanol"]
+    assert df["id"].tolist() == ["sdf-acetate", "broken-one", "sdf-acetic", "sdf-penta", "#5", "sdf-ethanol"]
     assert df.loc[0, "input_smiles"] == "CC(=O)[O-].[Na+]"
     assert df.loc[4, "input_smiles"] == "C[C@H](N)O"  # stereo from the mol block
     assert df.loc[5, "activity"] == "abc"  # last block has no $$$$ terminator
     by_prop = read_all(FIXTURES / name, id_column="cid")
-    assert by_prop["id"].tolist() == ["C1", "2", "C3", "C4", "C5", "C6"]
+    assert by_prop["id"].tolist() == ["C1", "#2", "C3", "C4", "C5", "C6"]
 
 
 def test_sdf_trailing_whitespace_is_not_a_record(tmp_path):
@@ -172,7 +172,7 @@ def test_stray_quote_costs_one_row_not_its_neighbours(tmp_path):
     path = tmp_path / "stray.csv"
     path.write_text('id,smiles\nm1,CCO\nm2,"C1CC\nm3,CCN\nm4,CCC\nm5,"[Na+].[Cl-]"\nm6,OCC\n')
     df = read_all(path, id_column="id")
-    assert df["id"].tolist() == ["m1", "2", "m3", "m4", "m5", "m6"]
+    assert df["id"].tolist() == ["m1", "#2", "m3", "m4", "m5", "m6"]
     assert df["read_error"].tolist()[1] == "malformed_line: ',' expected after '\"' (line 3)"
     assert df["input_smiles"].tolist() == ["CCO", "", "CCN", "CCC", "[Na+].[Cl-]", "OCC"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -81,6 +82,9 @@ def _chromium(args: list[str], profile: Path) -> subprocess.CompletedProcess:
 
 def test_report_renders_in_headless_chromium(results_tree, tmp_path):
     if not CHROMIUM.exists():
+        # CI (.ci/run sets CI=true and installs chromium) must not pass without rendering
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true but chromium is not installed (/usr/bin/chromium): .ci/run must install it")
         pytest.skip("chromium not installed (/usr/bin/chromium; Debian package `chromium`)")
     config, results = results_tree
     page = tmp_path / "report.html"

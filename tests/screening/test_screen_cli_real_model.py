@@ -4,12 +4,11 @@ import json
 
 import numpy as np
 import pandas as pd
-import pytest
 from rdkit import Chem
 
 
 def test_screen_cli_sharded_equals_unsharded_with_trained_gnn(tmp_path, bace_head):
-    store_mod = pytest.importorskip("drugnet.features.store", reason="FeatureStore not available yet")
+    from drugnet.features import store as store_mod
     from drugnet.cli import main
     from drugnet.train.checkpoint import save_model_dir
     from drugnet.train.data import Dataset

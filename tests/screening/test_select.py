@@ -40,3 +40,17 @@ def test_sdf_roundtrip_keeps_every_column_as_tag(tmp_path):
         assert mol.GetProp("alerts") == row["alerts"]
         assert mol.GetConformer().Is3D() is False
         assert Chem.MolToSmiles(mol) == Chem.MolToSmiles(Chem.MolFromSmiles(row["smiles"]))
+
+
+def test_ids_with_line_breaks_cannot_inject_sdf_records(tmp_path):
+    """An id holding "\\n$$$$\\n" (or a bare CR, NUL, U+2028) is written as one title line."""
+    top = ranked_table().head(4)
+    top["id"] = ["evil\n$$$$\ninjected", "cr\rlf\r\n", "nul\x00tab\tend", "sep\u2028x"]
+    top["alerts"] = ["a\n\n$$$$", "", "", ""]
+    path = tmp_path / "top.sdf"
+    assert write_sdf(top, path) == 4
+    mols = list(Chem.SDMolSupplier(str(path)))
+    assert len(mols) == 4 and all(m is not None for m in mols)
+    assert path.read_text().split("\n").count("$$$$") == 4
+    assert [m.GetProp("_Name") for m in mols] == ["evil $$$$ injected", "cr lf", "nul tab end", "sep x"]
+    assert mols[0].GetProp("alerts") == "a $$$$"

@@ -30,7 +30,6 @@ def _dataset_dir(root, smiles: list[str], split: list[str] | None):
 
 @pytest.mark.slow
 def test_train_then_evaluate_writes_metrics_and_predictions(tmp_path) -> None:
-    pytest.importorskip("drugnet.features.store")
     ds = _dataset_dir(tmp_path / "ds", SMILES, ["train"] * 16 + ["val"] * 4 + ["test"] * 4)
     _dataset_dir(ds / "external_test", SMILES[:6], None)
     for model, hp in (("snn", {"epochs": 3, "hidden": 16, "depth": 2}), ("gnn", {"epochs": 2, "hidden": 16, "head_hidden": 16}), ("rf_ecfp", {"n_estimators": 10})):
