@@ -47,8 +47,8 @@ def test_quick_run_on_slurm_equals_local_run(quick_run, tmp_path):
     local_work, local = quick_run
     assert local.returncode == 0, local.stderr[-3000:]
     cluster = SlurmCluster(tmp_path / "cluster")
+    (tmp_path / "work").mkdir()
     work = snakemake_workdir((tmp_path / "work").resolve())
-    work.mkdir(exist_ok=True)
     targets = [f"results/quick/{name}" for name in QUICK_COMPARED]
     try:
         try:
