@@ -24,6 +24,12 @@ SLURM_ARGS = ("--slurm-no-account", "--slurm-status-command", "squeue",
               "--slurm-init-seconds-before-status-checks", "1", "--latency-wait", "10")
 
 
+@pytest.fixture(scope="session")
+def slurm_installed() -> None:
+    """Skip (outside CI) or fail (CI) before the quick-run fixture spends its minutes."""
+    _require_slurm()
+
+
 def _require_slurm() -> None:
     problems = [f"missing {', '.join(missing_binaries())} (apt-get install slurm-wlm munge)"] if missing_binaries() else []
     if os.geteuid() != 0:
@@ -42,13 +48,12 @@ def _slurm_jobs(cluster: SlurmCluster) -> list[str]:
     return result.stdout.split("\n")[:-1]
 
 
-def test_quick_run_on_slurm_equals_local_run(quick_run, tmp_path):
-    _require_slurm()
+def test_quick_run_on_slurm_equals_local_run(slurm_installed, quick_run, tmp_path):
     local_work, local = quick_run
     assert local.returncode == 0, local.stderr[-3000:]
     cluster = SlurmCluster(tmp_path / "cluster")
+    (tmp_path / "work").mkdir()
     work = snakemake_workdir((tmp_path / "work").resolve())
-    work.mkdir(exist_ok=True)
     targets = [f"results/quick/{name}" for name in QUICK_COMPARED]
     try:
         try:

@@ -51,3 +51,16 @@ def test_failures_and_non_finite_become_nan(monkeypatch):
     D._plan.cache_clear()
     assert values[0] == pytest.approx(46.069, abs=1e-3)
     assert np.isnan(values[1]) and np.isnan(values[2])
+
+
+def test_matrix_rows_equal_rdkit_functions():
+    """The per-chunk matrix (one float32 conversion for all rows) holds each molecule's RDKit values."""
+    mols = [Chem.MolFromSmiles(s) for s in SMILES]
+    names = D.descriptor_names("default")
+    matrix = D.descriptor_matrix(mols, "default")
+    functions = {**dict(Descriptors._descList), **D.EXTRA_DESCRIPTORS}
+    ref = np.array([[functions[n](Chem.Mol(m)) for n in names] for m in mols], dtype=np.float64).astype(np.float32)
+    ref[~np.isfinite(ref)] = np.nan
+    assert matrix.dtype == np.float32 and matrix.shape == (len(mols), len(names))
+    np.testing.assert_allclose(matrix, ref, rtol=1e-5, atol=1e-5, equal_nan=True)
+    assert D.descriptor_matrix([], "default").shape == (0, len(names))

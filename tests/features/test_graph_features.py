@@ -93,3 +93,22 @@ def test_double_bond_stereo():
     assert "stereo=E" in _named(ea[2], BOND_FEATURE_NAMES)
     _, _, ea = mol_to_graph(Chem.MolFromSmiles("F/C=C\\Br"))
     assert "stereo=Z" in _named(ea[2], BOND_FEATURE_NAMES)
+
+
+def test_chunk_of_graphs_equals_each_graph():
+    """``mols_to_graphs`` (one one-hot encoding per chunk) is the concatenation of the single graphs,
+    edge indices molecule-local; counts per molecule as in the cache's pointers."""
+    from drugnet.features.graph import mols_to_graphs
+
+    mols = [Chem.MolFromSmiles(s) for s in DRUGS]
+    x, edge_index, edge_attr, n_atoms, n_edges = mols_to_graphs(mols)
+    singles = [mol_to_graph(m) for m in mols]
+    assert n_atoms.tolist() == [m.GetNumAtoms() for m in mols] and n_edges.tolist() == [2 * m.GetNumBonds() for m in mols]
+    np.testing.assert_array_equal(x, np.concatenate([g[0] for g in singles]))
+    np.testing.assert_array_equal(edge_index, np.concatenate([g[1] for g in singles], axis=1))
+    np.testing.assert_array_equal(edge_attr, np.concatenate([g[2] for g in singles]))
+    nicotine_first_bond = mols[1].GetBondWithIdx(0)
+    start = n_edges[0]
+    assert edge_index[:, start].tolist() == [nicotine_first_bond.GetBeginAtomIdx(), nicotine_first_bond.GetEndAtomIdx()]
+    empty = mols_to_graphs([])
+    assert empty[0].shape == (0, len(ATOM_FEATURE_NAMES)) and empty[1].shape == (2, 0)

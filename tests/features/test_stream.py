@@ -77,3 +77,13 @@ def test_featurize_file_names_the_bad_row(tmp_path):
     with pytest.raises(ValueError, match="row 5"):
         featurize_file(path, tmp_path / "out", n_bits=64, chunk_size=2, block_rows=3)
     assert not (tmp_path / "out" / "meta.json").exists()
+
+
+def test_featurize_file_with_no_rows(tmp_path):
+    """A library whose every row was rejected still gives a loadable, empty cache."""
+    path = tmp_path / "standardized.csv"
+    path.write_text("id,smiles\n")
+    meta = featurize_file(path, tmp_path / "out", n_bits=64)
+    store = FeatureStore(tmp_path / "out")
+    assert meta["n"] == store.n == 0 and store.ecfp().shape == (0, 64)
+    assert store._graphs["atom_ptr"].tolist() == [0] and store._graphs["edge_index"].shape == (2, 0)
