@@ -131,3 +131,26 @@ def test_quick_config_is_valid(monkeypatch):
     from drugnet.config import deep_merge
 
     check_config(validate_config(deep_merge(base, yaml.safe_load(quick.read_text()))))
+
+
+def test_default_run_builds_and_refits_a_consensus(config):
+    settings = model_settings(config, "tox21")
+    assert settings["models"][-1] == "consensus" and settings.get("refit", True) is True
+
+
+def test_consensus_needs_another_model(config):
+    config["model"]["models"] = ["consensus"]
+    _fails(config, "model.models", "consensus combines the other models")
+
+
+def test_consensus_method_is_checked(config):
+    config["model"]["consensus"] = {"method": "median"}
+    _fails(config, "model.consensus.method", "'median'", "stacking")
+    config["model"]["consensus"] = {"method": "rank_mean"}
+    config["datasets"]["bace"]["task"] = "regression"
+    _fails(config, "model.consensus.method (dataset bace)", "rank_mean is for classification")
+
+
+def test_refit_must_be_a_boolean(config):
+    config["model"]["refit"] = "yes"
+    _fails(config, "model.refit", "boolean")

@@ -75,8 +75,12 @@ def test_quick_config_runs_every_stage(quick_run):
     assert set(split["split"]) == {"train", "val", "test"} and split["inchikey"].is_unique
 
     metrics = json.loads((res / "tox21" / "metrics.json").read_text())
-    assert set(metrics) == {"gnn", "snn", "rf_ecfp"}
+    assert set(metrics) == {"gnn", "snn", "rf_ecfp", "consensus"}
     assert set(metrics["gnn"]) >= {"train", "val", "test"}
+    assert {m["fit"] for split in metrics.values() for m in split.values()} == {"selection"}  # no external set here
+    consensus = json.loads((res / "tox21" / "models" / "consensus" / "model.json").read_text())
+    assert consensus["models"] == ["gnn", "snn", "rf_ecfp"] and consensus["method"] in consensus["crossfit_val_scores"]
+    assert json.loads((res / "tox21" / "models" / "gnn" / "model.json").read_text())["refit"] is True
     assert 0.0 <= metrics["rf_ecfp"]["test"]["mean"]["roc_auc"] <= 1.0
     assert len(metrics["gnn"]["test"]["per_task"]) == 12
 

@@ -105,3 +105,25 @@ def test_regression_snn_defaults_to_no_dropout_unless_asked(store: TinyStore) ->
     classification = classification_data(store)
     ens, _ = train_ensemble(classification, "snn", "classification", {**FAST, "epochs": 2}, threads=1)
     assert ens.hparams["dropout"] > 0.0
+
+
+def test_stop_epoch_replays_the_first_epochs_of_the_full_schedule() -> None:
+    """A refit stops at the selected epoch with the learning-rate schedule of the full run."""
+    import numpy as np
+    import torch
+
+    from drugnet.train.loop import fit
+
+    rng = np.random.default_rng(0)
+    X = torch.tensor(rng.normal(size=(64, 5)), dtype=torch.float32)
+    y = (X[:, :1].numpy() > 0).astype(np.float32)
+    hp = {"epochs": 6, "batch_size": 16, "lr": 1e-2, "warmup_epochs": 1}
+    make = lambda idx: X[torch.as_tensor(idx)]  # noqa: E731
+    idx, none = np.arange(64), np.arange(0)
+    torch.manual_seed(0)
+    full = fit(torch.nn.Linear(5, 1), make, y, idx, none, "classification", hp, seed=0, device="cpu")
+    torch.manual_seed(0)
+    short = fit(torch.nn.Linear(5, 1), make, y, idx, none, "classification", hp, seed=0, device="cpu", stop_epoch=3)
+    assert len(full.history) == 6 and len(short.history) == 3
+    assert [r["lr"] for r in short.history] == [r["lr"] for r in full.history[:3]]
+    assert [r["train_loss"] for r in short.history] == [r["train_loss"] for r in full.history[:3]]
