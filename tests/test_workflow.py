@@ -85,8 +85,12 @@ def test_quick_config_runs_every_stage(quick_run):
     assert len(metrics["gnn"]["test"]["per_task"]) == 12
 
     probes = pd.read_csv(res / "tox21" / "probes" / "gnn" / "probes.csv")
-    assert list(probes.columns) == ["concept", "family", "level", "layer", "network", "auc", "ci_low", "ci_high", "n_pos", "n_neg"]
+    assert list(probes.columns) == ["concept", "family", "level", "layer", "network", "auc", "ci_low", "ci_high", "n_pos", "n_neg",
+                                    "member"]
     assert set(probes["network"]) == {"trained", "random_init", "control_task"}
+    assert set(probes["member"]) == {0, 1}  # probe.members: all of the quick run's 2
+    ablation = pd.read_csv(res / "tox21" / "probes" / "gnn" / "ablation.csv")
+    assert set(ablation["units"]) == {"top", "random"} and set(ablation["member"]) == {0, 1}
     assert set(probes["family"]) == {"functional_group", "interaction_center", "pharmacophore"}
     assert "verdict" in json.loads((res / "tox21" / "probes" / "gnn" / "hierarchy.json").read_text())
 

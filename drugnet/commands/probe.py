@@ -14,6 +14,13 @@ def _optional_int(text: str) -> int | None:
     return None if text.lower() in ("none", "all", "0") else int(text)
 
 
+def _extra_model(text: str) -> tuple[str, str]:
+    name, sep, path = text.partition("=")
+    if not sep or not name or not path:
+        raise argparse.ArgumentTypeError(f"--extra-model expects NAME=MODEL_DIR, got {text!r}")
+    return name, path
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = AtlasSettings()
     parser.add_argument("--dataset-dir", required=True, help="results/<ds> (standardized.csv, features/)")
@@ -38,6 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"units ablated per family and layer (default {defaults.ablation_k})")
     parser.add_argument("--ablation-draws", type=int, default=defaults.ablation_draws,
                         help=f"random unit sets per layer (default {defaults.ablation_draws})")
+    parser.add_argument("--extra-model", type=_extra_model, action="append", default=[], metavar="NAME=MODEL_DIR",
+                        help="also probe member 0 of another gnn/snn model directory as network NAME (e.g. a "
+                             "pretrained encoder); repeatable")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--threads", type=int, default=defaults.threads)
 
@@ -54,6 +64,7 @@ def main(args: argparse.Namespace) -> int:
         ablation=args.ablation,
         ablation_k=args.ablation_k,
         ablation_draws=args.ablation_draws,
+        extra_models=dict(args.extra_model),
         seed=args.seed,
         threads=args.threads,
     )

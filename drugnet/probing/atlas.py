@@ -35,7 +35,7 @@ EXAMPLES_FORMAT = 1
 class AtlasSettings:
     """Knobs of one atlas run (all recorded in ``hierarchy.json``)."""
 
-    max_molecules: int | None = 2000
+    max_molecules: int | None = 1000  # x every member: the default run's probing stays within its budget
     atoms_per_molecule: int | None = 3
     min_positives: int = 30
     seed: int = 0
@@ -52,6 +52,7 @@ class AtlasSettings:
     ablation: bool = True
     ablation_k: int = 10
     ablation_draws: int = 5
+    extra_models: dict[str, str] = field(default_factory=dict)  # name -> model dir probed as one more network
 
 
 @dataclass
@@ -108,6 +109,9 @@ def probe_member(
         bar.update()
         copied = table_trained[table_trained["layer"].isin(same)].assign(network="random_init")
         out.probes += [table_trained, pd.concat([copied, table_random])]
+        for name, extra in embeddings.items():
+            if name not in NETWORKS and level in extra:  # extra networks (pretrained encoders)
+                out.probes.append(probes.probe_layers(extra[level], matrix, is_test_item, network=name, **kw))
         if control:
             out.probes.append(probes.probe_layers(trained, probes.control_task_concepts(matrix, seed=settings.seed),
                                                   is_test_item, network="control_task", **kw))
@@ -213,7 +217,10 @@ def receptive_field_summary(table: pd.DataFrame, selectivity: pd.DataFrame, leve
 
 
 def plot_selectivity(selectivity: pd.DataFrame, png: Path, svg: Path) -> None:
-    """Heatmap concept x layer of trained - random_init AUC, one panel per level, rows grouped by family."""
+    """Heatmap concept x layer of trained - random_init AUC, one panel per level, rows grouped by family
+    (the lowest member when ``selectivity`` has several)."""
+    if "member" in selectivity.columns and len(selectivity):
+        selectivity = selectivity[selectivity["member"] == selectivity["member"].min()]
     levels = sorted(selectivity["level"].unique())
     heights = [max(selectivity[selectivity.level == lv]["concept"].nunique(), 1) for lv in levels]
     fig, axes = plt.subplots(
@@ -554,7 +561,7 @@ def probe_model_dir(
 
     torch.set_num_threads(settings.threads)
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     ensemble = load_model_dir(model_dir)
     if ensemble.kind not in ("gnn", "snn"):
         raise ValueError(f"probing needs a deep model (gnn|snn), {model_dir} holds {ensemble.kind}")
@@ -587,6 +594,9 @@ def probe_model_dir(
                               ("random_init", random_init_like(ensemble.members[m], ensemble.hparams, seeds[m])))}
         for m in members
     }
+    primary = settings.member
+    for name, extra_dir in settings.extra_models.items():
+        embeddings[primary][name] = extra_embeddings(name, extra_dir, store, rows, counts, atom_keep, settings)
     timings["embed_s"] = time.perf_counter() - t1
     groups = probes.scaffold_groups(mols)
     is_test_mol = probes.split_molecules(groups, test_fraction=settings.test_fraction, seed=settings.seed)
@@ -606,6 +616,7 @@ def probe_model_dir(
                                                                  settings, store)
     timings["ablation_s"] = time.perf_counter() - t4
     timings["total_s"] = time.perf_counter() - t0
+    timings["cpu_s"] = time.process_time() - cpu0  # all threads; compare with total_s to see machine load
     result.hierarchy.update(
         model_dir=str(model_dir), dataset_dir=str(dataset_dir), kind=ensemble.kind, member=primary,
         member_seed=seeds[primary], member_seeds={str(m): s for m, s in seeds.items()},
@@ -613,6 +624,24 @@ def probe_model_dir(
         "input scaling buffers copied from the trained member", timings=timings,
     )
     return result
+
+
+def extra_embeddings(
+    name: str, model_dir: str | Path, store: Any, rows: np.ndarray, counts: np.ndarray, atom_keep: np.ndarray | None,
+    settings: AtlasSettings,
+) -> dict[str, list[np.ndarray]]:
+    """Embeddings of member 0 of another gnn/snn model directory on the probed items (an extra network)."""
+    from drugnet.train.checkpoint import load_model_dir
+    from drugnet.train.data import model_inputs
+
+    if name in NETWORKS:
+        raise ValueError(f"extra network name {name!r} is reserved ({', '.join(NETWORKS)})")
+    extra = load_model_dir(model_dir)
+    if extra.kind not in ("gnn", "snn"):
+        raise ValueError(f"extra network {name}: {model_dir} holds {extra.kind}, probing needs gnn|snn")
+    return collect_embeddings(
+        extra.members[0], lambda pos: model_inputs(store, rows[pos], extra.kind, extra.use_descriptors), counts,
+        atom_keep, settings.batch_size)
 
 
 def probed_members(n_members: int, settings: AtlasSettings) -> list[int]:

@@ -77,7 +77,7 @@ def answer_paragraph(dataset: str, model: str, hierarchy: Mapping) -> str:
     tests = hierarchy.get("tests") or {}
     members = hierarchy.get("members") or {}
     levels = "; ".join(_level_sentence(level, t, members) for level, t in tests.items()) or "no test"
-    text = (f"{dataset} / {model}: the hierarchy functional groups < interaction centers < pharmacophores {levels}. "
+    text = (f"{dataset} / {model}: the hierarchy functional groups < interaction centers < pharmacophores: {levels}. "
             + _receptive_sentence(hierarchy.get("receptive_field") or {}) + " "
             + _ablation_sentence(hierarchy.get("ablation")))
     return f'<p class="verdict">{H.esc(text.strip())}</p>'

@@ -37,7 +37,7 @@ def _train(dataset_dir, kind):
     overrides = {"hidden": 32, "depth": 3, "epochs": 2, "batch_size": 32}
     if kind == "snn":
         overrides["hidden"] = 64
-    ensemble, history = train_ensemble(data, kind, "regression", overrides, n_members=1, seed=0, device="cpu", threads=1)
+    ensemble, history = train_ensemble(data, kind, "regression", overrides, n_members=2, seed=0, device="cpu", threads=1)
     return save_model_dir(ensemble, dataset_dir / "models" / kind, history)
 
 
@@ -51,11 +51,25 @@ def test_probe_command_writes_atlas(tmp_path, kind):
     model_dir = _train(dataset_dir, kind)
     out = tmp_path / "probes"
     rc = main(["probe", "--dataset-dir", str(dataset_dir), "--model-dir", str(model_dir), "--output-dir", str(out),
-               "--min-positives", "10", "--atoms-per-molecule", "3", "--n-boot", "100", "--threads", "1"])
+               "--min-positives", "10", "--atoms-per-molecule", "3", "--n-boot", "100", "--threads", "1",
+               "--extra-model", f"again={model_dir}"])
     assert rc == 0
     probes = pd.read_csv(out / "probes.csv")
     assert list(probes.columns) == PROBE_COLUMNS
-    assert set(probes.network) == {"trained", "random_init", "control_task"}
+    assert set(probes.network) == {"trained", "random_init", "control_task", "again"}
+    assert set(probes.member) == {0, 1} and set(probes[probes.network == "control_task"].member) == {0}
+    # the extra network is member 0 of the same directory: the same probes as the trained member 0
+    keys = ["concept", "level", "layer"]
+    again = probes[probes.network == "again"].set_index(keys).auc.sort_index()
+    first = probes[(probes.network == "trained") & (probes.member == 0)].set_index(keys).auc.sort_index()
+    pd.testing.assert_series_equal(again, first)
+    summary_members = json.loads((out / "hierarchy.json").read_text())["members"]
+    assert set(summary_members) == {"0", "1"}
+    family = pd.read_csv(out / "family_selectivity.csv")
+    assert (family.n_members == 2).all() and (family.ci_low.dropna() <= family.mean_selectivity[family.ci_low.notna()]).all()
+    rf = pd.read_csv(out / "receptive_field.csv")
+    assert (len(rf) > 0) == (kind == "gnn")
+    assert pd.read_csv(out / "ablation.csv").empty  # regression: no validation ROC-AUC
     assert set(probes.level) == ({"atom", "molecule"} if kind == "gnn" else {"molecule"})
     assert set(probes.family) == {"functional_group", "interaction_center", "pharmacophore"}
     assert sorted(probes.layer.unique()) == [0, 1, 2, 3]

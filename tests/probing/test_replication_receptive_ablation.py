@@ -155,3 +155,32 @@ def test_ablating_a_planted_detector_drops_its_task_and_random_units_do_not(esol
     excess = ablation.excess_drops(table)
     planted = excess[(excess.family == "interaction_center") & (excess.task == "planted")].iloc[0]
     assert planted.excess_drop > 0.4
+
+
+def test_atlas_of_identical_members_combines_to_the_single_member_result(esol_mols, rng, tmp_path):
+    import json
+
+    from drugnet.probing.atlas import write_atlas
+
+    concepts, matrix, concept = _planted_pharmacophore(esol_mols)
+    is_test_mol = probes.split_molecules(probes.scaffold_groups(esol_mols[:240]), seed=0)
+    n = len(matrix.item_mol)
+    base = rng.normal(size=(n, 5))
+    trained = [base] + [np.column_stack([matrix.values[:, :3] * (l >= 2), rng.normal(size=(n, 5))]) for l in (1, 2, 3)]
+    random = [base] + [rng.normal(size=(n, 8)) for _ in range(3)]
+    member = {"trained": {"atom": trained}, "random_init": {"atom": random}}
+    settings = AtlasSettings(n_boot=100, n_permutations=500, min_positives=12)
+    result = run_atlas({0: member, 1: member}, concepts, is_test_mol, settings)
+    summary = result.hierarchy
+    assert summary["probed_members"] == [0, 1] and set(summary["members"]) == {"0", "1"}
+    assert summary["tests"]["atom"]["p_value"] == summary["members"]["0"]["tests"]["atom"]["p_value"]
+    assert summary["tests"]["atom"]["n_members"] == 2 and "holds in" in summary["verdict"]
+    assert summary["agreement"]["atom"]["same_peak_fraction"] == 1.0
+    assert set(result.probes.member) == {0, 1} and set(result.probes[result.probes.network == "control_task"].member) == {0}
+    family = result.family_selectivity
+    assert (family.n_members == 2).all() and np.allclose(family.sd, 0) and np.allclose(family.ci_low, family.mean_selectivity)
+    write_atlas(result, tmp_path)
+    for name in ("family_selectivity.csv", "receptive_field.csv", "receptive_field.png", "selectivity_heatmap.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert json.loads((tmp_path / "hierarchy.json").read_text())["receptive_field"]["atom"]["matched_test"]["matched_layer"] == 2
+    assert pd.read_csv(tmp_path / "ablation.csv").columns.tolist() == ablation.ABLATION_COLUMNS
