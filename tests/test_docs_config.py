@@ -88,4 +88,5 @@ def test_a_dataset_block_with_only_path_task_targets_gets_split_and_model_settin
     config = validate_config(MINIMAL)
     assert config["datasets"]["ds"]["split"] == {"method": "scaffold", "sizes": [0.8, 0.1, 0.1], "seed": 0}
     assert model_settings(config, "ds") == {"models": ["gnn", "snn", "rf_ecfp"], "ensemble": 3, "seed": 0,
-                                            "device": "auto", "gnn": {}, "snn": {}, "rf_ecfp": {}}
+                                            "device": "auto", "gnn": {}, "snn": {}, "rf_ecfp": {},
+                                            "refit": True, "consensus": {"method": "auto"}}
