@@ -131,3 +131,20 @@ def test_quick_config_is_valid(monkeypatch):
     from drugnet.config import deep_merge
 
     check_config(validate_config(deep_merge(base, yaml.safe_load(quick.read_text()))))
+
+
+def test_campaign_ranking_threshold_and_property_objectives(config):
+    camp = validate_config(config)["campaigns"]["bace_safe"]
+    assert camp["ranking"] == "expected" and camp["in_domain_threshold"] == "auto"
+    assert any(o.get("property") == "mw" and o["window"] == [200, 500] for o in camp["objectives"])
+    bad = {**config, "campaigns": {"c": {**config["campaigns"]["bace_safe"], "in_domain_threshold": "high"}}}
+    with pytest.raises(ConfigError, match=r"campaigns\.c\.in_domain_threshold: got 'high', expected a number in \[0, 1\] or 'auto'"):
+        validate_config(bad)
+    mixed = {**config, "campaigns": {"c": {**config["campaigns"]["bace_safe"],
+                                            "objectives": [{"dataset": "bace", "target": "Class", "property": "mw", "window": [1, 2]}]}}}
+    with pytest.raises(ConfigError, match=r"campaigns\.c\.objectives\[0\].*either a model objective .* not both"):
+        validate_config(mixed)
+    reversed_window = {**config, "campaigns": {"c": {**config["campaigns"]["bace_safe"],
+                                                      "objectives": [{"property": "mw", "window": [500, 200]}]}}}
+    with pytest.raises(ConfigError, match=r"campaigns\.c\.objectives\[0\]\.window: expected lo <= hi"):
+        check_config(validate_config(reversed_window), check_files=False)
