@@ -56,6 +56,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"config key {key}: got {error.instance!r}, expected type {expected}"
     if validator == "pattern" and "description" in error.schema:
         return f"config key {key}: got {error.instance!r}, expected {error.schema['description']}"
+    if validator == "oneOf" and "description" in error.schema:
+        return f"config key {key}: got {error.instance!r}, expected {error.schema['description']}"
     return f"config key {key}: {error.message}"
 
 

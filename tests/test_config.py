@@ -154,3 +154,20 @@ def test_consensus_method_is_checked(config):
 def test_refit_must_be_a_boolean(config):
     config["model"]["refit"] = "yes"
     _fails(config, "model.refit", "boolean")
+
+
+def test_campaign_ranking_threshold_and_property_objectives(config):
+    camp = validate_config(config)["campaigns"]["bace_safe"]
+    assert camp["ranking"] == "expected" and camp["in_domain_threshold"] == "auto"
+    assert any(o.get("property") == "mw" and o["window"] == [200, 500] for o in camp["objectives"])
+    bad = {**config, "campaigns": {"c": {**config["campaigns"]["bace_safe"], "in_domain_threshold": "high"}}}
+    with pytest.raises(ConfigError, match=r"campaigns\.c\.in_domain_threshold: got 'high', expected a number in \[0, 1\] or 'auto'"):
+        validate_config(bad)
+    mixed = {**config, "campaigns": {"c": {**config["campaigns"]["bace_safe"],
+                                            "objectives": [{"dataset": "bace", "target": "Class", "property": "mw", "window": [1, 2]}]}}}
+    with pytest.raises(ConfigError, match=r"campaigns\.c\.objectives\[0\].*either a model objective .* not both"):
+        validate_config(mixed)
+    reversed_window = {**config, "campaigns": {"c": {**config["campaigns"]["bace_safe"],
+                                                      "objectives": [{"property": "mw", "window": [500, 200]}]}}}
+    with pytest.raises(ConfigError, match=r"campaigns\.c\.objectives\[0\]\.window: expected lo <= hi"):
+        check_config(validate_config(reversed_window), check_files=False)

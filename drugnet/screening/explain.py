@@ -11,10 +11,13 @@ molecule with the same ``alpha``::
 
     phi_j = (x_j - x0_j) * integral_0^1 dS/dx_j (x0 + alpha (x - x0)) d alpha
 
-``S`` along the path is computed exactly as ``combined_score`` does (classification probabilities
-clipped to [0, 1], regression ``sigmoid((y - mean) / std)``, ``1 - p`` for ``minimize``, clipping
-to ``[D_FLOOR, 1]``, weighted geometric mean), each objective column being the ensemble mean of its
-dataset's model (mean of the members' probabilities / label-unit outputs, as ``Ensemble.predict``).
+``S`` along the path is computed exactly as ``combined_score`` does, with the same function
+(``desirability.score_torch``, float64): each objective column is its dataset's ensemble mean
+passed through the model's calibration map, with the spread of the calibrated members as its std,
+then shrunk toward the training prevalence with the molecule's ``ad_weight`` (held fixed: the
+similarity to the training set is a property of the molecule, not of the path), mapped to a
+desirability and combined by the campaign's ``ranking`` (``mean``, ``lcb`` or ``expected``).
+Property objectives are constants with respect to the atoms (held at the molecule's value).
 So the chain rule ``dS/dx = sum_t dS/dy_t * dy_t/dx`` is applied at every point of the path, not
 linearised at the molecule: by IG's completeness all attributions sum to ``S(x) - S(baseline)``
 (up to quadrature error) however non-linear the geometric mean is, and an objective whose

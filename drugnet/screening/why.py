@@ -26,21 +26,19 @@ def _fmt(value: Any, digits: int = 2) -> str:
     return "NA" if not np.isfinite(v) else f"{v:.{digits}f}"
 
 
-def _label_text(dm: DatasetModel, train_id: str) -> str:
+def _label_text(dm: DatasetModel, train_id: str, index: Mapping[str, int]) -> str:
     """``Class=1`` (labels of a training compound; single-task) or ``k/T active`` (multi-task)."""
-    if not train_id or dm.train_labels is None or not len(dm.train_labels.columns):
+    if not train_id or dm.train_labels is None or not len(dm.train_labels.columns) or train_id not in index:
         return ""
-    rows = np.flatnonzero(np.asarray(dm.train_ids, dtype=object) == train_id)
-    if not len(rows):
-        return ""
-    values = dm.train_labels.iloc[rows[0]]
+    values = dm.train_labels.iloc[index[train_id]]
     if len(values) == 1:
         return f", {values.index[0]}={_fmt(values.iloc[0], 3 if dm.task_info.task_type == 'regression' else 0)}"
     labelled = values.dropna()
     return f", {int((labelled > 0.5).sum())}/{len(labelled)} labelled tasks active"
 
 
-def _model_part(row: pd.Series, dm: DatasetModel, cols: Sequence[ObjectiveColumn], primary: bool, threshold: float) -> str:
+def _model_part(row: pd.Series, dm: DatasetModel, cols: Sequence[ObjectiveColumn], primary: bool, threshold: float,
+                index: Mapping[str, int]) -> str:
     sim_col, id_col = ad_column_names(dm.dataset, primary)
     sim, nearest = row.get(sim_col), str(row.get(id_col) or "")
     if len(cols) == 1:
@@ -52,7 +50,7 @@ def _model_part(row: pd.Series, dm: DatasetModel, cols: Sequence[ObjectiveColumn
         pred = f"{dm.dataset} {'max' if cols[0].direction == 'minimize' else 'min'} {_fmt(values.iloc[worst])} ({cols[worst].target})"
     inside = float(sim) >= threshold if pd.notna(sim) else False
     domain = f"{'in' if inside else 'OUT of'} domain: sim {_fmt(sim)} {'>=' if inside else '<'} {_fmt(threshold)} to {nearest}"
-    return f"{pred} ({domain}{_label_text(dm, nearest)})"
+    return f"{pred} ({domain}{_label_text(dm, nearest, index)})"
 
 
 def _property_part(row: pd.Series, cols: Sequence[ObjectiveColumn]) -> str:
@@ -70,13 +68,14 @@ def why_column(frame: pd.DataFrame, campaign: Mapping[str, Any], models: Sequenc
     columns = expand_objectives(campaign["objectives"], {m.dataset: m.task_info for m in models})
     override = campaign_threshold(campaign)
     props = [c for c in columns if c.kind == "property"]
+    indexes = [{train_id: i for i, train_id in reversed(list(enumerate(dm.train_ids)))} for dm in models]  # first wins
     out = []
     for _, row in frame.iterrows():
         parts = []
         for i, dm in enumerate(models):
             cols = [c for c in columns if c.kind == "model" and c.dataset == dm.dataset]
             if cols:
-                parts.append(_model_part(row, dm, cols, i == 0, dm.domain_threshold(override)))
+                parts.append(_model_part(row, dm, cols, i == 0, dm.domain_threshold(override), indexes[i]))
         if props:
             parts.append(_property_part(row, props))
         out.append("; ".join(p for p in parts if p))

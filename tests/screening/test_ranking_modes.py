@@ -89,3 +89,35 @@ def test_unknown_ranking_is_a_clear_error():
     columns = expand_objectives([{"dataset": "bace", "target": "Class"}], TASKS)
     with pytest.raises(ValueError, match="ranking must be one of"):
         combined_score(pd.DataFrame({"bace.Class": [0.5], "bace.Class.std": [0.1]}), columns, "best")
+
+
+def test_score_library_applies_shrinkage_threshold_and_properties(bace_head):
+    """A library scored end to end (score step): the planted far compound with a confident raw
+    prediction gets ``ad_weight`` ~0, is out of domain at the fitted threshold, and ranks last."""
+    from drugnet.screening.rank import sort_by_rank
+    from drugnet.screening.score import DatasetModel, score_library
+
+    train = bace_head.iloc[:60]
+    library = pd.DataFrame({"id": ["near1", "near2", "far"],
+                            "smiles": [bace_head["smiles"].iloc[0], bace_head["smiles"].iloc[1],
+                                       "CCCCCCCCCCCCCCCC(=O)OCC(COP(=O)(O)OCC[N+](C)(C)C)OC(=O)CCCCCCCCCCCCCCC"],
+                            "n_merged": 1})
+    calibration = {"shrinkage": {"threshold": 0.4, "beta": 40.0, "prevalence": [0.45]}}
+    dm = DatasetModel("bace", None, TaskInfo("classification", ("Class",)), train["id"].tolist(),
+                      train["smiles"].tolist(), train[["Class"]].reset_index(drop=True), calibration=calibration)
+
+    def predictor(smiles):
+        raw = np.array([[0.8], [0.7], [0.9999]])[: len(smiles)]
+        return raw, np.full_like(raw, 0.05)
+
+    campaign = {"objectives": [{"dataset": "bace", "target": "Class"}, {"property": "mw", "window": [200, 500], "weight": 0.5}]}
+    out = sort_by_rank(score_library(library, [dm], {"bace": predictor}, campaign=campaign))
+    assert out["id"].tolist()[-1] == "far"
+    far = out.set_index("id").loc["far"]
+    assert far["ad_weight"] < 0.01 and not far["in_domain"] and far["bace.Class"] == pytest.approx(0.45, abs=0.01)
+    assert far["bace.Class.std"] > 0.45 and far["mw"] > 700
+    near = out.set_index("id").loc["near1"]
+    assert near["in_domain"] and near["ad_similarity"] == 1.0 and near["bace.Class"] == pytest.approx(0.8, abs=1e-6)
+    # a number overrides the fitted threshold for every dataset
+    strict = score_library(library, [dm], {"bace": predictor}, ad_threshold=1.01, campaign=campaign)
+    assert not strict["in_domain"].any()
