@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 
+from drugnet.train.calibrate import fit_ensemble_calibration
 from drugnet.train.consensus import METHODS, fit_consensus, save_consensus
+from drugnet.train.data import load_dataset
 
 log = logging.getLogger("drugnet.consensus")
 
@@ -25,6 +27,8 @@ def main(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     model, evidence = fit_consensus(args.dataset_dir, args.models, args.method, args.threads, args.device)
+    data = load_dataset(args.dataset_dir, model.targets)
+    model.calibration = fit_ensemble_calibration(model, data, args.device)  # validation rows only
     save_consensus(model, evidence, args.output_dir)
     log.info("consensus of %s: %s (cross-fitted validation scores %s)", args.models, model.combiner.method,
              evidence["crossfit_val_scores"])

@@ -42,13 +42,21 @@ def fit_from_predictions(
     return {"fitted_on": "val", "n_val": int(len(labels)), "map": cal_map, "shrinkage": shrinkage}
 
 
+def _validation_probs(model: Any, data: Dataset, val: np.ndarray, device: str) -> np.ndarray:
+    """Uncalibrated probabilities ``[k, n_val, T]``: the members', or a consensus's combined one."""
+    if model.kind != "consensus":
+        return model.predict_members(data.store, val, device=device)
+    model.calibration = None
+    return model.predict(data.store, val, device)[0][None]
+
+
 def fit_ensemble_calibration(ensemble: Any, data: Dataset, device: str = "auto") -> dict[str, Any] | None:
     """Calibration of a classification ``ensemble`` from ``data``'s ``val`` rows only (None for
     regression or without validation rows)."""
     val = data.indices("val")
     if ensemble.task != "classification" or data.split is None or not len(val):
         return None
-    members = ensemble.predict_members(data.store, val, device=device)
+    members = _validation_probs(ensemble, data, val, device)
     block = fit_from_predictions(members, data.y[val], train_similarity(data, val), training_prevalence(data))
     methods = [t["method"] for t in block["map"]["tasks"]]
     log.info("calibration on %d validation rows: %s; domain threshold %.3f", len(val), methods,
@@ -61,7 +69,7 @@ def calibrate_model_dir(dataset_dir: str | Path, model_dir: str | Path, device: 
     from drugnet.io.atomic import atomic_path
     from drugnet.train.checkpoint import _clean, load_model_dir
 
-    ensemble = load_model_dir(model_dir)
+    ensemble = load_model_dir(model_dir, fit="selection")  # a refit has seen the validation labels
     data = load_dataset(dataset_dir, ensemble.targets)
     block = fit_ensemble_calibration(ensemble, data, device)
     meta = json.loads((Path(model_dir) / "model.json").read_text())

@@ -144,6 +144,7 @@ class ConsensusModel:
     target_mean: list[float] | None = None
     target_std: list[float] | None = None
     kind: str = "consensus"
+    calibration: dict | None = None  # of the combined probability, fitted on validation (drugnet.train.calibrate)
 
     @property
     def hparams(self) -> dict[str, Any]:
@@ -165,9 +166,21 @@ class ConsensusModel:
         """Each component's ensemble mean, ``[M, n, T]``."""
         return np.stack([c.predict(store, indices, device, batch_size)[0] for c in self.components])
 
-    def predict(self, store: Any, indices: np.ndarray | None = None, device: str = "auto", batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    def predict(
+        self, store: Any, indices: np.ndarray | None = None, device: str = "auto", batch_size: int = 1024,
+        similarity: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Combined prediction (calibrated, and shrunk by ``similarity`` when given, like ``Ensemble``)."""
         P = self.predict_members(store, indices, device, batch_size)
-        return self.combiner.combine(P), P.std(0)
+        mean, std = self.combiner.combine(P), P.std(0)
+        if not self.calibration:
+            return mean, std
+        from drugnet.train.calibration import apply_calibration, apply_shrinkage
+
+        mean = apply_calibration(self.calibration.get("map"), mean)
+        if similarity is not None and self.calibration.get("shrinkage"):
+            mean, std, _ = apply_shrinkage(self.calibration["shrinkage"], mean, std, similarity)
+        return mean, std
 
 
 def validation_predictions(dataset_dir: Any, models: list[str], threads: int | None = None, device: str = "auto"):
@@ -229,6 +242,8 @@ def save_consensus(model: ConsensusModel, evidence: dict[str, Any], path: Any) -
             "params": model.combiner.params, "feature_settings": model.feature_settings,
             "target_mean": model.target_mean, "target_std": model.target_std, "members": [], "ensemble_size": 0,
             **evidence}
+    if model.calibration is not None:
+        meta["calibration"] = model.calibration
     with atomic_path(path / "model.json") as tmp:
         Path(tmp).write_text(json.dumps(_clean(meta), indent=2))
 
@@ -257,4 +272,5 @@ def load_consensus(path: Any, meta: dict[str, Any], threads: int | None = None, 
     _check_components(meta["models"], components)
     combiner = Combiner(meta["method"], meta["task"], meta["params"])
     return ConsensusModel(meta["task"], list(meta["targets"]), list(meta["models"]), components, combiner,
-                          meta.get("feature_settings") or {}, meta.get("target_mean"), meta.get("target_std"))
+                          meta.get("feature_settings") or {}, meta.get("target_mean"), meta.get("target_std"),
+                          calibration=meta.get("calibration"))
