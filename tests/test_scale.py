@@ -41,11 +41,15 @@ WORKER_BOUND_MIB = 400
 GROWTH_BOUND_MIB = 40  # holding one id per duplicate row would add ~90 MiB from 150k to 1.5M rows
 HANG_LIMIT_S = 3 * 3600  # a hang, not a speed claim (speed: benchmarks/)
 
+# The main process's peak is VmHWM of its own address space, not ru_maxrss: Linux keeps ru_maxrss
+# across execve, so a child started from a large pytest process (several hundred MiB after the rest
+# of the suite) reported the parent's size, which made this test fail only in the full suite.
 _RUN = """
 import json, resource, sys
 from drugnet.cli import main
 code = main(sys.argv[1:])
-print(json.dumps({"code": code, "main_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"code": code, "main_kib": hwm,
                   "workers_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
 """
 

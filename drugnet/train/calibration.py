@@ -95,6 +95,8 @@ def fit_task(p: np.ndarray, y: np.ndarray, seed: int = 0) -> dict[str, Any]:
 
 def _as_2d(a: np.ndarray) -> np.ndarray:
     a = np.asarray(a, dtype=np.float64)
+    if a.ndim == 2:  # also an empty block [0, T], which reshape(0, -1) cannot infer
+        return a
     return a.reshape(len(a), -1)
 
 
