@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from drugnet.train import calibration as cal
 from drugnet.train.calibrate import fit_from_predictions
@@ -46,7 +47,6 @@ def test_calibration_uses_only_rows_given_and_skips_masked_and_missing():
 
 
 def test_isotonic_and_torch_apply_match_numpy():
-    torch = pytest.importorskip("torch")
     params = {"tasks": [{"method": "isotonic", "x": [0.1, 0.5, 0.9], "y": [0.0, 0.4, 1.0]},
                         {"method": "platt", "a": 0.5, "b": -0.2}, {"method": "identity"}]}
     p = np.array([[0.0, 0.3, 0.3], [0.3, 0.9, 0.5], [0.7, 0.01, 0.99], [1.0, 0.5, 0.1]])
