@@ -4,12 +4,12 @@ from snakemake.logging import logger
 from snakemake.utils import min_version
 
 from drugnet.config import validate_config
-from drugnet.workflow_lock import forget_owner, lock_hint, record_owner
+from drugnet.io.workflow_lock import forget_owner, lock_hint, record_owner
 
 min_version("8.0")
 
 # A run killed with SIGKILL leaves its lock behind. It is never cleared automatically (its jobs
-# may still be writing); say whose it is and how to unlock. See drugnet/workflow_lock.py.
+# may still be writing); say whose it is and how to unlock. See drugnet/io/workflow_lock.py.
 if workflow.is_main_process:
     _lock_hint = lock_hint()
     if _lock_hint:

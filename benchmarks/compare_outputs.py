@@ -3,8 +3,13 @@
 Usage: python benchmarks/compare_outputs.py RUN_A RUN_B, each holding <dataset>/standardized.csv,
 rejects.csv, split.csv (optional) and features/ (as /tmp/ident16.sh in docs/benchmarks.md writes them).
 """
-import sys, torch, json, filecmp
+import filecmp
+import json
+import sys
 from pathlib import Path
+
+import torch
+
 a, b = Path(sys.argv[1]), Path(sys.argv[2])
 for ds in sorted(p.name for p in a.iterdir() if p.is_dir()):
     for f in ("standardized.csv", "rejects.csv", "split.csv"):

@@ -41,7 +41,7 @@ METRICS = ("ef_1", "ef_5", "bedroc_20", "roc_auc")
 
 
 def _scaffold(frame: pd.DataFrame, sizes, seed: int) -> np.ndarray:
-    from drugnet.split import split_frame
+    from drugnet.chem.splitting import split_frame
 
     return split_frame(frame, method="scaffold", sizes=sizes, seed=seed).to_numpy()
 
@@ -49,7 +49,7 @@ def _scaffold(frame: pd.DataFrame, sizes, seed: int) -> np.ndarray:
 def _clean(smiles: list[str]) -> list[str | None]:
     from rdkit import Chem
 
-    from drugnet.chem.standardize import standardize_smiles
+    from drugnet.chem.molecule import standardize_smiles
 
     out = []
     for s in smiles:
@@ -99,7 +99,7 @@ def _props(smiles: list[str]) -> np.ndarray:
 
 def property_matched_decoys(test: pd.DataFrame, per_active: int, sample: int, seed: int) -> pd.DataFrame:
     """DUD-E-style decoys for the test actives from a random MOSES sample (label 0, split test)."""
-    from drugnet.screening.domain import ecfp4_bits, max_tanimoto
+    from drugnet.features.tanimoto import ecfp4_bits, max_tanimoto
 
     if per_active <= 0:
         return pd.DataFrame(columns=["smiles", "y", "split"])
@@ -122,21 +122,33 @@ def property_matched_decoys(test: pd.DataFrame, per_active: int, sample: int, se
 
 
 def _dataset(smiles: list[str], y: np.ndarray, split: np.ndarray):
-    from drugnet.features.store import FeatureStore
-    from drugnet.train.data import Dataset
+    from drugnet.features.build import store_from_smiles
+    from drugnet.features.dataset import Dataset
 
-    store = FeatureStore.from_smiles(smiles, {}, n_jobs=1)
+    store = store_from_smiles(smiles, {}, n_jobs=1)
     return Dataset([str(i) for i in range(len(smiles))], smiles, ["y"], y[:, None].astype(np.float32), store, split)
 
 
 def run_screen(name: str, seed: int, n_decoys: int, moses_sample: int) -> tuple[list[dict], dict]:
     """Metrics rows (one per scorer) and a description of the screen."""
-    from drugnet.screening.domain import ecfp4_bits, max_tanimoto
-    from drugnet.screening.enrichment import enrichment_metrics, rf_ecfp_scores, similarity_baseline_scores
-    from drugnet.screening.similarity import fit_fusion_weight, rank_fusion, similarity_model_scores
-    from drugnet.train.calibrate import fit_from_predictions, train_similarity, training_prevalence
-    from drugnet.train.calibration import calibrated_moments
-    from drugnet.train.ensemble import train_ensemble
+    from drugnet.features.tanimoto import ecfp4_bits, max_tanimoto
+    from drugnet.inference.calibration import calibrated_moments
+    from drugnet.screening.enrichment import (
+        enrichment_metrics,
+        rf_ecfp_scores,
+        similarity_baseline_scores,
+    )
+    from drugnet.screening.similarity import (
+        fit_fusion_weight,
+        rank_fusion,
+        similarity_model_scores,
+    )
+    from drugnet.train.calibration_fit import (
+        fit_from_predictions,
+        train_similarity,
+        training_prevalence,
+    )
+    from drugnet.train.fit_ensemble import train_ensemble
 
     frame = load_screen(name, seed, n_decoys, moses_sample)
     frame["smiles"] = _clean(frame["smiles"].tolist())

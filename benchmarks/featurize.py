@@ -2,8 +2,8 @@
 
 Run from the repository root: ``python benchmarks/featurize.py [--input F] [--limit N]``.
 (a) ``Chem.MolFromSmiles`` over the input on one core; (b) what ``drugnet standardize`` and
-``drugnet featurize`` run: ``drugnet.standardize.standardize_to_files`` (n_jobs) then
-``drugnet.featurize.featurize_file`` (n_jobs, the cache written in chunks), for fractions of the
+``drugnet featurize`` run: ``drugnet.chem.curation.standardize_to_files`` (n_jobs) then
+``drugnet.features.build.featurize_file`` (n_jobs, the cache written in chunks), for fractions of the
 input, each in a fresh process (peak RSS of the process and of its largest worker).
 Prints compounds/s, the ratio b/a (target >= 0.25, goal 0.4) and peak RSS per fraction.
 """
@@ -51,8 +51,8 @@ def bare_parse(smiles: list[str]) -> tuple[float, float]:
 
 def end_to_end(csv: Path, out_dir: Path, n_jobs: int) -> dict:
     """Standardize + featurize ``csv`` into ``out_dir`` (runs in its own process)."""
-    from drugnet.featurize import featurize_file
-    from drugnet.standardize import standardize_to_files
+    from drugnet.chem.curation import standardize_to_files
+    from drugnet.features.build import featurize_file
 
     start, cpu0 = time.perf_counter(), cpu_seconds()
     summary = standardize_to_files(csv, out_dir / "standardized.csv", out_dir / "rejects.csv",

@@ -45,8 +45,8 @@ def _run(job: tuple[str, str, list[str], str, dict, int, str, int]) -> dict:
     dataset_dir, task, targets, kind, overrides, seed, device, threads = job
     import torch
 
-    from drugnet.train.data import load_dataset
-    from drugnet.train.ensemble import train_ensemble
+    from drugnet.features.dataset import load_dataset
+    from drugnet.train.fit_ensemble import train_ensemble
 
     torch.set_num_threads(threads)
     start = time.perf_counter()

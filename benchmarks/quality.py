@@ -56,9 +56,9 @@ HEADLINE = {"classification": "roc_auc", "regression": "rmse"}
 
 def prepare(name: str, workdir: Path, seeds: list[int], threads: int) -> None:
     """standardize + featurize once; one scaffold split per seed (``split_s<seed>.csv``)."""
-    from drugnet.featurize import featurize_file
-    from drugnet.split import split_frame
-    from drugnet.standardize import standardize_file, write_standardize_outputs
+    from drugnet.chem.curation import standardize_file, write_standardize_outputs
+    from drugnet.chem.splitting import split_frame
+    from drugnet.features.build import featurize_file
 
     spec = DATASETS[name]
     out = workdir / name
@@ -91,10 +91,10 @@ def run_one(job: tuple[str, str, int, str, int, int, str]) -> dict:
     name, model, seed, workdir, threads, members, device = job
     import torch
 
-    from drugnet.train.checkpoint import save_model_dir
-    from drugnet.train.data import load_dataset
-    from drugnet.train.ensemble import train_ensemble
-    from drugnet.train.evaluate import evaluate_models
+    from drugnet.features.dataset import load_dataset
+    from drugnet.inference.checkpoint import save_model_dir
+    from drugnet.train.evaluation import evaluate_models
+    from drugnet.train.fit_ensemble import train_ensemble
 
     torch.set_num_threads(threads)
     spec = DATASETS[name]
@@ -131,8 +131,8 @@ def markdown(rows: list[dict]) -> str:
 
 def _selection_predictions(dataset_dir: Path, models: list[str], splits: tuple[str, ...]):
     """``{split: P [M, n, T]}``, labels per split and the loaded selection ensembles."""
-    from drugnet.train.checkpoint import load_model_dir
-    from drugnet.train.data import load_dataset
+    from drugnet.features.dataset import load_dataset
+    from drugnet.inference.checkpoint import load_model_dir
 
     ensembles = [load_model_dir(dataset_dir / "models" / m, fit="selection") for m in models]
     data = load_dataset(dataset_dir, ensembles[0].targets)
@@ -142,7 +142,8 @@ def _selection_predictions(dataset_dir: Path, models: list[str], splits: tuple[s
 
 def consensus_rows(dataset_dir: Path, models: list[str]) -> list[dict]:
     """One row per model and per consensus method: validation (cross-fitted for methods) and test score."""
-    from drugnet.train.consensus import Combiner, candidate_methods, crossfit_score
+    from drugnet.inference.consensus import Combiner
+    from drugnet.train.consensus import candidate_methods, crossfit_score
     from drugnet.train.metrics import selection_score
 
     data, ensembles, P, y = _selection_predictions(dataset_dir, models, ("val", "test"))
@@ -159,8 +160,9 @@ def consensus_rows(dataset_dir: Path, models: list[str]) -> list[dict]:
 
 def refit_rows(dataset_dir: Path, models: list[str], threads: int, device: str) -> list[dict]:
     """Test score of the selection fit and of a refit on train + val (test labels hidden), per model and as consensus."""
-    from drugnet.train.consensus import Combiner, choose_method
-    from drugnet.train.ensemble import refit_ensemble
+    from drugnet.inference.consensus import Combiner
+    from drugnet.train.consensus import choose_method
+    from drugnet.train.fit_ensemble import refit_ensemble
     from drugnet.train.metrics import selection_score
 
     data, ensembles, P, y = _selection_predictions(dataset_dir, models, ("val", "test"))

@@ -32,8 +32,8 @@ def truncated(member, k: int):
 
 
 def main() -> None:
-    from drugnet.train.checkpoint import load_model_dir
-    from drugnet.train.data import load_dataset, model_inputs
+    from drugnet.features.dataset import load_dataset, model_inputs
+    from drugnet.inference.checkpoint import load_model_dir
     from drugnet.train.metrics import selection_score
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

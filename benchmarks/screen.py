@@ -169,7 +169,7 @@ def train_chemprop(chemprop: Path, work: Path, epochs: int, threads: int) -> Pat
 
 def parameter_counts(model_dir: Path, chemprop_model: Path | None, chemprop: Path) -> tuple[str, str]:
     sys.path.insert(0, str(REPO))
-    from drugnet.train.checkpoint import load_model_dir
+    from drugnet.inference.checkpoint import load_model_dir
 
     ensemble = load_model_dir(model_dir)
     sizes = [sum(p.numel() for p in m.parameters()) for m in ensemble.members] if ensemble.kind != "rf_ecfp" else []

@@ -82,8 +82,8 @@ def chemprop_test_auc(chemprop: Path, save: Path, test_csv: Path, y_test: np.nda
 def run_drugnet(dataset_dir: Path, targets: list[str], epochs: int, threads: int) -> tuple[float, float, int]:
     import torch
 
-    from drugnet.train.data import load_dataset
-    from drugnet.train.ensemble import train_ensemble
+    from drugnet.features.dataset import load_dataset
+    from drugnet.train.fit_ensemble import train_ensemble
     from drugnet.train.metrics import roc_auc
 
     torch.set_num_threads(threads)

@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from drugnet.config import ConfigError, check_config, load_config, model_settings, validate_config
+from drugnet.config import (
+    ConfigError,
+    check_config,
+    load_config,
+    model_settings,
+    validate_config,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 

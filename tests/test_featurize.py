@@ -12,8 +12,8 @@ import torch
 from conftest import DATA
 
 from drugnet.commands import featurize as featurize_cmd
+from drugnet.features.build import featurize_file, featurize_smiles
 from drugnet.features.store import FeatureStore
-from drugnet.featurize import featurize_file, featurize_smiles
 
 
 @pytest.fixture(scope="module")

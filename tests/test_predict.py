@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from drugnet.predict import rejects_path
+from drugnet.inference.prediction import rejects_path
 
 
 def test_rejects_path_is_beside_output(tmp_path) -> None:
@@ -14,15 +14,15 @@ def test_rejects_path_is_beside_output(tmp_path) -> None:
 
 
 def test_predict_command_writes_predictions_and_rejects(tmp_path) -> None:
-    from drugnet.features import store as store_mod
     from drugnet.cli import main
-    from drugnet.train.checkpoint import save_model_dir
-    from drugnet.train.data import Dataset
-    from drugnet.train.ensemble import train_ensemble
+    from drugnet.features.build import store_from_smiles
+    from drugnet.features.dataset import Dataset
+    from drugnet.inference.checkpoint import save_model_dir
+    from drugnet.train.fit_ensemble import train_ensemble
 
     train_smiles = ["CC(=O)Oc1ccccc1C(=O)O", "c1ccncc1", "CCO", "OC(=O)c1cccnc1", "CCCCCCCCO", "c1ccc(cc1)-c1ccccn1", "O=C1CCCCC1", "Nc1ncnc2[nH]cnc12"]
     y = np.array([[0], [1], [0], [1], [0], [1], [0], [1]], np.float32)
-    store = store_mod.FeatureStore.from_smiles(train_smiles, {}, n_jobs=1)
+    store = store_from_smiles(train_smiles, {}, n_jobs=1)
     data = Dataset([str(i) for i in range(8)], train_smiles, ["arom_n"], y, store, np.array(["train"] * 6 + ["val"] * 2))
     ens, hist = train_ensemble(data, "snn", "classification", {"epochs": 3, "hidden": 16, "depth": 2}, n_members=2, threads=1)
     save_model_dir(ens, tmp_path / "model", hist)

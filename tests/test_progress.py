@@ -1,4 +1,4 @@
-"""`drugnet.progress`: tqdm on a terminal, periodic log lines otherwise."""
+"""`drugnet.io.progress`: tqdm on a terminal, periodic log lines otherwise."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 import pytest
 from tqdm import tqdm
 
-from drugnet.progress import LogProgress, format_duration, progress
+from drugnet.io.progress import LogProgress, format_duration, progress
 
 
 class FakeClock:
@@ -27,7 +27,7 @@ class TTY(io.StringIO):
 def test_log_progress_logs_every_interval_with_rate_and_eta(caplog):
     clock = FakeClock()
     bar = LogProgress(total=100, desc="featurize", unit="mols", interval=10, clock=clock)
-    with caplog.at_level(logging.INFO, logger="drugnet.progress"):
+    with caplog.at_level(logging.INFO, logger="drugnet.io.progress"):
         for _ in range(20):
             clock.now += 1.0  # 1 s per 5 molecules
             bar.update(5)
@@ -47,7 +47,7 @@ def test_log_progress_wraps_an_iterable_without_a_length(caplog):
             clock.now += 2.0
             yield i
 
-    with caplog.at_level(logging.INFO, logger="drugnet.progress"):
+    with caplog.at_level(logging.INFO, logger="drugnet.io.progress"):
         out = list(LogProgress(items(), desc="rows", interval=5, clock=clock))
     assert out == list(range(7))
     lines = [r.getMessage() for r in caplog.records]

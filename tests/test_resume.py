@@ -3,7 +3,7 @@ different rules, is finished with the same bytes as an uninterrupted run.
 
 Two kinds of kill: the main Snakemake process alone (``kill -9 <pid>``, an OOM kill; its running
 job lives on as an orphan) and the whole process group. After each, the next plain ``snakemake``
-stops with ``LockException`` and drugnet's hint (``drugnet/workflow_lock.py``: the lock is never
+stops with ``LockException`` and drugnet's hint (``drugnet/io/workflow_lock.py``: the lock is never
 cleared automatically, because orphans may still be writing); once no process of the killed run
 is left, ``snakemake --unlock`` and a plain ``snakemake`` finish the run. ``profiles/default`` (a
 workflow profile Snakemake 9 applies by itself) sets ``rerun-incomplete`` (otherwise:
@@ -21,7 +21,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from drugnet.workflow_lock import group_members
 from workflow_helpers import (
     QUICK,
     QUICK_COMPARED,
@@ -30,6 +29,8 @@ from workflow_helpers import (
     snakemake_env,
     snakemake_workdir,
 )
+
+from drugnet.io.workflow_lock import group_members
 
 RES = Path("results") / "quick"
 UNLOCK_HINT = "run `snakemake --unlock`"

@@ -7,7 +7,7 @@ screening code (``tests/screening/``: library shards, streaming rank).
 The generated library repeats the BACE structures (plus a few broken SMILES) under 1.5M distinct
 ids with a 0/1 annotation column. Every row is read, parsed into a chunk, sent to a worker,
 checked, merged or rejected and written; RDKit itself standardizes each distinct SMILES string
-once per worker (``drugnet.standardize`` caches results by input string), so the test measures
+once per worker (``drugnet.chem.curation`` caches results by input string), so the test measures
 the pipeline's memory and per-row overhead, not RDKit's speed. Repeats are the hard case for
 memory: all 1.5M rows are duplicates of ~1.5k structures, and every id must reach ``merged_ids``.
 Peak RSS is measured in a fresh interpreter (main process and, separately, the worker processes)

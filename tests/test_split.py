@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from conftest import DATA
 
+from drugnet.chem.splitting import murcko_scaffold, split_frame
 from drugnet.commands import split as split_cmd
-from drugnet.split import murcko_scaffold, split_frame
 
 
 @pytest.fixture(scope="module")

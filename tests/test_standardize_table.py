@@ -11,15 +11,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drugnet.cli import main as cli_main
-from drugnet.io.readers import InputError
-from drugnet.standardize import (
+from drugnet.chem.curation import (
     STANDARDIZED_COLUMNS,
     parse_label,
     standardize_file,
     standardize_to_files,
     write_standardize_outputs,
 )
+from drugnet.cli import main as cli_main
+from drugnet.io.readers import InputError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TOX21 = Path(__file__).resolve().parents[1] / "data" / "tox21_challenge_train.csv.gz"
@@ -221,7 +221,7 @@ def test_streaming_refused_input_writes_nothing_and_cleans_temporary_files(tmp_p
 
 
 def test_cli_standardize_writes_files_and_logs_progress(tmp_path, capsys, caplog):
-    caplog.set_level("INFO", logger="drugnet.progress")
+    caplog.set_level("INFO", logger="drugnet.io.progress")
     code = cli_main([
         "standardize", str(FIXTURES / "messy.csv"), "--output", str(tmp_path / "s.csv"),
         "--rejects", str(tmp_path / "r.csv"), "--summary", str(tmp_path / "s.json"),

@@ -8,7 +8,13 @@ import socket
 import subprocess
 import sys
 
-from drugnet.workflow_lock import OWNER_PREFIX, forget_owner, group_members, lock_hint, record_owner
+from drugnet.io.workflow_lock import (
+    OWNER_PREFIX,
+    forget_owner,
+    group_members,
+    lock_hint,
+    record_owner,
+)
 
 
 def _locked(folder):

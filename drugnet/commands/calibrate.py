@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from drugnet.train.calibrate import calibrate_model_dir
+from drugnet.train.calibration_fit import calibrate_model_dir
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

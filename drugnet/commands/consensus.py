@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 
-from drugnet.train.calibrate import fit_ensemble_calibration
-from drugnet.train.consensus import METHODS, fit_consensus, save_consensus
-from drugnet.train.data import load_dataset
+from drugnet.features.dataset import load_dataset
+from drugnet.inference.checkpoint import save_consensus
+from drugnet.train.calibration_fit import fit_ensemble_calibration
+from drugnet.train.consensus import METHODS, fit_consensus
 
 log = logging.getLogger("drugnet.consensus")
 

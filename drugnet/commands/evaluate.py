@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from drugnet.io.atomic import atomic_path
-from drugnet.train.evaluate import evaluate_models
+from drugnet.train.evaluation import evaluate_models
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -6,9 +6,9 @@ import argparse
 import logging
 import sys
 
-from drugnet.featurize import featurize_file
+from drugnet.features.build import featurize_file
 
-log = logging.getLogger("drugnet.featurize")
+log = logging.getLogger("drugnet.features.build")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

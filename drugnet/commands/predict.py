@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from drugnet.predict import predict_file
-from drugnet.train.checkpoint import ModelDirError
+from drugnet.inference.checkpoint import ModelDirError
+from drugnet.inference.prediction import predict_file
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -7,8 +7,8 @@ import sys
 
 import pandas as pd
 
+from drugnet.chem.splitting import METHODS, split_frame
 from drugnet.io.atomic import write_csv_atomic
-from drugnet.split import METHODS, split_frame
 
 # columns of standardized.csv that are not targets
 STANDARD_COLUMNS = ("id", "input_smiles", "smiles", "inchikey", "n_merged", "merged_ids", "n_label_conflicts")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from drugnet.chem.curation import TASKS, format_summary, standardize_to_files
 from drugnet.io.readers import FORMATS, InputError
-from drugnet.standardize import TASKS, format_summary, standardize_to_files
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from drugnet.progress import progress
+    from drugnet.io.progress import progress
 
     bar = progress(None, "standardize", "rows")
     try:

@@ -6,10 +6,10 @@ import argparse
 import json
 import logging
 
-from drugnet.train.calibrate import fit_ensemble_calibration
-from drugnet.train.checkpoint import save_model_dir
-from drugnet.train.data import load_dataset
-from drugnet.train.ensemble import refit_ensemble, train_ensemble
+from drugnet.features.dataset import load_dataset
+from drugnet.inference.checkpoint import save_model_dir
+from drugnet.train.calibration_fit import fit_ensemble_calibration
+from drugnet.train.fit_ensemble import refit_ensemble, train_ensemble
 
 log = logging.getLogger("drugnet.train")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -82,17 +82,6 @@ class FeatureStore:
             )
         elif not (self.path / META_FILE).is_file():
             raise FileNotFoundError(f"no feature cache at {self.path} ({META_FILE} missing)")
-
-    @classmethod
-    def from_smiles(
-        cls, smiles: Sequence[str], settings: Mapping[str, Any] | None = None, n_jobs: int = 1
-    ) -> "FeatureStore":
-        """Featurize ``smiles`` in memory (``settings``: radius, n_bits, descriptors)."""
-        from drugnet.featurize import featurize_smiles
-
-        allowed = {"radius", "n_bits", "descriptors", "chunk_size"}
-        kwargs = {k: v for k, v in (settings or {}).items() if k in allowed}
-        return cls(features=featurize_smiles(smiles, n_jobs=n_jobs, **kwargs))
 
     def _load(self, key: str) -> dict[str, Any]:
         return torch.load(self.path / FILES[key], weights_only=True)

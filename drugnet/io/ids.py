@@ -19,7 +19,7 @@ import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
-from drugnet.chem.standardize import DUPLICATE_ID, RESERVED_ID
+from drugnet.io.rejects import DUPLICATE_ID, RESERVED_ID
 
 _PLACEHOLDER = re.compile(r"#[0-9]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")

@@ -74,14 +74,14 @@ from pathlib import Path
 import pandas as pd
 from rdkit import Chem, rdBase
 
-from drugnet.chem.standardize import (
+from drugnet.io.ids import placeholder
+from drugnet.io.rejects import (
     BROKEN_SDF_BLOCK,
     DEFAULT_MAX_RECORD_ATOMS,
     ENCODING_ERROR,
     MALFORMED_LINE,
     TOO_MANY_ATOMS,
 )
-from drugnet.io.ids import placeholder
 
 FORMATS = ("csv", "tsv", "smi", "sdf")
 BASE_COLUMNS = ("row", "id", "input_smiles", "read_error")

@@ -8,7 +8,11 @@ from typing import Any
 import torch
 from torch import nn
 from torch_geometric.nn import GINEConv
-from torch_geometric.nn.aggr import AttentionalAggregation, MeanAggregation, SumAggregation
+from torch_geometric.nn.aggr import (
+    AttentionalAggregation,
+    MeanAggregation,
+    SumAggregation,
+)
 
 from drugnet.features.batch import GraphBatch
 from drugnet.models.base import LayerEmbedding, replace_units

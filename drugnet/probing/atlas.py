@@ -25,7 +25,14 @@ from rdkit import Chem
 from drugnet.concepts import all_concepts
 from drugnet.concepts.catalog import SKIPPED_COLUMNS, ConceptSet
 from drugnet.io.atomic import atomic_path
-from drugnet.probing import ablation, hierarchy, neurons, probes, receptive_field, replication
+from drugnet.probing import (
+    ablation,
+    hierarchy,
+    neurons,
+    probes,
+    receptive_field,
+    replication,
+)
 
 NETWORKS = ("trained", "random_init", "control_task")
 EXAMPLES_FORMAT = 1
@@ -89,7 +96,7 @@ def probe_member(
 ) -> MemberTables:
     """Probes (trained, random_init and, when ``control``, the control task), neurons and detector
     counts of one member; every table gets a ``member`` column."""
-    from drugnet.progress import progress
+    from drugnet.io.progress import progress
 
     out = MemberTables()
     bar = progress((2 + control) * len(concepts.matrices), "probe", f"probe sets (member {member})", interval=10.0)
@@ -299,8 +306,8 @@ def random_init_like(model: torch.nn.Module, hparams: dict, seed: int) -> torch.
     """The member's own initialization: ``torch.manual_seed(seed)`` then ``build_model(hparams)``
     (the training seed policy), with fitted input-scaling buffers (``FeatureScaler``) copied from
     the trained model so both networks see the same input layer."""
-    from drugnet.models.base import build_model
     from drugnet.models.layers import FeatureScaler
+    from drugnet.models.registry import build_model
 
     torch.manual_seed(seed)
     fresh = build_model(hparams)
@@ -539,7 +546,7 @@ def neuron_examples(
 def load_probe_molecules(dataset_dir: str | Path, max_molecules: int | None, seed: int) -> tuple[np.ndarray, list[Chem.Mol]]:
     """Row indices (sorted, seeded random subset of ``standardized.csv``) and their molecules
     parsed with ``Chem.MolFromSmiles`` (the featurizer's atom order); unparsable rows dropped."""
-    from drugnet.train.data import read_labels
+    from drugnet.features.dataset import read_labels
 
     frame, _ = read_labels(Path(dataset_dir) / "standardized.csv", [])
     rows = np.arange(len(frame))
@@ -556,8 +563,8 @@ def probe_model_dir(
     """Atlas of the first ``settings.members`` members (all when None) of the ensemble in
     ``model_dir`` on ``dataset_dir``; control task and neuron examples for ``settings.member``;
     ablation of detector units on the validation split when ``settings.ablation``."""
-    from drugnet.train.checkpoint import load_model_dir
-    from drugnet.train.data import model_inputs, open_store, read_labels
+    from drugnet.features.dataset import model_inputs, open_store, read_labels
+    from drugnet.inference.checkpoint import load_model_dir
 
     torch.set_num_threads(settings.threads)
     timings: dict[str, float] = {}
@@ -631,8 +638,8 @@ def extra_embeddings(
     settings: AtlasSettings,
 ) -> dict[str, list[np.ndarray]]:
     """Embeddings of member 0 of another gnn/snn model directory on the probed items (an extra network)."""
-    from drugnet.train.checkpoint import load_model_dir
-    from drugnet.train.data import model_inputs
+    from drugnet.features.dataset import model_inputs
+    from drugnet.inference.checkpoint import load_model_dir
 
     if name in NETWORKS:
         raise ValueError(f"extra network name {name!r} is reserved ({', '.join(NETWORKS)})")
@@ -660,7 +667,7 @@ def run_ablation(
 ) -> tuple[pd.DataFrame, dict]:
     """`ablation.ablation_table` of every probed member on the validation split (classification only),
     unit means from the probed items; returns the table and a summary for ``hierarchy.json``."""
-    from drugnet.train.data import load_dataset, model_inputs
+    from drugnet.features.dataset import load_dataset, model_inputs
 
     empty = pd.DataFrame(columns=ablation.ABLATION_COLUMNS)
     if not settings.ablation:

@@ -11,7 +11,7 @@ from rdkit import Chem
 from rdkit.Chem import QED, Crippen, Descriptors, Lipinski, rdMolDescriptors
 from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
 
-from drugnet.screening.domain import ecfp4_bits
+from drugnet.features.tanimoto import ecfp4_bits
 
 PROPERTY_COLUMNS = ["qed", "mw", "clogp", "hbd", "hba", "tpsa", "rotatable_bonds", "lipinski_violations"]
 ANNOTATION_COLUMNS = PROPERTY_COLUMNS + ["alerts", "cluster"]

@@ -10,7 +10,7 @@ from rdkit.ML.Scoring.Scoring import CalcBEDROC
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from drugnet.screening.domain import max_tanimoto
+from drugnet.features.tanimoto import max_tanimoto
 
 
 def _ranked_labels(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:

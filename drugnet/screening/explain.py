@@ -102,7 +102,7 @@ import torch
 from rdkit import Chem
 from rdkit.Chem import rdFingerprintGenerator
 
-from drugnet.screening.desirability import D_FLOOR, ObjectiveColumn, expand_objectives
+from drugnet.screening.desirability import ObjectiveColumn, expand_objectives
 from drugnet.screening.score import DatasetModel, campaign_ranking
 
 log = logging.getLogger("drugnet.screening")
@@ -302,7 +302,7 @@ def _score_torch(d: Sequence[torch.Tensor], sd: Sequence[torch.Tensor], columns:
 
 
 def _shrink_torch(ensemble: Any, mean: torch.Tensor, std: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`drugnet.train.calibration.apply_shrinkage` with the molecule's fixed weight ``w`` ``[N]``."""
+    """:func:`drugnet.inference.calibration.apply_shrinkage` with the molecule's fixed weight ``w`` ``[N]``."""
     shrink = (ensemble.calibration or {}).get("shrinkage")
     if not shrink:
         return mean, std
@@ -332,7 +332,7 @@ class _PathModel:
 
     def __init__(self, ensemble: Any, store: Any, idx: np.ndarray, alphas: torch.Tensor) -> None:
         """``alphas`` ``[m, len(idx)]``: the path positions of each molecule."""
-        from drugnet.train.data import model_inputs
+        from drugnet.features.dataset import model_inputs
 
         self.ensemble, (self.m, self.b) = ensemble, alphas.shape
         self.kind = ensemble.kind
@@ -382,7 +382,7 @@ class _PathModel:
         stacked = torch.stack(outs).double()  # the score's Beta moments need float64 (near-certain / uninformed)
         calibration = (self.ensemble.calibration or {}).get("map") if self.ensemble.task == "classification" else None
         if calibration:
-            from drugnet.train.calibration import apply_calibration_torch
+            from drugnet.inference.calibration import apply_calibration_torch
 
             mean = apply_calibration_torch(calibration, stacked.mean(0))
             return mean, apply_calibration_torch(calibration, stacked).std(0, unbiased=False)
@@ -540,9 +540,9 @@ def attribute_score(
     held-constant columns (default 0); ``domain_weights``: dataset -> ``ad_weight`` ``[n]`` (default
     1); ``ranking``: the campaign's. Returns ``None`` for unparsable SMILES.
     """
-    from drugnet.features.store import FeatureStore
-    from drugnet.predict import feature_settings_of
-    from drugnet.progress import progress
+    from drugnet.features.build import store_from_smiles
+    from drugnet.inference.prediction import feature_settings_of
+    from drugnet.io.progress import progress
 
     values = np.asarray(values, dtype=np.float64).reshape(len(smiles), len(columns))
     sd = np.zeros_like(values) if sd is None else np.asarray(sd, dtype=np.float64).reshape(values.shape)
@@ -561,7 +561,7 @@ def attribute_score(
     for d in ensembles:  # featurize once per distinct setting
         key = json.dumps(settings[d], sort_keys=True)
         if key not in by_key:
-            by_key[key] = FeatureStore.from_smiles([smiles[i] for i in rows], settings[d], n_jobs=threads)
+            by_key[key] = store_from_smiles([smiles[i] for i in rows], settings[d], n_jobs=threads)
         stores[d] = by_key[key]
 
     grid = min(grid, steps)  # at least one node per grid interval
@@ -689,7 +689,7 @@ def parse_explanation_atoms(text: str) -> dict[int, float]:
 def load_attributable(models: Sequence[DatasetModel], threads: int = 1) -> dict[str, Any]:
     """Dataset -> loaded ensemble for every model that can be attributed (gnn, snn); a warning
     for each other one (its objectives are held constant, see module docstring)."""
-    from drugnet.train.checkpoint import load_model_dir
+    from drugnet.inference.checkpoint import load_model_dir
 
     out: dict[str, Any] = {}
     for dm in models:

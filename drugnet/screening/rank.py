@@ -24,9 +24,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from drugnet.features.tanimoto import ecfp4_bits
 from drugnet.screening.annotate import ANNOTATION_COLUMNS, annotate_frame
-from drugnet.screening.desirability import DEFAULT_RANKING, combined_score, expand_objectives, rank_frame
-from drugnet.screening.domain import ecfp4_bits
+from drugnet.screening.desirability import (
+    DEFAULT_RANKING,
+    combined_score,
+    expand_objectives,
+    rank_frame,
+)
 from drugnet.screening.enrichment import (
     enrichment_metrics,
     rf_ecfp_scores,

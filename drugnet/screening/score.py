@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from drugnet.features.tanimoto import ecfp4_bits, max_tanimoto, pack_bits
 from drugnet.screening.desirability import (
     DEFAULT_RANKING,
     TaskInfo,
@@ -20,12 +21,7 @@ from drugnet.screening.desirability import (
     objective_column_name,
     property_names,
 )
-from drugnet.screening.domain import (
-    DEFAULT_AD_THRESHOLD,
-    ecfp4_bits,
-    max_tanimoto,
-    pack_bits,
-)
+from drugnet.screening.domain import DEFAULT_AD_THRESHOLD
 
 log = logging.getLogger("drugnet.screening")
 
@@ -60,7 +56,7 @@ class DatasetModel:
     train_smiles: list[str]
     train_labels: pd.DataFrame  # target columns of the training rows (for the enrichment baselines)
     _train_fps: np.ndarray | None = field(default=None, repr=False, compare=False)
-    calibration: dict | None = None  # model.json ``calibration`` (drugnet.train.calibrate), None if absent
+    calibration: dict | None = None  # model.json ``calibration`` (drugnet.train.calibration_fit), None if absent
 
     @property
     def shrinkage(self) -> dict | None:
@@ -245,7 +241,7 @@ class SharedFeaturizer:
 
     def features(self, key: tuple, smiles: list[str]):
         """A ``FeatureStore`` of ``smiles`` for group ``key`` (reused when called again with the same list)."""
-        from drugnet.features.store import FeatureStore
+        from drugnet.features.build import store_from_smiles
 
         last = self._last.get(key)
         if last is not None and last[0] is smiles:
@@ -253,7 +249,7 @@ class SharedFeaturizer:
         descriptors = self._descriptors.get(key)
         settings = {"radius": key[0], "n_bits": key[1], "descriptors": descriptors if descriptors is not None else [],
                     "chunk_size": self.chunk_rows}
-        store = FeatureStore.from_smiles(smiles, settings, n_jobs=self.threads)
+        store = store_from_smiles(smiles, settings, n_jobs=self.threads)
         self._last[key] = (smiles, store)
         return store
 
@@ -272,8 +268,8 @@ class EnsemblePredictor:
 
     def __init__(self, model_dir: str | Path, threads: int = 1, batch_size: int = DEFAULT_CHUNK_SIZE,
                  featurizer: SharedFeaturizer | None = None, device: str = "cpu"):
-        from drugnet.predict import feature_settings_of
-        from drugnet.train.checkpoint import load_model_dir
+        from drugnet.inference.checkpoint import load_model_dir
+        from drugnet.inference.prediction import feature_settings_of
 
         self.ensemble = load_model_dir(model_dir, threads=threads)
         self.batch_size, self.device = batch_size, device
@@ -336,8 +332,8 @@ def campaign_ranking(campaign: Mapping[str, Any]) -> str:
 
 def shrink_predictions(dm: DatasetModel, mean: np.ndarray, std: np.ndarray, similarity: np.ndarray):
     """Calibrated predictions pulled toward the training prevalence by the domain weight (see
-    :func:`drugnet.train.calibration.apply_shrinkage`); unchanged with weight 1 without shrinkage."""
-    from drugnet.train.calibration import apply_shrinkage
+    :func:`drugnet.inference.calibration.apply_shrinkage`); unchanged with weight 1 without shrinkage."""
+    from drugnet.inference.calibration import apply_shrinkage
 
     return apply_shrinkage(dm.shrinkage, mean, std, similarity)
 
@@ -456,7 +452,7 @@ def score_shard_file(
     run at a time (each run a temporary CSV next to ``output``), then the runs are merged.
     """
     from drugnet.io.atomic import atomic_path
-    from drugnet.progress import progress
+    from drugnet.io.progress import progress
     from drugnet.screening.rank import merge_ranked_csvs, sort_by_rank
 
     output = Path(output)

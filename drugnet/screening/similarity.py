@@ -13,7 +13,7 @@ from rdkit import Chem
 from rdkit.Chem import rdFingerprintGenerator
 from scipy.stats import rankdata
 
-from drugnet.screening.domain import max_tanimoto, pack_bits
+from drugnet.features.tanimoto import max_tanimoto, pack_bits
 
 #: Fingerprints of the similarity model: ECFP4, FCFP4 (pharmacophoric atom invariants), atom pairs.
 FINGERPRINTS = ("ecfp4", "fcfp4", "atompair")

@@ -8,7 +8,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from drugnet.screening.desirability import ObjectiveColumn, desirability, expand_objectives
+from drugnet.screening.desirability import (
+    ObjectiveColumn,
+    desirability,
+    expand_objectives,
+)
 from drugnet.screening.score import DatasetModel, ad_column_names
 
 

@@ -15,38 +15,17 @@ import numpy as np
 import torch
 from torch import nn
 
+from drugnet.inference.forward import InputFn, predict_raw, resolve_device
 from drugnet.train.losses import positive_class_weights, task_loss
 from drugnet.train.metrics import selection_score
 
 log = logging.getLogger("drugnet.train")
-
-InputFn = Callable[[np.ndarray], Any]
-
 
 def seed_everything(seed: int) -> None:
     """Seed python, numpy and torch RNGs."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    """``auto`` -> cuda when available, else cpu; anything else is passed to ``torch.device``."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def _to(batch: Any, device: torch.device) -> Any:
-    return batch.to(device)
-
-
-@torch.no_grad()
-def predict_raw(model: nn.Module, make_inputs: InputFn, indices: np.ndarray, device: torch.device, batch_size: int = 1024) -> np.ndarray:
-    """Model outputs (logits / standardized values) for ``indices`` in eval mode, ``[len(indices), T]``."""
-    model.eval()
-    outs = [model(_to(make_inputs(indices[i : i + batch_size]), device)).float().cpu() for i in range(0, len(indices), batch_size)]
-    return torch.cat(outs).numpy() if outs else np.zeros((0, 0), np.float32)
 
 
 def _batches(indices: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -123,7 +102,7 @@ def fit(
         model.train()
         total, count = 0.0, 0
         for idx in _batches(train_idx, batch_size, rng):
-            batch = _to(make_inputs(idx), device)
+            batch = make_inputs(idx).to(device)
             target = y_t[torch.as_tensor(idx)].to(device)
             loss = task_loss(task, model(batch), target, pos_weight)
             optimizer.zero_grad(set_to_none=True)

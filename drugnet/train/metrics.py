@@ -5,7 +5,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from sklearn.metrics import average_precision_score, mean_absolute_error, mean_squared_error, r2_score, roc_auc_score
+from sklearn.metrics import (
+    average_precision_score,
+    mean_absolute_error,
+    mean_squared_error,
+    r2_score,
+    roc_auc_score,
+)
 
 CLASSIFICATION_METRICS = ("roc_auc", "pr_auc", "ece", "brier")
 #: Equal-width probability bins of the expected calibration error.

@@ -8,11 +8,9 @@ import pandas as pd
 import pytest
 from rdkit import Chem
 
-from drugnet.chem import standardize as chem_standardize
-from drugnet.chem.standardize import (
-    DEFAULT_MAX_RECORD_ATOMS,
+from drugnet.chem import molecule as chem_standardize
+from drugnet.chem.molecule import (
     MAX_RECORD_ATOMS_CEILING,
-    REASONS,
     SMILES_CHARS_PER_ATOM,
     fallback_key,
     identifiers,
@@ -22,6 +20,7 @@ from drugnet.chem.standardize import (
     standardize_mol,
     standardize_smiles,
 )
+from drugnet.io.rejects import DEFAULT_MAX_RECORD_ATOMS, REASONS
 
 
 def std(smiles: str, **kwargs) -> str | None:

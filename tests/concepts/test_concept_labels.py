@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 from rdkit import Chem
 
-from drugnet.concepts import all_concepts, functional_groups, interaction_centers, pharmacophores
+from drugnet.concepts import (
+    all_concepts,
+    functional_groups,
+    interaction_centers,
+    pharmacophores,
+)
 from drugnet.concepts.matrix import atom_items, subsample_atoms
 
 

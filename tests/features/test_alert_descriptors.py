@@ -7,7 +7,11 @@ from rdkit import Chem
 from rdkit.Chem import Descriptors
 from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
 
-from drugnet.features.descriptors import ALERT_CATALOGS, compute_descriptors, descriptor_names
+from drugnet.features.descriptors import (
+    ALERT_CATALOGS,
+    compute_descriptors,
+    descriptor_names,
+)
 
 
 def test_deeptox_set_extends_the_default_set_with_fragments_and_alerts() -> None:

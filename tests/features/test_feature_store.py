@@ -12,9 +12,9 @@ from conftest import DATA
 from rdkit import Chem
 from torch_geometric.data import Batch, Data
 
+from drugnet.features.build import featurize_smiles, store_from_smiles
 from drugnet.features.graph import mol_to_graph
 from drugnet.features.store import FILES, FeatureStore, save_features
-from drugnet.featurize import featurize_smiles
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def bace_smiles() -> list[str]:
 
 @pytest.fixture(scope="module")
 def store(bace_smiles) -> FeatureStore:
-    return FeatureStore.from_smiles(bace_smiles, {"radius": 2, "n_bits": 512})
+    return store_from_smiles(bace_smiles, {"radius": 2, "n_bits": 512})
 
 
 def _naive_batch(smiles: list[str]) -> Batch:

@@ -11,9 +11,9 @@ import pytest
 import torch
 from conftest import DATA
 
+from drugnet.features.build import featurize_file, featurize_smiles
 from drugnet.features.store import FeatureStore, save_features
 from drugnet.features.stream import StreamedTensor, save_streamed
-from drugnet.featurize import featurize_file, featurize_smiles
 
 
 def _assert_same(a: dict, b: dict) -> None:

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from drugnet.chem.standardize import REASONS
+from drugnet.chem.curation import standardize_file
 from drugnet.io.ids import decode_merged_ids
 from drugnet.io.readers import InputError, read_chunks
-from drugnet.standardize import standardize_file
+from drugnet.io.rejects import REASONS
 
 ALLOWED_INPUT_ERRORS = re.compile(
     r"empty input|column '.*' not found|SD property '.*' not found|cannot parse the header"

@@ -33,7 +33,8 @@ from hypothesis import strategies as st
 from intake_checks import HUGE_SMILES, REAL_SMILES, check_intake, write
 from rdkit import Chem
 
-from drugnet.chem.standardize import DEFAULT_MAX_HEAVY_ATOMS, DEFAULT_MAX_RECORD_ATOMS, REASONS, standardize_smiles
+from drugnet.chem.molecule import DEFAULT_MAX_HEAVY_ATOMS, standardize_smiles
+from drugnet.io.rejects import DEFAULT_MAX_RECORD_ATOMS, REASONS
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BAD = "\ue000"  # placeholder for one invalid UTF-8 byte (written as 0xE9, read as U+FFFD)

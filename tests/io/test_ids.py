@@ -8,11 +8,11 @@ import json
 import pandas as pd
 import pytest
 
+from drugnet.chem.curation import standardize_file
 from drugnet.cli import main as cli_main
 from drugnet.config import ConfigError, check_config, validate_config
 from drugnet.io.ids import decode_merged_ids, encode_merged_ids, sdf_title
 from drugnet.io.readers import InputError, read_chunks
-from drugnet.standardize import standardize_file
 
 NA_LIKE = ["NA", "None", "null", "nan", "N/A", "NaN", "#N/A", "<NA>"]
 # real drugs, one per id

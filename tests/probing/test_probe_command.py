@@ -14,7 +14,7 @@ N_MOLS = 160
 
 
 def _dataset_dir(tmp_path, esol_csv):
-    from drugnet.featurize import featurize_file
+    from drugnet.features.build import featurize_file
 
     frame = pd.read_csv(esol_csv).head(N_MOLS)
     out = tmp_path / "esol"
@@ -29,9 +29,9 @@ def _dataset_dir(tmp_path, esol_csv):
 
 
 def _train(dataset_dir, kind):
-    from drugnet.train.checkpoint import save_model_dir
-    from drugnet.train.data import load_dataset
-    from drugnet.train.ensemble import train_ensemble
+    from drugnet.features.dataset import load_dataset
+    from drugnet.inference.checkpoint import save_model_dir
+    from drugnet.train.fit_ensemble import train_ensemble
 
     data = load_dataset(dataset_dir, ["log_solubility"])
     overrides = {"hidden": 32, "depth": 3, "epochs": 2, "batch_size": 32}
@@ -96,8 +96,8 @@ def _check_neuron_examples(examples, kind, dataset_dir, model_dir):
     model's own atom states for that molecule."""
     from rdkit import Chem
 
-    from drugnet.train.checkpoint import load_model_dir
-    from drugnet.train.data import model_inputs, open_store
+    from drugnet.features.dataset import model_inputs, open_store
+    from drugnet.inference.checkpoint import load_model_dir
 
     assert examples["kind"] == kind and examples["values"] == ("activation" if kind == "gnn" else "occlusion")
     assert examples["level"] == ("atom" if kind == "gnn" else "molecule")

@@ -8,7 +8,14 @@ import torch
 
 from drugnet.concepts import all_concepts, interaction_centers
 from drugnet.models import build_model, default_hparams
-from drugnet.probing import ablation, hierarchy, neurons, probes, receptive_field, replication
+from drugnet.probing import (
+    ablation,
+    hierarchy,
+    neurons,
+    probes,
+    receptive_field,
+    replication,
+)
 from drugnet.probing.atlas import AtlasSettings, run_atlas
 
 

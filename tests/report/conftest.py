@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from rdkit import Chem
 
-from drugnet.split import split_frame
-from drugnet.standardize import standardize_file, write_standardize_outputs
+from drugnet.chem.curation import standardize_file, write_standardize_outputs
+from drugnet.chem.splitting import split_frame
 from drugnet.train.metrics import score
 
 # real drugs and drug-like molecules (a few repeated/invalid rows exercise merging and rejects)

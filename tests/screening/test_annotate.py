@@ -5,6 +5,7 @@ from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 from rdkit.ML.Cluster import Butina
 
+from drugnet.features.tanimoto import ecfp4_bits
 from drugnet.screening.annotate import (
     ANNOTATION_COLUMNS,
     annotate_frame,
@@ -13,7 +14,6 @@ from drugnet.screening.annotate import (
     properties_frame,
     structural_alerts,
 )
-from drugnet.screening.domain import ecfp4_bits
 
 RHODANINE_CATECHOL = "O=C1NC(=S)SC1=Cc1ccc(O)c(O)c1"
 ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
@@ -77,7 +77,11 @@ def test_cluster_ids_numbered_by_best_member_and_deterministic(bace_head):
 
 
 def test_parallel_paths_match_serial(bace_head, esol_head):
-    from drugnet.screening.annotate import alerts_column, alerts_from_smiles, properties_from_smiles
+    from drugnet.screening.annotate import (
+        alerts_column,
+        alerts_from_smiles,
+        properties_from_smiles,
+    )
 
     smiles = esol_head["smiles"].tolist()[:30] + [RHODANINE_CATECHOL] + bace_head["smiles"].tolist()[:10]
     mols = [Chem.MolFromSmiles(s) for s in smiles]

@@ -4,7 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from drugnet.screening.desirability import TaskInfo, combined_score, expand_objectives, rank_frame
+from drugnet.screening.desirability import (
+    TaskInfo,
+    combined_score,
+    expand_objectives,
+    rank_frame,
+)
 
 TASKS = {
     "bace": TaskInfo("classification", ("Class",)),

@@ -3,7 +3,8 @@ import pytest
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 
-from drugnet.screening.domain import DEFAULT_AD_THRESHOLD, domain_columns, ecfp4_bits, max_tanimoto, pack_bits
+from drugnet.features.tanimoto import ecfp4_bits, max_tanimoto, pack_bits
+from drugnet.screening.domain import DEFAULT_AD_THRESHOLD, domain_columns
 
 
 def rdkit_reference(query_smiles, train_smiles):

@@ -3,6 +3,7 @@ import math
 import numpy as np
 import pytest
 
+from drugnet.features.tanimoto import ecfp4_bits
 from drugnet.screening.enrichment import (
     bedroc,
     enrichment_factor,
@@ -10,7 +11,6 @@ from drugnet.screening.enrichment import (
     rf_ecfp_scores,
     similarity_baseline_scores,
 )
-from drugnet.screening.domain import ecfp4_bits
 
 SCORES = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0])
 LABELS = np.array([1, 0, 1, 0, 0, 0, 0, 0, 0, 1])

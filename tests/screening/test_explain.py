@@ -12,13 +12,13 @@ import torch
 from rdkit import Chem
 
 from drugnet.features.batch import GraphBatch
-from drugnet.features.store import FeatureStore
+from drugnet.features.build import store_from_smiles
+from drugnet.features.dataset import Dataset
+from drugnet.inference.checkpoint import save_model_dir
 from drugnet.screening import explain as ex
 from drugnet.screening.desirability import TaskInfo, combined_score, expand_objectives
 from drugnet.screening.score import DatasetModel, task_info_from_model_json
-from drugnet.train.checkpoint import save_model_dir
-from drugnet.train.data import Dataset
-from drugnet.train.ensemble import train_ensemble
+from drugnet.train.fit_ensemble import train_ensemble
 
 TINY = {"epochs": 2, "hidden": 16, "depth": 2, "batch_size": 32}
 #: Converged quadrature for the completeness checks (plain Gauss-Legendre, many nodes).
@@ -32,7 +32,7 @@ def _complete(total: float, delta: float) -> bool:
 def _train(frame: pd.DataFrame, target: str, kind: str, task: str, overrides: dict, n_members: int = 2):
     torch.set_num_threads(1)
     smiles = frame["smiles"].tolist()
-    store = FeatureStore.from_smiles(smiles, {}, n_jobs=1)
+    store = store_from_smiles(smiles, {}, n_jobs=1)
     data = Dataset([str(i) for i in range(len(smiles))], smiles, [target],
                    frame[[target]].to_numpy(np.float32), store, np.array(["train"] * len(smiles)))
     return train_ensemble(data, kind, task, overrides, n_members=n_members, threads=1)[0]
@@ -80,7 +80,7 @@ def _columns(objectives, models):
 
 def _gnn_endpoints(ensemble, smiles):
     """Ensemble-mean probability at the molecules and at the all-zero-atom-feature baseline."""
-    store = FeatureStore.from_smiles(smiles, {}, n_jobs=1)
+    store = store_from_smiles(smiles, {}, n_jobs=1)
     mean, _ = ensemble.predict(store, device="cpu")
     g = store.graph_batch(np.arange(len(smiles)))
     zero = GraphBatch(torch.zeros_like(g.x), g.edge_index, g.edge_attr, g.batch, g.n_mols)
@@ -92,7 +92,7 @@ def _gnn_endpoints(ensemble, smiles):
 def _snn_endpoints(ensemble, smiles):
     """Ensemble-mean prediction (label units) at the molecules and at the baseline input: zero
     ECFP counts and every descriptor at its training mean (scaled value 0)."""
-    store = FeatureStore.from_smiles(smiles, {}, n_jobs=1)
+    store = store_from_smiles(smiles, {}, n_jobs=1)
     mean, _ = ensemble.predict(store, device="cpu")
     outs = []
     with torch.no_grad():
@@ -182,9 +182,9 @@ def test_rf_objective_is_held_constant(models, ensembles):
 
 
 def _frame(models, smiles, objectives, index=None):
-    store = FeatureStore.from_smiles(smiles, {}, n_jobs=1)
+    store = store_from_smiles(smiles, {}, n_jobs=1)
     frame = pd.DataFrame({"id": [f"m{i}" for i in range(len(smiles))], "smiles": smiles}, index=index)
-    from drugnet.train.checkpoint import load_model_dir
+    from drugnet.inference.checkpoint import load_model_dir
 
     for dataset in {o["dataset"] for o in objectives}:
         ens = load_model_dir(models[dataset].model_dir)
@@ -292,7 +292,7 @@ def test_format_atoms_contract():
 
 def test_bits_to_atoms_conserves_attribution():
     mol = Chem.MolFromSmiles("CC(=O)Oc1ccccc1C(=O)O")
-    counts = FeatureStore.from_smiles([Chem.MolToSmiles(mol)], {}, n_jobs=1).ecfp([0])[0].numpy()
+    counts = store_from_smiles([Chem.MolToSmiles(mol)], {}, n_jobs=1).ecfp([0])[0].numpy()
     bits = np.zeros(2048)
     on = np.flatnonzero(counts)
     bits[on] = np.linspace(-1.0, 1.0, len(on))
@@ -343,7 +343,7 @@ def test_calibrated_shrunk_expected_score_is_what_is_explained(models, ensembles
     ensemble.calibration = {"map": {"tasks": [{"method": "platt", "a": 0.6, "b": 0.1}]},
                             "shrinkage": {"beta": 30.0, "threshold": 0.4, "prevalence": [0.45]}}
     similarity = np.array([0.2, 0.5, 0.3, 0.8, 0.45, 0.1])
-    store = FeatureStore.from_smiles(LIBRARY, {}, n_jobs=1)
+    store = store_from_smiles(LIBRARY, {}, n_jobs=1)
     mean, std = ensemble.predict(store, device="cpu", similarity=similarity)
     weights = 1 / (1 + np.exp(-30.0 * (similarity - 0.4)))
     columns = _columns([BACE, {"property": "qed", "window": [0.5, None], "weight": 0.5}], models)

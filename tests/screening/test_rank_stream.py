@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from drugnet.features.tanimoto import ecfp4_bits
 from drugnet.screening import rank as rank_mod
 from drugnet.screening.desirability import TaskInfo, rank_frame
-from drugnet.screening.domain import ecfp4_bits
 from drugnet.screening.enrichment import (
     enrichment_metrics,
     rf_ecfp_scores,

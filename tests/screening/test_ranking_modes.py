@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from scipy.special import beta as beta_fn
 
+from drugnet.inference.calibration import apply_shrinkage
 from drugnet.screening.desirability import (
     DEFAULT_RANKING,
     TaskInfo,
@@ -15,7 +16,6 @@ from drugnet.screening.desirability import (
     expand_objectives,
 )
 from drugnet.screening.properties import property_values, window_desirability
-from drugnet.train.calibration import apply_shrinkage
 
 TASKS = {"bace": TaskInfo("classification", ("Class",))}
 

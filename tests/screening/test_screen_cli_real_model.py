@@ -8,13 +8,13 @@ from rdkit import Chem
 
 
 def test_screen_cli_sharded_equals_unsharded_with_trained_gnn(tmp_path, bace_head):
-    from drugnet.features import store as store_mod
-    from drugnet.cli import main
-    from drugnet.train.checkpoint import save_model_dir
-    from drugnet.train.data import Dataset
-    from drugnet.train.ensemble import train_ensemble
-
     import torch
+
+    from drugnet.cli import main
+    from drugnet.features.build import store_from_smiles
+    from drugnet.features.dataset import Dataset
+    from drugnet.inference.checkpoint import save_model_dir
+    from drugnet.train.fit_ensemble import train_ensemble
 
     torch.set_num_threads(1)
     train = bace_head.iloc[:40]
@@ -22,7 +22,7 @@ def test_screen_cli_sharded_equals_unsharded_with_trained_gnn(tmp_path, bace_hea
     (results / "bace").mkdir(parents=True)
     train.to_csv(results / "bace" / "standardized.csv", index=False)
     pd.DataFrame({"id": train["id"], "split": ["train"] * 32 + ["val"] * 8}).to_csv(results / "bace" / "split.csv", index=False)
-    store = store_mod.FeatureStore.from_smiles(train["smiles"].tolist(), {}, n_jobs=1)
+    store = store_from_smiles(train["smiles"].tolist(), {}, n_jobs=1)
     data = Dataset(train["id"].tolist(), train["smiles"].tolist(), ["Class"],
                    train[["Class"]].to_numpy(np.float32), store, np.array(["train"] * 32 + ["val"] * 8))
     ens, hist = train_ensemble(data, "gnn", "classification", {"epochs": 2, "hidden": 16, "depth": 2}, n_members=2, threads=1)

@@ -3,7 +3,12 @@
 import numpy as np
 import pytest
 
-from drugnet.screening.similarity import fit_fusion_weight, rank_fusion, similarity_features, similarity_model_scores
+from drugnet.screening.similarity import (
+    fit_fusion_weight,
+    rank_fusion,
+    similarity_features,
+    similarity_model_scores,
+)
 
 
 def test_rank_fusion_of_identical_rankings_is_that_ranking():

@@ -18,8 +18,8 @@ TINY = {"gnn": {"epochs": 4, "hidden": 16, "head_hidden": 16, "depth": 2, "patie
 def bace_dataset(root: Path, n: int = 240, unlabelled: int = 6) -> Path:
     """Every 6th BACE row (both classes), a second target derived from it, a seeded random
     60/20/20 split; the last ``unlabelled`` rows have no label at all."""
-    from drugnet.featurize import featurize_file
-    from drugnet.standardize import standardize_file, write_standardize_outputs
+    from drugnet.chem.curation import standardize_file, write_standardize_outputs
+    from drugnet.features.build import featurize_file
 
     root.mkdir(parents=True)
     raw = pd.read_csv(REPO / "data" / "bace.csv.gz").iloc[::6].head(n).reset_index(drop=True)

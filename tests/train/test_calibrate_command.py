@@ -16,8 +16,8 @@ DATA = Path(__file__).resolve().parents[2] / "data"
 
 @pytest.fixture(scope="module")
 def bace_dir(tmp_path_factory) -> Path:
-    from drugnet.featurize import featurize_file
-    from drugnet.standardize import standardize_file, write_standardize_outputs
+    from drugnet.chem.curation import standardize_file, write_standardize_outputs
+    from drugnet.features.build import featurize_file
 
     root = tmp_path_factory.mktemp("bace")
     raw = pd.read_csv(DATA / "bace.csv.gz").sample(360, random_state=0)

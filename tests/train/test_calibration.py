@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from drugnet.train import calibration as cal
-from drugnet.train.calibrate import fit_from_predictions
+from drugnet.inference import calibration as cal
+from drugnet.train.calibration_fit import fit_from_predictions
 
 
 def _overconfident(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

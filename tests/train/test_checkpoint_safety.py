@@ -13,10 +13,10 @@ import pytest
 from tiny_store import SMILES, TinyStore, aromatic_n_label
 
 from drugnet.cli import main as cli_main
-from drugnet.train.checkpoint import ModelDirError, load_model_dir, save_model_dir
-from drugnet.train.data import Dataset
-from drugnet.train.ensemble import train_ensemble
-from drugnet.train.forest_io import ForestFileError, load_forest
+from drugnet.features.dataset import Dataset
+from drugnet.inference.checkpoint import ModelDirError, load_model_dir, save_model_dir
+from drugnet.models.forest_io import ForestFileError, load_forest
+from drugnet.train.fit_ensemble import train_ensemble
 
 
 class _Boom:

@@ -11,7 +11,8 @@ import pytest
 from bace_dataset import bace_dataset, train_models
 
 from drugnet.cli import main
-from drugnet.train.consensus import Combiner, choose_method, crossfit_score, fit_consensus
+from drugnet.inference.consensus import Combiner
+from drugnet.train.consensus import choose_method, crossfit_score, fit_consensus
 
 MODELS = ["gnn", "snn", "rf_ecfp"]
 
@@ -74,7 +75,7 @@ def _poison_labels(ds, splits: set[str]) -> None:
 
 
 def _external_with_flipped_labels(ds) -> None:
-    from drugnet.featurize import featurize_file
+    from drugnet.features.build import featurize_file
 
     ext = ds / "external_test"
     ext.mkdir()
@@ -150,7 +151,7 @@ def test_best_may_pick_the_consensus_on_its_validation_score(trained, tmp_path) 
 
 
 def test_a_consensus_of_a_consensus_or_of_nothing_is_refused(trained) -> None:
-    from drugnet.train.consensus import _check_components
+    from drugnet.inference.consensus import check_components
 
     with pytest.raises(ValueError, match="no models to combine"):
-        _check_components([], [])
+        check_components([], [])

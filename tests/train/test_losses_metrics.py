@@ -8,9 +8,18 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import average_precision_score, mean_absolute_error, r2_score, roc_auc_score
+from sklearn.metrics import (
+    average_precision_score,
+    mean_absolute_error,
+    r2_score,
+    roc_auc_score,
+)
 
-from drugnet.train.losses import masked_bce_with_logits, masked_mse, positive_class_weights
+from drugnet.train.losses import (
+    masked_bce_with_logits,
+    masked_mse,
+    positive_class_weights,
+)
 from drugnet.train.metrics import mae, pr_auc, r2, rmse, roc_auc, score, selection_score
 
 

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from bace_dataset import bace_dataset, train_models
 
-import drugnet.train.baseline as baseline
-import drugnet.train.ensemble as ensemble_mod
-from drugnet.train.checkpoint import load_model_dir
-from drugnet.train.data import load_dataset
+import drugnet.models.forest as baseline
+import drugnet.train.fit_ensemble as ensemble_mod
+from drugnet.features.dataset import load_dataset
+from drugnet.inference.checkpoint import load_model_dir
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_refit_members_saw_every_labelled_row(dataset, model, monkeypatch) -> No
     assert history.groupby("member")["epoch"].max().tolist() == [m["best_epoch"] for m in meta["members"]]
     # the refitted SNN's input scaling is fitted on the refit rows, not on the training split
     if model == "snn":
-        from drugnet.train.data import model_inputs
+        from drugnet.features.dataset import model_inputs
 
         final = load_model_dir(dataset / "models" / model).members[0]
         scaler = type(final.scaler)(final.scaler.mean.shape[0], n_log=final.scaler.n_log, min_count=final.scaler.min_count)
@@ -94,7 +94,7 @@ def test_no_refit_keeps_one_set_of_members(dataset, tmp_path) -> None:
 @pytest.mark.slow
 def test_external_test_is_scored_by_the_refitted_members(dataset, tmp_path) -> None:
     from drugnet.cli import main
-    from drugnet.featurize import featurize_file
+    from drugnet.features.build import featurize_file
 
     train_models(dataset, ["snn"])
     ext = dataset / "external_test"
@@ -113,8 +113,8 @@ def test_external_test_is_scored_by_the_refitted_members(dataset, tmp_path) -> N
     ext_data = load_dataset(ext, ["Class", "heavy"], with_split=False)
     table = pd.read_csv(tmp_path / "pred" / "snn_external_test.csv")
     # the domain shrinkage measures similarity to the rows the refit was trained on: every labelled row
-    from drugnet.screening.domain import ecfp4_bits, max_tanimoto
-    from drugnet.train.ensemble import labelled_rows
+    from drugnet.features.tanimoto import ecfp4_bits, max_tanimoto
+    from drugnet.train.fit_ensemble import labelled_rows
 
     data = load_dataset(dataset, ["Class", "heavy"])
     seen = ecfp4_bits([data.smiles[i] for i in labelled_rows(data.y)])

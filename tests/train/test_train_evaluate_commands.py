@@ -12,8 +12,8 @@ from drugnet.cli import main
 
 
 def _dataset_dir(root, smiles: list[str], split: list[str] | None):
-    from drugnet.featurize import featurize_file
-    from drugnet.standardize import standardize_file, write_standardize_outputs
+    from drugnet.chem.curation import standardize_file, write_standardize_outputs
+    from drugnet.features.build import featurize_file
 
     root.mkdir(parents=True)
     raw = root / "raw.csv"

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from tiny_store import SMILES, TinyStore, aromatic_n_label
 
-from drugnet.train.checkpoint import load_model_dir, save_model_dir
-from drugnet.train.data import Dataset
-from drugnet.train.ensemble import train_ensemble
+from drugnet.features.dataset import Dataset
+from drugnet.inference.checkpoint import load_model_dir, save_model_dir
+from drugnet.train.fit_ensemble import train_ensemble
 from drugnet.train.metrics import roc_auc
 
 FAST = {"epochs": 30, "patience": 30, "warmup_epochs": 0, "batch_size": 12}

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 from scipy.optimize import minimize
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
@@ -242,10 +243,8 @@ def calibrated_moments(
 # ------------------------------------------------------------------------------ torch (explanations)
 
 
-def apply_calibration_torch(params: dict[str, Any] | None, probs: "torch.Tensor") -> "torch.Tensor":
+def apply_calibration_torch(params: dict[str, Any] | None, probs: torch.Tensor) -> torch.Tensor:
     """:func:`apply_calibration` on a ``[..., T]`` tensor, differentiable (isotonic: piecewise linear)."""
-    import torch
-
     if not params:
         return probs
     cols = []
@@ -263,10 +262,8 @@ def apply_calibration_torch(params: dict[str, Any] | None, probs: "torch.Tensor"
     return torch.stack(cols, dim=-1) if cols else probs
 
 
-def _interp_torch(p: "torch.Tensor", x: "torch.Tensor", y: "torch.Tensor") -> "torch.Tensor":
+def _interp_torch(p: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """``np.interp`` in torch (constant outside ``[x[0], x[-1]]``)."""
-    import torch
-
     if len(x) == 1:
         return torch.full_like(p, float(y[0]))
     pc = p.clamp(float(x[0]), float(x[-1]))

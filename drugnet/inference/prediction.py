@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from drugnet.train.checkpoint import load_model_dir
-from drugnet.train.ensemble import Ensemble
+from drugnet.inference.checkpoint import load_model_dir
+from drugnet.inference.ensemble import Ensemble
 
-log = logging.getLogger("drugnet.predict")
+log = logging.getLogger("drugnet.inference.prediction")
 
 
 def feature_settings_of(ensemble: Ensemble) -> dict:
@@ -25,9 +25,9 @@ def predict_smiles(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Ensemble mean and std ``[n, T]`` for already standardized SMILES (calibrated when the model
     has a calibration; shrunk by ``similarity`` to the training set when given)."""
-    from drugnet.features.store import FeatureStore
+    from drugnet.features.build import store_from_smiles
 
-    store = FeatureStore.from_smiles(list(smiles), feature_settings_of(ensemble), n_jobs=threads)
+    store = store_from_smiles(list(smiles), feature_settings_of(ensemble), n_jobs=threads)
     return ensemble.predict(store, device=device, similarity=similarity)
 
 
@@ -37,7 +37,7 @@ def training_similarity(ensemble: Ensemble, model_dir: str | Path, smiles: list[
     dataset_dir = Path(model_dir).resolve().parent.parent
     if not (ensemble.calibration or {}).get("shrinkage") or not (dataset_dir / "split.csv").is_file():
         return None
-    from drugnet.screening.domain import ecfp4_bits, max_tanimoto
+    from drugnet.features.tanimoto import ecfp4_bits, max_tanimoto
 
     frame = pd.read_csv(dataset_dir / "standardized.csv", usecols=["smiles"], dtype=str, keep_default_na=False)
     split = pd.read_csv(dataset_dir / "split.csv", usecols=["split"], dtype=str, keep_default_na=False)["split"]
@@ -69,8 +69,8 @@ def predict_file(
     """Predict every valid molecule of ``input_path``; writes ``output`` (``id, smiles, <task>, <task>.std``,
     plus ``ad_similarity`` when the model's training split is found and the predictions are
     shrunk by it) and the rejected rows to ``rejects_path(output)``. Returns the prediction table."""
+    from drugnet.chem.curation import standardize_file
     from drugnet.io.atomic import atomic_path
-    from drugnet.standardize import standardize_file
 
     ensemble = load_model_dir(model_dir, threads=threads)
     std_out = standardize_file(input_path, smiles_column=smiles_column, id_column=id_column, targets=[], task=ensemble.task, n_jobs=threads)

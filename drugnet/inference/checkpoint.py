@@ -2,7 +2,7 @@
 
 Nothing in a model folder can run code: torch members are state dicts loaded with
 ``torch.load(..., weights_only=True)``, ``rf_ecfp`` forests are arrays loaded with
-``np.load(allow_pickle=False)`` (``drugnet.train.forest_io``). ``model.json`` cannot choose a
+``np.load(allow_pickle=False)`` (``drugnet.models.forest_io``). ``model.json`` cannot choose a
 file: member ``k`` must be exactly ``member_<k>.pt`` / ``member_<k>.npz`` (``selection/member_<k>.*``
 for the selection fit), a regular file inside the folder (no symlink, no other folder). Folders
 from format 1 with joblib forests are refused with a message to retrain.
@@ -10,7 +10,7 @@ from format 1 with joblib forests are refused with a message to retrain.
 With a refit (``model.json`` ``"refit": true``) the top-level members are the refitted ones (they
 serve predictions of new molecules) and ``selection/`` holds the members fitted on the training
 split, whose predictions give the internal train/val/test metrics. A ``consensus`` directory
-holds no weights: it names sibling model directories (``drugnet.train.consensus``).
+holds no weights: it names sibling model directories (``drugnet.inference.consensus``).
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ from typing import Any
 import pandas as pd
 import torch
 
+from drugnet.inference.consensus import Combiner, ConsensusModel, check_components
+from drugnet.inference.ensemble import Ensemble
 from drugnet.io.atomic import atomic_path
-from drugnet.models.base import build_model
-from drugnet.train.ensemble import Ensemble
-from drugnet.train.forest_io import ForestFileError, load_forest, save_forest
+from drugnet.models.forest_io import ForestFileError, load_forest, save_forest
+from drugnet.models.registry import build_model
 
 FORMAT_VERSION = 2
 KINDS = ("gnn", "snn", "rf_ecfp", "consensus")
@@ -183,9 +184,6 @@ def load_model_dir(path: str | Path, threads: int | None = None, fit: str = "fin
     path = Path(path)
     meta = read_model_json(path)
     if meta["kind"] == "consensus":
-        # function-level import: consensus loads its components through this module
-        from drugnet.train.consensus import load_consensus
-
         return load_consensus(path, meta, threads=threads, fit=fit)
     selection = fit == "selection" and bool(meta.get("refit", False))
     infos = _member_infos(path, meta, selection)
@@ -203,3 +201,40 @@ def load_model_dir(path: str | Path, threads: int | None = None, fit: str = "fin
         member_info=[{k: v for k, v in m.items() if k != "file"} for m in infos],
         calibration=meta.get("calibration"),
     )
+
+
+def save_consensus(model: ConsensusModel, evidence: dict[str, Any], path: Any) -> None:
+    """Write ``model.json`` (no weights: the components are the sibling directories it names)."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    meta = {"format_version": FORMAT_VERSION, "kind": "consensus", "task": model.task, "targets": model.targets,
+            "hparams": model.hparams, "method": model.combiner.method, "models": model.models,
+            "params": model.combiner.params, "feature_settings": model.feature_settings,
+            "target_mean": model.target_mean, "target_std": model.target_std, "members": [], "ensemble_size": 0,
+            **evidence}
+    if model.calibration is not None:
+        meta["calibration"] = model.calibration
+    with atomic_path(path / "model.json") as tmp:
+        Path(tmp).write_text(json.dumps(_clean(meta), indent=2))
+
+
+def _check_component_names(path: Any, names: Any) -> None:
+    """Refuse component names that could leave the parent folder or nest consensus models."""
+    allowed = [k for k in KINDS if k != "consensus"]
+    if not isinstance(names, list) or not names or any(n not in allowed for n in names):
+        raise ModelDirError(f"{path}/model.json: 'models' must be a non-empty list of {allowed}, got {names!r}")
+
+
+def load_consensus(path: Any, meta: dict[str, Any], threads: int | None = None, fit: str = "final") -> ConsensusModel:
+    """Rebuild a consensus from its ``model.json`` and the sibling model directories it names."""
+    root = Path(path).parent
+    _check_component_names(path, meta.get("models"))
+    missing = [m for m in meta["models"] if not (root / m / "model.json").exists()]
+    if missing:
+        raise FileNotFoundError(f"{path}: the consensus combines {meta['models']}, but {missing} have no model.json under {root}")
+    components = [load_model_dir(root / m, threads=threads, fit=fit) for m in meta["models"]]
+    check_components(meta["models"], components)
+    combiner = Combiner(meta["method"], meta["task"], meta["params"])
+    return ConsensusModel(meta["task"], list(meta["targets"]), list(meta["models"]), components, combiner,
+                          meta.get("feature_settings") or {}, meta.get("target_mean"), meta.get("target_std"),
+                          calibration=meta.get("calibration"))

@@ -1,75 +1,21 @@
-"""Ensembles of k members (seeds seed..seed+k-1): training and mean/std prediction in label units."""
+"""Training ensembles of k members (seeds seed..seed+k-1), and refitting them on every labelled row."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 
-from drugnet.models.base import build_model, default_hparams
-from drugnet.train.baseline import RFEcfp
-from drugnet.train.data import Dataset, FeatureSource, input_dims, model_inputs
-from drugnet.train.loop import fit, predict_raw, resolve_device, seed_everything
+from drugnet.features.dataset import Dataset, input_dims, model_inputs
+from drugnet.inference.ensemble import Ensemble
+from drugnet.models.forest import RFEcfp
+from drugnet.models.registry import build_model, default_hparams
+from drugnet.train.loop import fit, seed_everything
 from drugnet.train.metrics import selection_score
 
 log = logging.getLogger("drugnet.train")
-
-
-@dataclass
-class Ensemble:
-    """Trained members plus what is needed to turn their outputs into predictions.
-
-    Classification: members' sigmoid probabilities are averaged; regression: standardized
-    outputs are mapped back with ``target_mean``/``target_std`` and averaged. ``std`` is the
-    spread across members (0 for a single member).
-    """
-
-    kind: str
-    task: str
-    targets: list[str]
-    hparams: dict[str, Any]
-    members: list[Any]
-    target_mean: list[float] | None = None
-    target_std: list[float] | None = None
-    feature_settings: dict = field(default_factory=dict)
-    member_info: list[dict] = field(default_factory=list)
-    calibration: dict | None = None  # drugnet.train.calibration params (classification), fitted on validation
-
-    @property
-    def use_descriptors(self) -> bool:
-        return bool(self.hparams.get("use_descriptors", False))
-
-    def _member_predict(self, member: Any, store: FeatureSource, indices: np.ndarray, device: torch.device, batch_size: int) -> np.ndarray:
-        if self.kind == "rf_ecfp":
-            parts = [member.predict(model_inputs(store, indices[i : i + batch_size], "rf_ecfp", False).numpy()) for i in range(0, len(indices), batch_size)]
-            return np.concatenate(parts) if parts else np.zeros((0, len(self.targets)), np.float32)
-        member.to(device)
-        out = predict_raw(member, lambda idx: model_inputs(store, idx, self.kind, self.use_descriptors), indices, device, batch_size)
-        if self.task == "classification":
-            return 1.0 / (1.0 + np.exp(-out))
-        return out * np.asarray(self.target_std, np.float32) + np.asarray(self.target_mean, np.float32)
-
-    def predict_members(self, store: FeatureSource, indices: np.ndarray | None = None, device: str = "auto", batch_size: int = 1024) -> np.ndarray:
-        """Per-member predictions ``[k, n, T]`` (probabilities or label units)."""
-        indices = np.arange(store.n) if indices is None else np.asarray(indices)
-        dev = resolve_device(device)
-        return np.stack([self._member_predict(m, store, indices, dev, batch_size) for m in self.members])
-
-    def predict(
-        self, store: FeatureSource, indices: np.ndarray | None = None, device: str = "auto", batch_size: int = 1024,
-        similarity: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Ensemble mean and std, each ``[n, T]``; calibrated when the ensemble has a calibration
-        (and shrunk toward the training prevalence when ``similarity`` to the training set is given)."""
-        preds = self.predict_members(store, indices, device, batch_size)
-        if not self.calibration:
-            return preds.mean(0), preds.std(0)
-        from drugnet.train.calibration import calibrated_moments
-
-        return calibrated_moments(self.calibration, preds, similarity)
 
 
 def target_scaling(y_train: np.ndarray) -> tuple[list[float], list[float]]:

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
 DEFAULT_INTERVAL = 30.0
-_log = logging.getLogger("drugnet.progress")
+_log = logging.getLogger("drugnet.io.progress")
 
 
 def format_duration(seconds: float) -> str:

@@ -9,15 +9,19 @@ from typing import Any
 
 import numpy as np
 
-from drugnet.train.calibration import apply_calibration, fit_calibration, fit_shrinkage
-from drugnet.train.data import Dataset, load_dataset
+from drugnet.features.dataset import Dataset, load_dataset
+from drugnet.inference.calibration import (
+    apply_calibration,
+    fit_calibration,
+    fit_shrinkage,
+)
 
 log = logging.getLogger("drugnet.train")
 
 
 def train_similarity(data: Dataset, indices: np.ndarray) -> np.ndarray:
     """Max ECFP4 Tanimoto of rows ``indices`` to the training rows (the screening applicability domain's measure)."""
-    from drugnet.screening.domain import ecfp4_bits, max_tanimoto
+    from drugnet.features.tanimoto import ecfp4_bits, max_tanimoto
 
     train = data.indices("train")
     query = ecfp4_bits([data.smiles[i] for i in indices])
@@ -66,8 +70,8 @@ def fit_ensemble_calibration(ensemble: Any, data: Dataset, device: str = "auto")
 
 def calibrate_model_dir(dataset_dir: str | Path, model_dir: str | Path, device: str = "auto") -> dict[str, Any] | None:
     """Fit the calibration of an existing model directory and rewrite its ``model.json`` with it."""
+    from drugnet.inference.checkpoint import _clean, load_model_dir
     from drugnet.io.atomic import atomic_path
-    from drugnet.train.checkpoint import _clean, load_model_dir
 
     ensemble = load_model_dir(model_dir, fit="selection")  # a refit has seen the validation labels
     data = load_dataset(dataset_dir, ensemble.targets)

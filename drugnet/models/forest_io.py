@@ -17,7 +17,7 @@ from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.tree._tree import Tree
 
-from drugnet.train.baseline import RFEcfp
+from drugnet.models.forest import RFEcfp
 
 FOREST_FORMAT = 1
 

@@ -1,7 +1,7 @@
 """Table-level standardization: stream a file, standardize in parallel, reject, merge duplicates.
 
 ``standardize_file`` reads the input in chunks (``drugnet.io.readers``), standardizes each
-chunk (``drugnet.chem.standardize``) in a process pool when ``n_jobs > 1``, rejects rows with a
+chunk (``drugnet.chem.molecule``) in a process pool when ``n_jobs > 1``, rejects rows with a
 reason, and merges accepted rows with the same InChIKey. Results are identical for any
 ``n_jobs`` and ``chunk_size``. Every input row is accounted for:
 ``standardized.n_merged.sum() + len(rejects) == summary["rows_read"]``.
@@ -57,10 +57,8 @@ import pandas as pd
 import rdkit
 from rdkit import Chem
 
-from drugnet.chem.standardize import (
+from drugnet.chem.molecule import (
     DEFAULT_MAX_HEAVY_ATOMS,
-    INVALID_CLASS_LABEL,
-    NON_NUMERIC_LABEL,
     inchikey,
     record_atom_limit,
     standardize_smiles,
@@ -68,6 +66,7 @@ from drugnet.chem.standardize import (
 from drugnet.io.atomic import atomic_path, write_csv_atomic, write_json_atomic
 from drugnet.io.ids import IdRegistry, encode_merged_ids
 from drugnet.io.readers import InputError, detect_format, read_chunks
+from drugnet.io.rejects import INVALID_CLASS_LABEL, NON_NUMERIC_LABEL
 
 TASKS = ("classification", "regression")
 STANDARDIZED_COLUMNS = ("id", "input_smiles", "smiles", "inchikey", "n_merged", "merged_ids")

@@ -19,7 +19,7 @@ Steps (RDKit ``rdMolStandardize``), each applied only when the molecule needs it
 
 Isotopes and stereochemistry are kept (deuterated and non-deuterated forms stay distinct).
 
-Reject reasons (fixed vocabulary, also used by the table-level code in ``drugnet.standardize``):
+Reject reasons (fixed vocabulary, ``drugnet.io.rejects``; also used by the table-level code in ``drugnet.chem.curation``):
 
 - ``empty_smiles``: blank SMILES;
 - ``unparseable_smiles``: SMILES syntax error (also ``standardize_mol(None)``);
@@ -56,29 +56,19 @@ from rdkit import Chem, rdBase
 from rdkit.Chem import Descriptors
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
-EMPTY_SMILES = "empty_smiles"
-UNPARSEABLE_SMILES = "unparseable_smiles"
-VALENCE_ERROR = "valence_error"
-SANITIZATION_ERROR = "sanitization_error"
-NO_ORGANIC_FRAGMENT = "no_organic_fragment"
-STANDARDIZATION_FAILED = "standardization_failed"
-TOO_MANY_ATOMS = "too_many_atoms"
-BROKEN_SDF_BLOCK = "broken_sdf_block"
-MALFORMED_LINE = "malformed_line"
-ENCODING_ERROR = "encoding_error"
-NON_NUMERIC_LABEL = "non_numeric_label"
-INVALID_CLASS_LABEL = "invalid_class_label"
-TRAILING_TEXT = "trailing_text"
-DUPLICATE_ID = "duplicate_id"
-RESERVED_ID = "reserved_id"
-REASONS = (
-    EMPTY_SMILES, UNPARSEABLE_SMILES, VALENCE_ERROR, SANITIZATION_ERROR, NO_ORGANIC_FRAGMENT,
-    STANDARDIZATION_FAILED, TOO_MANY_ATOMS, BROKEN_SDF_BLOCK, MALFORMED_LINE, ENCODING_ERROR,
-    NON_NUMERIC_LABEL, INVALID_CLASS_LABEL, TRAILING_TEXT, DUPLICATE_ID, RESERVED_ID,
+from drugnet.io.rejects import (
+    DEFAULT_MAX_RECORD_ATOMS,
+    EMPTY_SMILES,
+    NO_ORGANIC_FRAGMENT,
+    SANITIZATION_ERROR,
+    STANDARDIZATION_FAILED,
+    TOO_MANY_ATOMS,
+    TRAILING_TEXT,
+    UNPARSEABLE_SMILES,
+    VALENCE_ERROR,
 )
 
 DEFAULT_MAX_HEAVY_ATOMS = 200
-DEFAULT_MAX_RECORD_ATOMS = 1000
 MAX_RECORD_ATOMS_CEILING = 10_000
 SMILES_CHARS_PER_ATOM = 50
 MAX_TAUTOMERS = 200

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from drugnet.train.checkpoint import load_model_dir
-from drugnet.train.data import SPLITS, Dataset, load_dataset, load_external_test
-from drugnet.train.ensemble import Ensemble, labelled_rows
+from drugnet.features.dataset import SPLITS, Dataset, load_dataset, load_external_test
+from drugnet.inference.checkpoint import load_model_dir
+from drugnet.inference.ensemble import Ensemble
+from drugnet.train.fit_ensemble import labelled_rows
 from drugnet.train.metrics import score
 
 log = logging.getLogger("drugnet.evaluate")
@@ -31,7 +32,7 @@ def _similarity(ensemble: Ensemble, data: Dataset, idx: np.ndarray, train_fps: n
     """Max ECFP4 Tanimoto of rows ``idx`` to the training compounds, when the ensemble shrinks by it."""
     if train_fps is None or not (ensemble.calibration or {}).get("shrinkage"):
         return None
-    from drugnet.screening.domain import ecfp4_bits, max_tanimoto
+    from drugnet.features.tanimoto import ecfp4_bits, max_tanimoto
 
     return max_tanimoto(ecfp4_bits([data.smiles[i] for i in idx]), train_fps)[0]
 
@@ -57,7 +58,7 @@ def evaluate_ensemble(
 
 def _fps(data: Dataset, rows: np.ndarray) -> np.ndarray:
     """Packed ECFP4 of ``rows``: the compounds a fit was trained on, for the domain shrinkage."""
-    from drugnet.screening.domain import ecfp4_bits
+    from drugnet.features.tanimoto import ecfp4_bits
 
     return ecfp4_bits([data.smiles[i] for i in rows])
 

@@ -8,7 +8,7 @@ import multiprocessing
 import os
 import tempfile
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +20,21 @@ from rdkit import Chem
 
 from drugnet.features.descriptors import descriptor_matrix, descriptor_names
 from drugnet.features.fingerprints import ecfp_counts
-from drugnet.features.graph import ATOM_FEATURE_NAMES, BOND_FEATURE_NAMES, mols_to_graphs
-from drugnet.features.store import FILES, FORMAT_VERSION, META_FILE, Features
+from drugnet.features.graph import (
+    ATOM_FEATURE_NAMES,
+    BOND_FEATURE_NAMES,
+    mols_to_graphs,
+)
+from drugnet.features.store import (
+    FILES,
+    FORMAT_VERSION,
+    META_FILE,
+    Features,
+    FeatureStore,
+)
 from drugnet.features.stream import StreamedTensor, save_streamed
 from drugnet.io.atomic import atomic_path, write_json_atomic
-from drugnet.progress import progress
+from drugnet.io.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -253,3 +263,10 @@ def featurize_file(
     meta["source"] = str(Path(standardized_csv))
     write_json_atomic(meta, out / META_FILE)
     return meta
+
+
+def store_from_smiles(smiles: Sequence[str], settings: Mapping[str, Any] | None = None, n_jobs: int = 1) -> FeatureStore:
+    """Featurize ``smiles`` into an in-memory ``FeatureStore`` (``settings``: radius, n_bits, descriptors)."""
+    allowed = {"radius", "n_bits", "descriptors", "chunk_size"}
+    kwargs = {k: v for k, v in (settings or {}).items() if k in allowed}
+    return FeatureStore(features=featurize_smiles(smiles, n_jobs=n_jobs, **kwargs))

@@ -1,6 +1,6 @@
 """Workflow configuration: schema validation with defaults, then semantic checks that fail fast.
 
-The schema (``workflows/schemas/config.schema.yaml``) is the contract for keys, types and
+The schema (``drugnet/config/schema.yaml``) is the contract for keys, types and
 defaults; :func:`check_config` adds what a schema cannot say (files exist, columns exist in
 the file header, targets have labels, campaign objectives name known datasets and targets)
 so a wrong config stops in seconds, before any heavy step, with a message that names the key
@@ -20,7 +20,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflows" / "schemas" / "config.schema.yaml"
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema.yaml"
 MODEL_KINDS = ("gnn", "snn", "rf_ecfp")
 DEEP_MODELS = ("gnn", "snn")
 

@@ -1,0 +1,1 @@
+"""Loading trained model folders and predicting with them (ensembles, calibration, consensus)."""
