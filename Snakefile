@@ -52,6 +52,6 @@ include: "workflows/rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         final_outputs(),
-    default_target: True

@@ -11,6 +11,8 @@ import importlib
 import logging
 import sys
 
+from drugnet import __version__
+
 # step name -> module under drugnet.commands (kept in pipeline order for --help)
 STEPS: dict[str, str] = {
     "check-config": "check_config",
@@ -53,8 +55,6 @@ def build_parser(steps: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from drugnet import __version__
-
     return __version__
 
 

@@ -8,6 +8,8 @@ import sys
 
 import yaml
 
+from drugnet.config import ConfigError, check_config, load_config
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="YAML config file (e.g. config/config.yaml)")
@@ -16,8 +18,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from drugnet.config import ConfigError, check_config, load_config
-
     try:
         config = load_config(args.config)
         check_config(config, check_files=not args.no_files)

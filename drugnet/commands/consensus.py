@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
+import torch
+
 from drugnet.features.dataset import load_dataset
 from drugnet.inference.checkpoint import save_consensus
 from drugnet.train.calibration_fit import fit_ensemble_calibration
@@ -24,8 +26,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    import torch
-
     torch.set_num_threads(args.threads)
     model, evidence = fit_consensus(args.dataset_dir, args.models, args.method, args.threads, args.device)
     data = load_dataset(args.dataset_dir, model.targets)

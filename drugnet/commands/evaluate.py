@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+import torch
+
 from drugnet.io.atomic import atomic_path
 from drugnet.train.evaluation import evaluate_models
 
@@ -20,8 +22,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    import torch
-
     torch.set_num_threads(args.threads)
     dataset_dir = Path(args.dataset_dir)
     model_dirs = {name: dataset_dir / "models" / name for name in args.models}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+import torch
+
 from drugnet.inference.checkpoint import ModelDirError
 from drugnet.inference.prediction import predict_file
 
@@ -20,8 +22,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    import torch
-
     torch.set_num_threads(args.threads)
     try:
         predict_file(args.model, args.input, args.output, args.smiles_column, args.id_column, args.threads, args.device)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from drugnet.report import write_report
+from drugnet.report.inputs import parse_config
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config-json", required=True,
@@ -14,9 +17,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from drugnet.report import write_report
-    from drugnet.report.inputs import parse_config
-
     config = parse_config(args.config_json)
     results = Path(args.results_dir or config.get("results") or "results")
     output = Path(args.output) if args.output else results / "report.html"

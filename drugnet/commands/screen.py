@@ -10,11 +10,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+import sys
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from drugnet.screening.domain import DEFAULT_AD_THRESHOLD
-from drugnet.screening.score import DEFAULT_CHUNK_SIZE, DEFAULT_RUN_ROWS
+from drugnet.screening.rank import rank_shards, read_library_labels
+from drugnet.screening.score import (
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_RUN_ROWS,
+    SharedFeaturizer,
+    ensemble_predictor,
+    load_dataset_model,
+    objective_model_names,
+    score_shard_file,
+)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -67,8 +80,6 @@ def parse_campaign(text: str) -> dict[str, Any]:
 
 
 def _models(campaign: dict[str, Any], results_dir: str):
-    from drugnet.screening.score import load_dataset_model, objective_model_names
-
     return [
         load_dataset_model(Path(results_dir) / dataset, dataset, model)
         for dataset, model in objective_model_names(campaign).items()
@@ -78,9 +89,6 @@ def _models(campaign: dict[str, Any], results_dir: str):
 def device_error(device: str) -> str | None:
     """Why ``--device`` cannot be used here (None when it can): the value must be cpu, auto, cuda
     or cuda:N, and a CUDA device must exist for cuda/cuda:N."""
-    import re
-
-    import torch
 
     if device in ("cpu", "auto"):
         return None
@@ -96,20 +104,12 @@ def main(args: argparse.Namespace) -> int:
     campaign = parse_campaign(args.campaign_json)
     models = _models(campaign, args.results_dir)
     if args.screen_step == "score":
-        import sys
-
-        import torch
 
         error = device_error(args.device)
         if error:
             print(f"drugnet screen score: error: {error}", file=sys.stderr)
             return 2
 
-        from drugnet.screening.score import (
-            SharedFeaturizer,
-            ensemble_predictor,
-            score_shard_file,
-        )
 
         torch.set_num_threads(max(1, args.threads))
         featurizer = SharedFeaturizer(args.threads, args.chunk_size)  # one featurization per block for all models
@@ -122,7 +122,6 @@ def main(args: argparse.Namespace) -> int:
         score_shard_file(args.library, args.output, campaign, models, predictors, args.shard, args.n_shards,
                          args.chunk_size, args.ad_threshold, args.run_rows)
         return 0
-    from drugnet.screening.rank import rank_shards, read_library_labels
 
     # the library is read only for enrichment labels (id + label columns, if it has any)
     labels = read_library_labels(args.library, campaign, models)

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from drugnet.chem.curation import TASKS, format_summary, standardize_to_files
+from drugnet.io.progress import progress
 from drugnet.io.readers import FORMATS, InputError
 
 
@@ -30,8 +31,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from drugnet.io.progress import progress
-
     bar = progress(None, "standardize", "rows")
     try:
         summary = standardize_to_files(

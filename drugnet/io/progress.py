@@ -22,6 +22,8 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
+from tqdm import tqdm
+
 DEFAULT_INTERVAL = 30.0
 _log = logging.getLogger("drugnet.io.progress")
 
@@ -137,7 +139,5 @@ def progress(
         iterable = iterable_or_total
     isatty = getattr(stream, "isatty", None)
     if isatty is not None and isatty():
-        from tqdm import tqdm
-
         return tqdm(iterable, total=total, desc=desc or None, unit=unit, file=stream, dynamic_ncols=True)
     return LogProgress(iterable, total=total, desc=desc, unit=unit, interval=interval, logger=logger)

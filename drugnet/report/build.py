@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from drugnet import __version__
 from drugnet.io.atomic import atomic_path
 from drugnet.report import html as H
 from drugnet.report.candidate_section import candidate_section
@@ -42,8 +43,6 @@ def _safe(key: str, title: str, builder: SectionBuilder, config: Mapping, result
 
 def build_report(config: Mapping, results_dir: str | Path) -> str:
     """The report of ``results_dir`` as one HTML document (sections: data, models, probing, candidates)."""
-    from drugnet import __version__
-
     results = Path(results_dir)
     sections = [_safe(key, title, builder, config, results) for key, title, builder in SECTIONS]
     stamp = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from drugnet.probing.ablation import excess_drops
 from drugnet.report import html as H
 from drugnet.report.inputs import read_csv
 
@@ -122,8 +123,6 @@ def figure_if(folder: Path, stem: str, alt: str, caption: str) -> str:
 
 def ablation_block(folder: Path) -> str:
     """The ablation heatmap and the five largest excess drops."""
-    from drugnet.probing.ablation import excess_drops
-
     table = read_csv(folder / "ablation.csv")
     if table is None or table.empty:
         return H.note("no ablation results (probe.ablation off, a regression task or no validation rows)")

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from rdkit import Chem
 
+from drugnet.concepts import functional_groups, interaction_centers, pharmacophores
+from drugnet.probing.hierarchy import selectivity_table
 from drugnet.report import html as H
 from drugnet.report import probe_findings as F
 from drugnet.report.depict import (
@@ -43,8 +45,6 @@ def primary_rows(table: pd.DataFrame, member: int | None = None) -> pd.DataFrame
 def selectivity(probes: pd.DataFrame) -> pd.DataFrame:
     """``trained - random_init`` AUC per concept, level and layer of the primary member
     (``drugnet.probing.hierarchy``)."""
-    from drugnet.probing.hierarchy import selectivity_table
-
     if not {"trained", "random_init"} <= set(probes["network"].unique()):
         return pd.DataFrame()
     return selectivity_table(primary_rows(probes))
@@ -84,8 +84,6 @@ def concept_atoms(
 ) -> list[list[int]] | None:
     """Atoms of each molecule carrying ``concept`` (atom-level labels of ``drugnet.concepts``);
     None when the family or concept is unknown there. ``cache`` keeps one label matrix per family."""
-    from drugnet.concepts import functional_groups, interaction_centers, pharmacophores
-
     module = {"functional_group": functional_groups, "interaction_center": interaction_centers,
               "pharmacophore": pharmacophores}.get(family)
     if module is None or not mols:

@@ -36,7 +36,11 @@ def deep_models(dataset):
 
 def probed_models(dataset):
     """Deep models probed: the dataset's gnn/snn, plus the 8-layer residual GNN of the depth study."""
-    depth = ["gnn_depth8"] if config["probe"]["study"] == "depth" and "gnn" in deep_models(dataset) else []
+    depth = (
+        ["gnn_depth8"]
+        if config["probe"]["study"] == "depth" and "gnn" in deep_models(dataset)
+        else []
+    )
     return deep_models(dataset) + depth
 
 
@@ -81,7 +85,10 @@ def featurize_args(wildcards):
 
 
 def feature_files(prefix):
-    return [f"{prefix}/features/{name}" for name in ("graphs.pt", "ecfp.pt", "descriptors.pt", "meta.json")]
+    return [
+        f"{prefix}/features/{name}"
+        for name in ("graphs.pt", "ecfp.pt", "descriptors.pt", "meta.json")
+    ]
 
 
 def split_args(wildcards):
@@ -116,7 +123,9 @@ def member_models(dataset):
 
 def consensus_inputs(wildcards):
     d = f"{R}/{wildcards.dataset}"
-    return train_inputs(wildcards) + [f"{d}/models/{m}/model.json" for m in member_models(wildcards.dataset)]
+    return train_inputs(wildcards) + [
+        f"{d}/models/{m}/model.json" for m in member_models(wildcards.dataset)
+    ]
 
 
 def consensus_args(wildcards):
@@ -126,7 +135,9 @@ def consensus_args(wildcards):
 
 def evaluate_inputs(wildcards):
     d = f"{R}/{wildcards.dataset}"
-    inputs = train_inputs(wildcards) + [f"{d}/models/{m}/model.json" for m in models(wildcards.dataset)]
+    inputs = train_inputs(wildcards) + [
+        f"{d}/models/{m}/model.json" for m in models(wildcards.dataset)
+    ]
     if has_external_test(wildcards.dataset):
         inputs += [f"{d}/external_test/standardized.csv", *feature_files(f"{d}/external_test")]
     return inputs
@@ -138,8 +149,14 @@ def prediction_files(dataset):
 
 
 PROBE_TABLES = [
-    "probes.csv", "neurons.csv", "hierarchy.json", "skipped_concepts.csv", "neuron_examples.json",
-    "family_selectivity.csv", "receptive_field.csv", "ablation.csv",
+    "probes.csv",
+    "neurons.csv",
+    "hierarchy.json",
+    "skipped_concepts.csv",
+    "neuron_examples.json",
+    "family_selectivity.csv",
+    "receptive_field.csv",
+    "ablation.csv",
 ]
 
 
@@ -148,11 +165,18 @@ def report_inputs():
     out = []
     for ds in DATASETS:
         out.append(f"{R}/{ds}/metrics.json")
-        out += [f"{R}/{ds}/probes/{m}/{name}" for m in probed_models(ds) for name in ("hierarchy.json", "neuron_examples.json")]
+        out += [
+            f"{R}/{ds}/probes/{m}/{name}"
+            for m in probed_models(ds)
+            for name in ("hierarchy.json", "neuron_examples.json")
+        ]
     for lib in LIBRARIES:
         out.append(f"{R}/libraries/{lib}/standardized.csv")
     for campaign in CAMPAIGNS:
-        out += [f"{R}/screens/{campaign}/{name}" for name in ("ranked.csv", "top.csv", "top.sdf", "enrichment.json")]
+        out += [
+            f"{R}/screens/{campaign}/{name}"
+            for name in ("ranked.csv", "top.csv", "top.sdf", "enrichment.json")
+        ]
     return out
 
 

@@ -8,15 +8,15 @@ rule featurize:
         f"{R}/logs/{{subdir}}/featurize.log",
     benchmark:
         f"{R}/benchmarks/{{subdir}}/featurize.tsv"
-    params:
-        outdir=lambda wildcards: f"{R}/{wildcards.subdir}/features",
-        args=featurize_args,
     conda:
         "../envs/drugnet.yaml"
     threads: 2
     resources:
         mem_mb=4000,
         runtime=60,
+    params:
+        outdir=lambda wildcards: f"{R}/{wildcards.subdir}/features",
+        args=featurize_args,
     shell:
         "drugnet featurize --input {input:q} --output-dir {params.outdir:q} {params.args} "
         "--threads {threads} 2> {log:q}"

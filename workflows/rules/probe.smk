@@ -17,17 +17,17 @@ rule probe:
         f"{R}/logs/{{dataset}}/probe_{{deep_model}}.log",
     benchmark:
         f"{R}/benchmarks/{{dataset}}/probe_{{deep_model}}.tsv"
-    params:
-        dataset_dir=lambda wildcards: f"{R}/{wildcards.dataset}",
-        model_dir=lambda wildcards: f"{R}/{wildcards.dataset}/models/{wildcards.deep_model}",
-        outdir=lambda wildcards: f"{R}/{wildcards.dataset}/probes/{wildcards.deep_model}",
-        args=lambda wildcards: probe_args(wildcards),
     conda:
         "../envs/drugnet.yaml"
     threads: 2
     resources:
         mem_mb=6000,
         runtime=30,
+    params:
+        dataset_dir=lambda wildcards: f"{R}/{wildcards.dataset}",
+        model_dir=lambda wildcards: f"{R}/{wildcards.dataset}/models/{wildcards.deep_model}",
+        outdir=lambda wildcards: f"{R}/{wildcards.dataset}/probes/{wildcards.deep_model}",
+        args=lambda wildcards: probe_args(wildcards),
     shell:
         "drugnet probe --dataset-dir {params.dataset_dir:q} --model-dir {params.model_dir:q} "
         "--output-dir {params.outdir:q} {params.args} --threads {threads} 2> {log:q}"
@@ -43,16 +43,16 @@ rule train_depth:
         f"{R}/logs/{{dataset}}/train_gnn_depth8.log",
     benchmark:
         f"{R}/benchmarks/{{dataset}}/train_gnn_depth8.tsv"
-    params:
-        dataset_dir=lambda wildcards: f"{R}/{wildcards.dataset}",
-        outdir=lambda wildcards: f"{R}/{wildcards.dataset}/models/gnn_depth8",
-        args=train_depth_args,
     conda:
         "../envs/drugnet.yaml"
     threads: 2
     resources:
         mem_mb=6000,
         runtime=240,
+    params:
+        dataset_dir=lambda wildcards: f"{R}/{wildcards.dataset}",
+        outdir=lambda wildcards: f"{R}/{wildcards.dataset}/models/gnn_depth8",
+        args=train_depth_args,
     shell:
         "drugnet train --dataset-dir {params.dataset_dir:q} --model gnn "
         "--output-dir {params.outdir:q} {params.args} --threads {threads} 2> {log:q}"

@@ -16,17 +16,17 @@ rule screen_score:
         f"{R}/logs/screens/{{campaign}}/score_{{shard}}.log",
     benchmark:
         f"{R}/benchmarks/screens/{{campaign}}/score_{{shard}}.tsv"
-    params:
-        results=lambda wildcards: R,
-        campaign=lambda wildcards: shlex.quote(json.dumps(campaign(wildcards), sort_keys=True)),
-        n_shards=lambda wildcards: campaign(wildcards)["shards"],
-        threshold=lambda wildcards: campaign(wildcards)["in_domain_threshold"],
     conda:
         "../envs/drugnet.yaml"
     threads: 2
     resources:
         mem_mb=4000,
         runtime=60,
+    params:
+        results=lambda wildcards: R,
+        campaign=lambda wildcards: shlex.quote(json.dumps(campaign(wildcards), sort_keys=True)),
+        n_shards=lambda wildcards: campaign(wildcards)["shards"],
+        threshold=lambda wildcards: campaign(wildcards)["in_domain_threshold"],
     shell:
         "drugnet screen score --campaign-json {params.campaign} --library {input.library:q} "
         "--results-dir {params.results:q} --shard {wildcards.shard} --n-shards {params.n_shards} "
@@ -49,16 +49,16 @@ rule screen_rank:
         f"{R}/logs/screens/{{campaign}}/rank.log",
     benchmark:
         f"{R}/benchmarks/screens/{{campaign}}/rank.tsv"
-    params:
-        results=lambda wildcards: R,
-        campaign=lambda wildcards: shlex.quote(json.dumps(campaign(wildcards), sort_keys=True)),
-        outdir=lambda wildcards: f"{R}/screens/{wildcards.campaign}",
     conda:
         "../envs/drugnet.yaml"
     threads: 2
     resources:
         mem_mb=4000,
         runtime=60,
+    params:
+        results=lambda wildcards: R,
+        campaign=lambda wildcards: shlex.quote(json.dumps(campaign(wildcards), sort_keys=True)),
+        outdir=lambda wildcards: f"{R}/screens/{wildcards.campaign}",
     shell:
         "drugnet screen rank --campaign-json {params.campaign} --library {input.library:q} "
         "--results-dir {params.results:q} --inputs {input.shards:q} --output-dir {params.outdir:q} "

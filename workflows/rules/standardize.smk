@@ -10,14 +10,14 @@ rule standardize:
         f"{R}/logs/{{subdir}}/standardize.log",
     benchmark:
         f"{R}/benchmarks/{{subdir}}/standardize.tsv"
-    params:
-        args=standardize_args,
     conda:
         "../envs/drugnet.yaml"
     threads: 2
     resources:
         mem_mb=2000,
         runtime=60,
+    params:
+        args=standardize_args,
     shell:
         "drugnet standardize {input:q} --output {output.standardized:q} --rejects {output.rejects:q} "
         "--summary {output.summary:q} {params.args} --threads {threads} 2> {log:q}"
@@ -31,13 +31,13 @@ rule split:
         f"{R}/{{dataset}}/split.csv",
     log:
         f"{R}/logs/{{dataset}}/split.log",
-    params:
-        args=split_args,
     conda:
         "../envs/drugnet.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        args=split_args,
     shell:
         "drugnet split --input {input:q} --output {output:q} {params.args} 2> {log:q}"

@@ -8,16 +8,16 @@ rule train:
         f"{R}/logs/{{dataset}}/train_{{model}}.log",
     benchmark:
         f"{R}/benchmarks/{{dataset}}/train_{{model}}.tsv"
-    params:
-        dataset_dir=lambda wildcards: f"{R}/{wildcards.dataset}",
-        outdir=lambda wildcards: f"{R}/{wildcards.dataset}/models/{wildcards.model}",
-        args=train_args,
     conda:
         "../envs/drugnet.yaml"
     threads: 2
     resources:
         mem_mb=6000,
         runtime=120,
+    params:
+        dataset_dir=lambda wildcards: f"{R}/{wildcards.dataset}",
+        outdir=lambda wildcards: f"{R}/{wildcards.dataset}/models/{wildcards.model}",
+        args=train_args,
     shell:
         "drugnet train --dataset-dir {params.dataset_dir:q} --model {wildcards.model} "
         "--output-dir {params.outdir:q} {params.args} --threads {threads} 2> {log:q}"
@@ -33,16 +33,16 @@ rule consensus:
         f"{R}/logs/{{dataset}}/consensus.log",
     benchmark:
         f"{R}/benchmarks/{{dataset}}/consensus.tsv"
-    params:
-        dataset_dir=lambda wildcards: f"{R}/{wildcards.dataset}",
-        outdir=lambda wildcards: f"{R}/{wildcards.dataset}/models/consensus",
-        args=consensus_args,
     conda:
         "../envs/drugnet.yaml"
     threads: 2
     resources:
         mem_mb=4000,
         runtime=30,
+    params:
+        dataset_dir=lambda wildcards: f"{R}/{wildcards.dataset}",
+        outdir=lambda wildcards: f"{R}/{wildcards.dataset}/models/consensus",
+        args=consensus_args,
     shell:
         "drugnet consensus --dataset-dir {params.dataset_dir:q} --output-dir {params.outdir:q} {params.args} "
         "--threads {threads} 2> {log:q}"
@@ -57,15 +57,15 @@ rule evaluate:
         predictions=directory(f"{R}/{{dataset}}/predictions"),
     log:
         f"{R}/logs/{{dataset}}/evaluate.log",
-    params:
-        dataset_dir=lambda wildcards: f"{R}/{wildcards.dataset}",
-        models=lambda wildcards: " ".join(models(wildcards.dataset)),
     conda:
         "../envs/drugnet.yaml"
     threads: 2
     resources:
         mem_mb=4000,
         runtime=30,
+    params:
+        dataset_dir=lambda wildcards: f"{R}/{wildcards.dataset}",
+        models=lambda wildcards: " ".join(models(wildcards.dataset)),
     shell:
         "drugnet evaluate --dataset-dir {params.dataset_dir:q} --models {params.models} "
         "--output {output.metrics:q} --threads {threads} 2> {log:q}"
