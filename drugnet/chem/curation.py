@@ -24,8 +24,8 @@ non-missing values joined with ';' in input order).
 
 Memory. Accepted rows are not kept in memory: the first occurrence of each InChIKey goes to a
 temporary file as its chunk finishes, later occurrences (duplicates) to a temporary SQLite table,
-and rejects straight to their sink. In memory stay one dict entry per unique InChIKey (about
-170 bytes: 1M unique structures take about 170 MB), the chunks in flight and the output block
+and rejects straight to their sink. In memory stay one dict entry per unique InChIKey (its size
+per structure: docs/benchmarks.md), the chunks in flight and the output block
 being written (at most ``_BLOCK_GROUPS`` structures and, unless one structure alone has more,
 ``_BLOCK_ROWS`` merged input rows).
 ``standardize_to_files`` (what ``drugnet standardize`` uses) streams the tables to disk in

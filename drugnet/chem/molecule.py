@@ -33,10 +33,8 @@ Reject reasons (fixed vocabulary, ``drugnet.io.rejects``; also used by the table
   ``MAX_RECORD_ATOMS_CEILING``), or its SMILES is longer than ``SMILES_CHARS_PER_ATOM`` characters
   per allowed atom. Records over the record cap are counted on an unsanitized parse and never
   sanitized or standardized: RDKit's ring perception, fragment choice and SMILES writing grow
-  faster than linearly (a 2,000-atom ladder polymer takes ~45 s to sanitize, 3,000 salt
-  fragments ~5 s to choose from, a 20,000-atom polypropylene ~20 s to parse) and its SMILES
-  writer overflows the stack on ~20,000-atom chains. Within the default cap the slowest record
-  measured (a 1,000-atom ladder polymer) takes about 2 s;
+  faster than linearly with record size and its SMILES writer overflows the stack on very long
+  chains (measured costs: docs/benchmarks.md, "Costs behind limits in the code");
 - ``broken_sdf_block``, ``malformed_line``, ``encoding_error``: set by the reader
   (``drugnet.io.readers``: an SDF record that does not parse, a CSV/TSV record with the wrong
   number of fields or that cannot be tokenized, invalid UTF-8 in a field that is read);

@@ -7,6 +7,7 @@ import logging
 
 import torch
 
+from drugnet.config import schema_default
 from drugnet.features.dataset import load_dataset
 from drugnet.inference.checkpoint import save_consensus
 from drugnet.train.calibration_fit import fit_ensemble_calibration
@@ -18,7 +19,7 @@ log = logging.getLogger("drugnet.consensus")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset-dir", required=True, help="results/<ds> with standardized.csv, split.csv, features/, models/")
     parser.add_argument("--models", required=True, nargs="+", help="model names under <dataset-dir>/models/ to combine")
-    parser.add_argument("--method", default="auto", choices=METHODS,
+    parser.add_argument("--method", default=schema_default("model.consensus.method"), choices=METHODS,
                         help="auto: the best cross-fitted validation score among mean, rank_mean, stacking")
     parser.add_argument("--output-dir", required=True, help="consensus model directory to write")
     parser.add_argument("--device", default="auto")

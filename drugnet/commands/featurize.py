@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 
+from drugnet.config import schema_default
 from drugnet.features.build import featurize_file
 
 log = logging.getLogger("drugnet.features.build")
@@ -16,9 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-dir", required=True,
                         help="feature folder (graphs.pt, ecfp.pt, descriptors.pt, meta.json)")
     parser.add_argument("--threads", type=int, default=1, help="worker processes")
-    parser.add_argument("--radius", type=int, default=2, help="Morgan radius")
-    parser.add_argument("--n-bits", type=int, default=2048, help="ECFP length")
-    parser.add_argument("--descriptors", default="default", choices=("default", "all", "deeptox"), help="descriptor set")
+    parser.add_argument("--radius", type=int, default=schema_default("featurize.ecfp_radius"), help="Morgan radius")
+    parser.add_argument("--n-bits", type=int, default=schema_default("featurize.ecfp_bits"), help="ECFP length")
+    parser.add_argument("--descriptors", default=schema_default("featurize.descriptors"), choices=("default", "all", "deeptox"), help="descriptor set")
     parser.add_argument("--chunk-size", type=int, default=1000, help="molecules per work unit")
 
 

@@ -8,6 +8,7 @@ import sys
 import pandas as pd
 
 from drugnet.chem.splitting import METHODS, split_frame
+from drugnet.config import schema_default
 from drugnet.io.atomic import write_csv_atomic
 
 # columns of standardized.csv that are not targets
@@ -23,10 +24,10 @@ def target_columns(columns: list[str]) -> list[str]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", required=True, help="standardized.csv")
     parser.add_argument("--output", required=True, help="split.csv to write (id, inchikey, split)")
-    parser.add_argument("--method", choices=METHODS, default="scaffold")
-    parser.add_argument("--sizes", type=float, nargs=3, default=(0.8, 0.1, 0.1), metavar=("TRAIN", "VAL", "TEST"),
+    parser.add_argument("--method", choices=METHODS, default=schema_default("datasets.*.split.method"))
+    parser.add_argument("--sizes", type=float, nargs=3, default=schema_default("datasets.*.split.sizes"), metavar=("TRAIN", "VAL", "TEST"),
                         help="fractions, must sum to 1 (default 0.8 0.1 0.1)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=schema_default("datasets.*.split.seed"))
     parser.add_argument("--column", help="column holding train/val/test for --method column")
     parser.add_argument("--targets", nargs="*", default=None,
                         help="target columns (stratified uses the first; default: all non-standard columns)")

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from drugnet.chem.curation import TASKS, format_summary, standardize_to_files
+from drugnet.config import schema_default
 from drugnet.io.progress import progress
 from drugnet.io.readers import FORMATS, InputError
 
@@ -23,9 +24,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="extra library columns carried through (never a reason to reject)")
     parser.add_argument("--task", choices=TASKS, default="classification")
     parser.add_argument("--tautomer", action="store_true", help="also canonicalize tautomers (slow)")
-    parser.add_argument("--chunk-size", type=int, default=2000, help="rows per chunk (default: 2000)")
+    parser.add_argument("--chunk-size", type=int, default=schema_default("standardize.chunk_size"),
+                        help="rows per chunk (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=1, help="worker processes (default: 1; 0: all cores)")
-    parser.add_argument("--max-heavy-atoms", type=int, default=200, help="reject larger parents (default: 200)")
+    parser.add_argument("--max-heavy-atoms", type=int, default=schema_default("standardize.max_heavy_atoms"),
+                        help="reject larger parents (default: %(default)s)")
     parser.add_argument("--format", dest="fmt", choices=FORMATS, default=None,
                         help="input format (default: from the extension)")
 

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 
+from drugnet.config import schema_default
 from drugnet.features.dataset import load_dataset
 from drugnet.inference.checkpoint import save_model_dir
 from drugnet.train.calibration_fit import fit_ensemble_calibration
@@ -21,11 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--targets", required=True, nargs="+", help="target columns of standardized.csv")
     parser.add_argument("--hparams", default="{}", help="JSON object of hyperparameter overrides")
     parser.add_argument("--output-dir", required=True, help="model directory to write")
-    parser.add_argument("--ensemble", type=int, default=1, help="number of members (seeds seed..seed+k-1)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda:0, ...")
+    parser.add_argument("--ensemble", type=int, default=schema_default("model.ensemble"), help="number of members (seeds seed..seed+k-1)")
+    parser.add_argument("--seed", type=int, default=schema_default("model.seed"))
+    parser.add_argument("--device", default=schema_default("model.device"), help="auto (cuda if available), cpu, cuda:0, ...")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--refit", action=argparse.BooleanOptionalAction, default=True,
+    parser.add_argument("--refit", action=argparse.BooleanOptionalAction, default=schema_default("model.refit"),
                         help="after selection on validation, refit every member on all labelled rows (default: on)")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import functools
 import gzip
 import io
 from collections.abc import Iterator, Mapping
@@ -32,6 +33,43 @@ class ConfigError(ValueError):
 def load_schema(path: Path | str = SCHEMA_PATH) -> dict:
     with open(path) as fh:
         return yaml.safe_load(fh)
+
+
+@functools.cache
+def _schema() -> dict:
+    return load_schema()
+
+
+def _resolve(node: dict, schema: dict) -> dict:
+    """``node`` with a local ``$ref`` merged under its own keys (own keys win, as on the global ``model``)."""
+    ref = node.get("$ref")
+    if not ref:
+        return node
+    target = schema
+    for part in ref.removeprefix("#/").split("/"):
+        target = target[part]
+    return {**_resolve(target, schema), **{k: v for k, v in node.items() if k != "$ref"}}
+
+
+def schema_default(key: str) -> Any:
+    """The schema's default of a dotted config key (``*`` for a named entry: ``datasets.*.split.seed``).
+
+    Command-line options and library settings that mirror a config key take their default from
+    here, so the schema stays the only place a default is written.
+    """
+    schema = _schema()
+    node = _resolve(schema, schema)
+    for part in key.split("."):
+        if part == "*":
+            node = _resolve(node["additionalProperties"], schema)
+            continue
+        own = node.get("properties", {}).get(part)
+        if own is None:
+            raise KeyError(f"config key {key}: no {part!r} in the schema")
+        node = _resolve(own, schema)
+    if "default" not in node:
+        raise KeyError(f"config key {key}: the schema gives no default")
+    return copy.deepcopy(node["default"])
 
 
 def _key_path(parts: Iterator[Any]) -> str:

@@ -60,9 +60,9 @@ _GROUPS: dict[str, tuple[Callable[[Chem.Mol], Sequence[float]], list[str]]] = {
     "smr_vsa": (rdmd.SMR_VSA_, [f"SMR_VSA{i}" for i in range(1, 11)]),
 }
 
-# Curated for drug-likeness / toxicity and speed (~0.3 ms/mol, dominated by Crippen logP/MR;
-# see benchmarks/featurize.py). Left out for cost: qed (~0.9 ms), BCUT2D_* (~0.75 ms each),
-# EState/VSA_EState (~0.3 ms), SlogP_VSA/SMR_VSA (~0.25 ms more), BertzCT, fr_* (~0.4 ms all).
+# Curated for drug-likeness / toxicity and speed (dominated by Crippen logP/MR). Left out for
+# cost: qed, BCUT2D_*, EState/VSA_EState, SlogP_VSA/SMR_VSA, BertzCT, fr_* (per-descriptor costs
+# measured by benchmarks/featurize.py: docs/benchmarks.md, "Costs behind limits in the code").
 _DEFAULT = [
     "MolWt", "MolLogP", "MolMR", "TPSA", "LabuteASA",
     "NumHDonors", "NumHAcceptors", "NHOHCount", "NOCount", "NumRotatableBonds",

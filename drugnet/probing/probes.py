@@ -111,7 +111,7 @@ def fit_probes_batched(
     Same objective as sklearn's ``LogisticRegression(C=C)`` for every column
     (``C * sum log-loss + ||w||^2 / 2``, intercept not penalized) and the same solver family
     (scipy's L-BFGS-B). The columns' objectives are independent, so their sum is minimised in one
-    run whose matrix products are shared across concepts: ~50x faster than a loop of sklearn fits.
+    run whose matrix products are shared across concepts (its speed-up: docs/benchmarks.md).
     """
     x = np.ascontiguousarray(x_train, dtype=np.float32)
     y = np.asarray(y_train, dtype=np.float32)
