@@ -10,6 +10,8 @@ import pandas as pd
 from rdkit import Chem
 from rdkit.Chem import QED, Crippen, Descriptors, Lipinski, rdMolDescriptors
 
+from drugnet.screening.annotate import alert_catalog
+
 
 @dataclass(frozen=True)
 class Property:
@@ -22,8 +24,6 @@ class Property:
 
 
 def _n_alerts(mol: Chem.Mol) -> float:
-    from drugnet.screening.annotate import alert_catalog
-
     return float(len({f"{e.GetProp('FilterSet')}:{e.GetDescription()}" for e in alert_catalog().GetMatches(mol)}))
 
 

@@ -14,6 +14,7 @@ from rdkit.Chem import rdFingerprintGenerator
 from scipy.stats import rankdata
 
 from drugnet.features.tanimoto import max_tanimoto, pack_bits
+from drugnet.screening.enrichment import enrichment_metrics
 
 #: Fingerprints of the similarity model: ECFP4, FCFP4 (pharmacophoric atom invariants), atom pairs.
 FINGERPRINTS = ("ecfp4", "fcfp4", "atompair")
@@ -93,8 +94,6 @@ def fit_fusion_weight(model: np.ndarray, similarity: np.ndarray, labels: np.ndar
                       grid: Sequence[float] = tuple(np.linspace(0, 1, 11))) -> float:
     """Weight of the model in :func:`rank_fusion` (similarity gets ``1 - w``) maximising BEDROC(20)
     on validation rows, ties broken by ROC-AUC, then toward 0.5."""
-    from drugnet.screening.enrichment import enrichment_metrics
-
     best = None
     for w in grid:
         m = enrichment_metrics(rank_fusion([model, similarity], [w, 1 - w]), labels)

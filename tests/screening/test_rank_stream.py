@@ -16,13 +16,8 @@ from drugnet.screening.enrichment import (
     rf_ecfp_scores,
     similarity_baseline_scores,
 )
-from drugnet.screening.rank import (
-    merge_ranked_csvs,
-    rank_key,
-    rank_library,
-    rank_shards,
-    sort_by_rank,
-)
+from drugnet.screening.ordering import merge_ranked_csvs, rank_key, sort_by_rank
+from drugnet.screening.rank import rank_library, rank_shards
 from drugnet.screening.score import DatasetModel, score_library, score_shard_file
 
 CAMPAIGN = {

@@ -7,12 +7,8 @@ import pandas as pd
 import pytest
 from rdkit import Chem
 
-from drugnet.screening.rank import (
-    rank_shards,
-    read_shards,
-    sort_by_rank,
-    write_screen_outputs,
-)
+from drugnet.screening.ordering import sort_by_rank
+from drugnet.screening.rank import rank_shards, read_shards, write_screen_outputs
 from drugnet.screening.score import (
     load_dataset_model,
     objective_model_names,
