@@ -318,15 +318,6 @@ def _to_label_units(out: torch.Tensor, ensemble: Any) -> torch.Tensor:
     return out * torch.as_tensor(ensemble.target_std, dtype=out.dtype) + torch.as_tensor(ensemble.target_mean, dtype=out.dtype)
 
 
-def _snn_after_first(member: torch.nn.Module, h1: torch.Tensor) -> torch.Tensor:
-    """The SNN's forward pass from the pre-activation of its first linear layer (eval mode:
-    dropouts are identity)."""
-    h = member.acts[0](h1)
-    for linear, act in zip(member.linears[1:], member.acts[1:]):
-        h = act(linear(h))
-    return member.head(h)
-
-
 class _PathModel:
     """One attributable objective model on the interpolation path of one chunk of molecules."""
 
@@ -353,15 +344,15 @@ class _PathModel:
             # dS/dz = W^T dS/dh1 (applied once to the quadrature-weighted sum over steps).
             raw = model_inputs(store, idx, "snn", ensemble.use_descriptors)
             a = alphas.unsqueeze(2)  # [m, b, 1]
-            self.n_log = int(ensemble.members[0].scaler.n_log)
+            self.n_log = ensemble.members[0].n_count_inputs
             self.delta, self.leaves = [], []
             with torch.no_grad():
                 for member in ensemble.members:
-                    z = member.scaler(raw)
-                    z0 = member.scaler(torch.zeros_like(raw))
+                    z = member.scale_inputs(raw)
+                    z0 = member.scale_inputs(torch.zeros_like(raw))
                     z0[:, self.n_log :] = 0.0
-                    first = member.linears[0]
-                    start, direction = first(z0), z @ first.weight.T - z0 @ first.weight.T
+                    weight = member.first_layer_weight()
+                    start, direction = member.first_layer(z0), z @ weight.T - z0 @ weight.T
                     self.delta.append(z - z0)
                     path = start.unsqueeze(0) + a * direction.unsqueeze(0)
                     self.leaves.append(path.reshape(self.m * self.b, -1).requires_grad_(True))
@@ -377,7 +368,7 @@ class _PathModel:
                 batch = GraphBatch(self.leaf, self.edge_index, self.edge_attr, self.batch, self.m * self.b, self.mol_features)
                 out = member(batch)
             else:
-                out = _snn_after_first(member, self.leaves[k])
+                out = member.forward_from_first_layer(self.leaves[k])
             outs.append(_to_label_units(out, self.ensemble))
         stacked = torch.stack(outs).double()  # the score's Beta moments need float64 (near-certain / uninformed)
         calibration = (self.ensemble.calibration or {}).get("map") if self.ensemble.task == "classification" else None
@@ -398,7 +389,7 @@ class _PathModel:
             return [per_atom[bounds[i] : bounds[i + 1]] for i in range(self.b)], np.zeros(self.b)
         total = None
         for member, delta, leaf in zip(self.ensemble.members, self.delta, self.leaves):
-            grad_z = leaf.grad.view(self.m, self.b, -1).sum(0) @ member.linears[0].weight
+            grad_z = leaf.grad.view(self.m, self.b, -1).sum(0) @ member.first_layer_weight()
             ig = (delta * grad_z).double()
             total = ig if total is None else total + ig
         bits = total[:, : self.n_log].numpy()

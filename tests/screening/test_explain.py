@@ -97,7 +97,7 @@ def _snn_endpoints(ensemble, smiles):
     outs = []
     with torch.no_grad():
         for member in ensemble.members:
-            n_log = member.scaler.n_log
+            n_log = member.n_count_inputs
             raw0 = torch.cat([torch.zeros(n_log), member.scaler.mean[n_log:]]).expand(len(smiles), -1)
             outs.append(member(raw0) * ensemble.target_std[0] + ensemble.target_mean[0])
     return mean, torch.stack(outs).mean(0).numpy()
