@@ -34,7 +34,7 @@ def rank_key(score: float, id_: str) -> RankKey:
 
 def rank_order(scores: Sequence[float], ids: Sequence[str]) -> list[int]:
     """Row positions in rank order (:func:`rank_key`)."""
-    keys = [rank_key(float(s), str(i)) for s, i in zip(scores, ids)]
+    keys = [rank_key(float(s), str(i)) for s, i in zip(scores, ids, strict=True)]
     return sorted(range(len(keys)), key=keys.__getitem__)
 
 
@@ -84,7 +84,7 @@ def merged_rows(
     """Header and the rows of the sorted CSVs ``paths`` (open ``handles``) merged in rank order."""
     header: list[str] | None = None
     streams = []
-    for path, handle in zip(paths, handles):
+    for path, handle in zip(paths, handles, strict=True):
         head, rows = iter_sorted_csv(path, handle)
         if header is None:
             header = head
