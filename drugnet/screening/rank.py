@@ -25,19 +25,14 @@ import pandas as pd
 from drugnet.features.tanimoto import ecfp4_bits
 from drugnet.io.atomic import atomic_path, write_json_atomic
 from drugnet.screening.annotate import ANNOTATION_COLUMNS, annotate_frame
-from drugnet.screening.desirability import (
-    DEFAULT_RANKING,
-    combined_score,
-    expand_objectives,
-    rank_frame,
-)
+from drugnet.screening.desirability import expand_objectives
 from drugnet.screening.enrichment import (
     enrichment_metrics,
     rf_ecfp_scores,
     similarity_baseline_scores,
 )
 from drugnet.screening.explain import explain_frame
-from drugnet.screening.ordering import CSV_FORMAT, merged_rows, parse_score, sort_by_rank
+from drugnet.screening.ordering import CSV_FORMAT, merged_rows, parse_score
 from drugnet.screening.score import DatasetModel
 from drugnet.screening.select import DEFAULT_MAX_PER_CLUSTER, select_top, write_sdf
 from drugnet.screening.why import why_column
@@ -338,92 +333,3 @@ def rank_shards(
     log.info("ranked %d compounds (%d shards), annotated %d, top %d -> %s",
              n_rows, len(paths), len(top), len(selected), output_dir)
     return n_rows
-
-
-# --------------------------------------------------------------------------- in-memory helpers
-
-
-def read_shards(paths: Sequence[str | Path]) -> pd.DataFrame:
-    """Concatenate shard CSVs into one DataFrame (in memory; the rank step itself streams with
-    :func:`rank_shards`); ids must be unique."""
-    frames = [
-        pd.read_csv(p, dtype={"id": str, "smiles": str}, keep_default_na=False, na_values=[""]) for p in paths
-    ]
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    duplicated = frame["id"][frame["id"].duplicated()].unique().tolist() if len(frame) else []
-    if duplicated:
-        raise ValueError(f"ids scored more than once across shards: {duplicated[:5]}")
-    return frame
-
-
-def rank_library(
-    predictions: pd.DataFrame,
-    campaign: Mapping[str, Any],
-    models: Sequence[DatasetModel],
-    threads: int = 1,
-) -> pd.DataFrame:
-    """In-memory reference of the ``ranked.csv`` table: score (unless ``predictions`` has one),
-    rank, and :func:`annotate_top_block` for the top ``annotate_top`` (empty below)."""
-    task_info = {m.dataset: m.task_info for m in models}
-    if "score" in predictions.columns:
-        ranked = sort_by_rank(predictions)
-        ranked.insert(0, "rank", np.arange(1, len(ranked) + 1, dtype=np.int64))
-    else:
-        ranked = rank_frame(predictions, campaign["objectives"], task_info, str(campaign.get("ranking") or DEFAULT_RANKING))
-    n_annotate = min(len(ranked), int(campaign.get("annotate_top", DEFAULT_ANNOTATE_TOP)))
-    block = annotate_top_block(ranked.iloc[:n_annotate], campaign, models, threads)
-    block = block[[c for c in block.columns if c not in ranked.columns]].reindex(ranked.index)
-    for column in ("cluster", "lipinski_violations"):
-        if column in block:
-            block[column] = block[column].astype("Int64")
-    ranked = pd.concat([ranked, block], axis=1)
-    return ranked[ranked_column_order(ranked, _objective_columns(campaign, models))]
-
-
-def write_screen_outputs(
-    predictions: pd.DataFrame,
-    campaign: Mapping[str, Any],
-    models: Sequence[DatasetModel],
-    output_dir: str | Path,
-    library: pd.DataFrame | None = None,
-    threads: int = 1,
-) -> pd.DataFrame:
-    """:func:`rank_shards` for predictions held in memory (one frame, scored with
-    :func:`~drugnet.screening.desirability.combined_score` unless it has a ``score``); returns
-    ``ranked.csv`` as read back."""
-    import uuid
-
-    frame = predictions
-    if "score" not in frame.columns:
-        columns = expand_objectives(campaign["objectives"], {m.dataset: m.task_info for m in models})
-        frame = frame.copy()
-        frame.insert(min(3, len(frame.columns)), "score",
-                     combined_score(frame, columns, str(campaign.get("ranking") or DEFAULT_RANKING)))
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    shard = output_dir / f".tmp-{uuid.uuid4().hex[:12]}-predictions.csv"
-    try:
-        sort_by_rank(frame).to_csv(shard, index=False)
-        rank_shards([shard], campaign, models, output_dir, library, threads)
-    finally:
-        shard.unlink(missing_ok=True)
-    return pd.read_csv(output_dir / "ranked.csv", dtype=_text_columns(["id", "smiles"]), keep_default_na=False,
-                       na_values=[""])
-
-
-def enrichment_report(
-    ranked: pd.DataFrame,
-    library: pd.DataFrame,
-    campaign: Mapping[str, Any],
-    models: Sequence[DatasetModel],
-    seed: int = 0,
-) -> dict[str, Any]:
-    """``enrichment.json`` content for an in-memory ranked table (rows in rank order) and a
-    labelled ``library``; the same numbers :func:`rank_shards` writes."""
-    header = [str(c) for c in ranked.columns]
-    collector = EnrichmentCollector(header, campaign, models, library)
-    if collector.active:
-        text = ranked.astype(object).where(ranked.notna(), "").astype(str)
-        for fields in text.itertuples(index=False, name=None):
-            collector.add(list(fields))
-    return collector.report(seed)
