@@ -104,7 +104,7 @@ class SNN(nn.Module):
         (:meth:`first_layer`): logits or standardized values ``[n_mols, n_tasks]``. Call in eval
         mode (dropouts are then the identity)."""
         h = self.acts[0](pre_activation)
-        for linear, act in zip(self.linears[1:], self.acts[1:]):
+        for linear, act in zip(self.linears[1:], self.acts[1:], strict=True):
             h = act(linear(h))
         return self.head(h)
 

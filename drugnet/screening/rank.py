@@ -141,8 +141,9 @@ def read_library_labels(path: str | Path, campaign: Mapping[str, Any], models: S
     (None when it has none, read from the header only)."""
     header = pd.read_csv(path, nrows=0).columns
     columns = expand_objectives(campaign["objectives"], {m.dataset: m.task_info for m in models})
-    sources = {label_column(header, c.dataset, c.target) for c in columns if c.task_type == "classification"}
-    sources.discard(None)
+    labelled = (label_column(header, c.dataset, c.target)
+                for c in columns if c.task_type == "classification")
+    sources = {name for name in labelled if name is not None}
     if not sources:
         return None
     return pd.read_csv(path, usecols=["id", *sorted(sources)], dtype={"id": str}, keep_default_na=False,
@@ -164,7 +165,7 @@ class EnrichmentCollector:
                 if col.task_type == "classification" and source is not None:
                     self.columns.append((col, source))
         self.active = bool(self.columns)
-        if not self.active:
+        if library is None or not self.active:  # no library: no columns, inactive
             return
         ids = library["id"].astype(str)
         keep = ~ids.duplicated().to_numpy()

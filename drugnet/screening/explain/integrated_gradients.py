@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
@@ -149,8 +150,9 @@ def attribute_score(
           else np.asarray(sd, dtype=np.float64).reshape(values.shape))
     weights_of = {d: np.asarray(w, dtype=np.float64) for d, w in (domain_weights or {}).items()}
     mols = [Chem.MolFromSmiles(s) if isinstance(s, str) and s else None for s in smiles]
-    rows = np.flatnonzero([m is not None and m.GetNumAtoms() > 0 for m in mols])
-    vmols: list[Chem.Mol] = [mols[i] for i in rows]
+    valid = [(i, m) for i, m in enumerate(mols) if m is not None and m.GetNumAtoms() > 0]
+    rows = np.array([i for i, _ in valid], dtype=np.int64)
+    vmols = [m for _, m in valid]
     parsed = [Attribution(np.zeros(mol.GetNumAtoms())) for mol in vmols]
     result: list[Attribution | None] = [None] * len(smiles)
     for i, att in zip(rows, parsed, strict=True):
@@ -163,8 +165,11 @@ def attribute_score(
     for d in ensembles:  # featurize once per distinct setting
         key = json.dumps(settings[d], sort_keys=True)
         if key not in by_key:
-            by_key[key] = store_from_smiles([smiles[i] for i in rows], settings[d],
-                                            n_jobs=threads)
+            store = store_from_smiles([smiles[i] for i in rows.tolist()], settings[d],
+                                      n_jobs=threads)
+            # a FeatureStore is a FeatureSource, but the protocol declares ``n`` as a settable
+            # attribute and the store's ``n`` is a read-only property (drugnet.features)
+            by_key[key] = cast(FeatureSource, store)
         stores[d] = by_key[key]
 
     grid = min(grid, steps)  # at least one node per grid interval

@@ -87,11 +87,11 @@ def describe(mol: Chem.Mol, phi: np.ndarray, descriptors: float = 0.0,
             break
         chosen.append(best)
         covered |= sets[:, best]
-    entries = []
+    entries: list[tuple[float, int, str]] = []
     for c in chosen:
-        atoms = np.flatnonzero(sets[:, c])
-        value = _fmt(float(phi[atoms].sum()))
-        listed = ",".join(map(str, atoms))
+        members = np.flatnonzero(sets[:, c])
+        value = _fmt(float(phi[members].sum()))
+        listed = ",".join(map(str, members))
         entries.append((-abs(float(value)), len(entries),
                         f"{value[0]} {labels[c]} [{listed}] {value}"))
     out = [e[2] for e in sorted(entries)]
