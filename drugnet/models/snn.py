@@ -74,3 +74,42 @@ class SNN(nn.Module):
         """``depth + 1`` layers, ``atom=None``: 0 = scaled input, ``l`` = hidden layer ``l`` AFTER SELU/ReLU, before dropout."""
         _, states = self._states(features)
         return [LayerEmbedding(None, h) for h in states]
+
+    # --- pieces of `forward` for input attribution (drugnet.screening.explain) ----------------
+    # forward(x) == forward_from_first_layer(first_layer(scale_inputs(x))) in eval mode.
+
+    @property
+    def n_count_inputs(self) -> int:
+        """Number of leading input columns that are counts (log1p-transformed by the scaler);
+        the remaining columns are descriptors."""
+        return int(self.scaler.n_log)
+
+    def scale_inputs(self, features: torch.Tensor) -> torch.Tensor:
+        """The scaled input ``[n_mols, in_dim]`` the first hidden layer reads (``FeatureScaler``:
+        log1p counts, imputation, standardization, clipping, sparse-column mask); the input
+        dropout that follows in training is the identity in eval mode."""
+        return self.scaler(features)
+
+    def first_layer_weight(self) -> torch.Tensor:
+        """Weight ``[hidden, in_dim]`` of the first hidden layer's linear map."""
+        return self._first_linear().weight
+
+    def first_layer(self, scaled: torch.Tensor) -> torch.Tensor:
+        """Pre-activation ``[n_mols, hidden]`` of the first hidden layer (``W z + b``) for a
+        scaled input ``z`` (:meth:`scale_inputs`)."""
+        return self._first_linear()(scaled)
+
+    def forward_from_first_layer(self, pre_activation: torch.Tensor) -> torch.Tensor:
+        """The rest of :meth:`forward` from the first hidden layer's pre-activation
+        (:meth:`first_layer`): logits or standardized values ``[n_mols, n_tasks]``. Call in eval
+        mode (dropouts are then the identity)."""
+        h = self.acts[0](pre_activation)
+        for linear, act in zip(self.linears[1:], self.acts[1:], strict=True):
+            h = act(linear(h))
+        return self.head(h)
+
+    def _first_linear(self) -> nn.Linear:
+        first = self.linears[0]
+        if not isinstance(first, nn.Linear):
+            raise TypeError(f"first SNN layer is {type(first).__name__}, not nn.Linear")
+        return first

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from typing import Sequence
 
@@ -9,7 +10,11 @@ import numpy as np
 import pandas as pd
 from rdkit import Chem
 from rdkit.Chem import QED, Crippen, Descriptors, Lipinski, rdMolDescriptors
-from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
+from rdkit.Chem.FilterCatalog import (  # type: ignore[attr-defined]  # stubs lack RunFilterCatalog
+    FilterCatalog,
+    FilterCatalogParams,
+    RunFilterCatalog,
+)
 
 from drugnet.features.tanimoto import ecfp4_bits
 
@@ -24,14 +29,15 @@ def mol_properties(mol: Chem.Mol | None) -> dict[str, float]:
     """QED and Lipinski-style properties of one molecule (NaN for ``None``)."""
     if mol is None:
         return {name: np.nan for name in PROPERTY_COLUMNS[:-1]}
+    # the ignores: rdkit's stubs omit the descriptor functions its modules register at import
     return {
         "qed": QED.qed(mol),
-        "mw": Descriptors.MolWt(mol),
-        "clogp": Crippen.MolLogP(mol),
-        "hbd": Lipinski.NumHDonors(mol),
-        "hba": Lipinski.NumHAcceptors(mol),
+        "mw": Descriptors.MolWt(mol),  # type: ignore[attr-defined]
+        "clogp": Crippen.MolLogP(mol),  # type: ignore[attr-defined]
+        "hbd": Lipinski.NumHDonors(mol),  # type: ignore[attr-defined]
+        "hba": Lipinski.NumHAcceptors(mol),  # type: ignore[attr-defined]
         "tpsa": rdMolDescriptors.CalcTPSA(mol),
-        "rotatable_bonds": Lipinski.NumRotatableBonds(mol),
+        "rotatable_bonds": Lipinski.NumRotatableBonds(mol),  # type: ignore[attr-defined]
     }
 
 
@@ -78,8 +84,6 @@ def alerts_column(mols: Sequence[Chem.Mol | None]) -> list[str]:
 
 def alerts_from_smiles(smiles: Sequence[str], threads: int = 1) -> list[str]:
     """:func:`alerts_column` for SMILES, matched in C++ threads (``FilterCatalog.RunFilterCatalog``)."""
-    from rdkit.Chem.FilterCatalog import RunFilterCatalog
-
     matches = RunFilterCatalog(alert_catalog(), list(smiles), numThreads=max(1, threads))
     return [
         ";".join(sorted({f"{e.GetProp('FilterSet')}:{e.GetDescription()}" for e in entries})) for entries in matches
@@ -95,8 +99,6 @@ def properties_from_smiles(smiles: Sequence[str], threads: int = 1, chunk: int =
     smiles = list(smiles)
     if threads <= 1 or len(smiles) < 2 * chunk:
         return _properties_of_smiles(smiles)
-    from concurrent.futures import ProcessPoolExecutor
-
     parts = [smiles[i : i + chunk] for i in range(0, len(smiles), chunk)]
     with ProcessPoolExecutor(threads) as pool:
         return pd.concat(list(pool.map(_properties_of_smiles, parts)), ignore_index=True)

@@ -136,6 +136,8 @@ def desirability(values: np.ndarray, column: ObjectiveColumn) -> np.ndarray:
     """``p`` for maximize, ``1 - p`` for minimize (``p`` from :func:`to_probability`); a property's
     window desirability."""
     if column.kind == "property":
+        if column.window is None:
+            raise ValueError(f"property column {column.column} has no window")
         return window_desirability(values, column.window, column.tolerance)
     p = to_probability(values, column)
     return p if column.direction == "maximize" else 1.0 - p

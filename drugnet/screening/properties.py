@@ -10,6 +10,8 @@ import pandas as pd
 from rdkit import Chem
 from rdkit.Chem import QED, Crippen, Descriptors, Lipinski, rdMolDescriptors
 
+from drugnet.screening.annotate import alert_catalog
+
 
 @dataclass(frozen=True)
 class Property:
@@ -18,25 +20,26 @@ class Property:
 
     column: str
     tolerance: float
-    compute: Callable[[Chem.Mol], float] | None  # None: computed in bulk (alerts)
+    compute: Callable[[Chem.Mol], float]
 
 
 def _n_alerts(mol: Chem.Mol) -> float:
-    from drugnet.screening.annotate import alert_catalog
-
     return float(len({f"{e.GetProp('FilterSet')}:{e.GetDescription()}" for e in alert_catalog().GetMatches(mol)}))
 
 
 #: Config name -> property. Columns shared with the annotations (``mw``, ``qed`` ...) use the very
-#: same RDKit functions as :func:`drugnet.screening.annotate.mol_properties`.
+#: same RDKit functions as :func:`drugnet.screening.annotate.mol_properties` (the ignores: rdkit's
+#: stubs omit the descriptor functions its modules register at import).
 PROPERTIES: dict[str, Property] = {
-    "mw": Property("mw", 100.0, Descriptors.MolWt),
+    "mw": Property("mw", 100.0, Descriptors.MolWt),  # type: ignore[attr-defined]
     "qed": Property("qed", 0.2, QED.qed),
-    "clogp": Property("clogp", 1.5, Crippen.MolLogP),
+    "clogp": Property("clogp", 1.5, Crippen.MolLogP),  # type: ignore[attr-defined]
     "tpsa": Property("tpsa", 30.0, rdMolDescriptors.CalcTPSA),
-    "hbd": Property("hbd", 2.0, Lipinski.NumHDonors),
-    "hba": Property("hba", 3.0, Lipinski.NumHAcceptors),
-    "rotb": Property("rotatable_bonds", 3.0, Lipinski.NumRotatableBonds),
+    "hbd": Property("hbd", 2.0, Lipinski.NumHDonors),  # type: ignore[attr-defined]
+    "hba": Property("hba", 3.0, Lipinski.NumHAcceptors),  # type: ignore[attr-defined]
+    "rotb": Property(
+        "rotatable_bonds", 3.0, Lipinski.NumRotatableBonds  # type: ignore[attr-defined]
+    ),
     "heavy_atoms": Property("heavy_atoms", 10.0, lambda m: m.GetNumHeavyAtoms()),
     "charge": Property("formal_charge", 1.0, Chem.GetFormalCharge),
     "alerts": Property("n_alerts", 1.0, _n_alerts),

@@ -1,7 +1,7 @@
 """Merge the scored shards in rank order, annotate the top, select, and measure enrichment.
 
 The rank step streams: every scoring job writes its shard already sorted in rank order
-(:func:`rank_key`), and :func:`rank_shards` k-way merges the shard files row by row, so only
+(:func:`~drugnet.screening.ordering.rank_key`), and :func:`rank_shards` k-way merges the shard files row by row, so only
 the ``annotate_top`` best rows (annotated, clustered, selected from) and a few numbers per
 labelled row (for ``enrichment.json``) are held in memory, never the whole library.
 Shard fields are copied to ``ranked.csv`` as text, unchanged.
@@ -10,37 +10,32 @@ Shard fields are copied to ``ranked.csv`` as text, unchanged.
 from __future__ import annotations
 
 import csv
-import heapq
 import io
 import itertools
 import logging
-import math
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from drugnet.features.tanimoto import ecfp4_bits
+from drugnet.io.atomic import atomic_path, write_json_atomic
 from drugnet.screening.annotate import ANNOTATION_COLUMNS, annotate_frame
-from drugnet.screening.desirability import (
-    DEFAULT_RANKING,
-    combined_score,
-    expand_objectives,
-    rank_frame,
-)
+from drugnet.screening.desirability import expand_objectives
 from drugnet.screening.enrichment import (
     enrichment_metrics,
     rf_ecfp_scores,
     similarity_baseline_scores,
 )
-from drugnet.screening.select import DEFAULT_MAX_PER_CLUSTER, select_top
-
-if TYPE_CHECKING:
-    from drugnet.screening.score import DatasetModel
+from drugnet.screening.explain import explain_frame
+from drugnet.screening.ordering import CSV_FORMAT, merged_rows, parse_score
+from drugnet.screening.score import DatasetModel
+from drugnet.screening.select import DEFAULT_MAX_PER_CLUSTER, select_top, write_sdf
+from drugnet.screening.why import why_column
 
 log = logging.getLogger("drugnet.screening")
 
@@ -50,91 +45,6 @@ DEFAULT_ANNOTATE_TOP = 10_000
 #: Labelled rows whose baseline scores (ECFP4 similarity, random forest) are computed at once
 #: for ``enrichment.json``; the random forest is refitted (same seed, same forest) per batch.
 ENRICHMENT_BATCH = 65_536
-
-_CSV = {"lineterminator": "\n"}  # what pandas' to_csv writes (csv.QUOTE_MINIMAL, '"', ',')
-
-
-# --------------------------------------------------------------------------- rank order
-
-
-def rank_key(score: float, id_: str) -> tuple[bool, float, str]:
-    """Sort key of the ranking order: ``score`` descending, NaN last, ties by ``id`` ascending
-    (string order) -- the order of :func:`~drugnet.screening.desirability.rank_frame`, total as
-    long as ids are unique."""
-    missing = math.isnan(score)
-    return (missing, 0.0 if missing else -score, id_)
-
-
-def rank_order(scores: Sequence[float], ids: Sequence[str]) -> list[int]:
-    """Row positions in rank order (:func:`rank_key`)."""
-    keys = [rank_key(float(s), str(i)) for s, i in zip(scores, ids)]
-    return sorted(range(len(keys)), key=keys.__getitem__)
-
-
-def sort_by_rank(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` (with ``score`` and ``id``) sorted in rank order, index reset."""
-    order = rank_order(frame["score"].tolist(), frame["id"].astype(str).tolist())
-    return frame.iloc[order].reset_index(drop=True)
-
-
-def _parse_score(text: str) -> float:
-    return float(text) if text else math.nan
-
-
-def _iter_sorted_csv(path: str | Path, handle: io.TextIOBase) -> tuple[list[str], Iterator[tuple[tuple, list[str]]]]:
-    """Header and ``(rank_key, fields)`` rows of one shard/run CSV; raises if not in rank order."""
-    reader = csv.reader(handle)
-    header = next(reader, None)
-    if header is None:
-        raise ValueError(f"{path}: empty file (no header)")
-    if "score" not in header or "id" not in header:
-        raise ValueError(f"{path}: no 'score'/'id' column; shards must come from `drugnet screen score`")
-    i_score, i_id = header.index("score"), header.index("id")
-
-    def rows() -> Iterator[tuple[tuple, list[str]]]:
-        previous = None
-        for line, fields in enumerate(reader, start=2):
-            key = rank_key(_parse_score(fields[i_score]), fields[i_id])
-            if previous is not None and key < previous:
-                raise ValueError(f"{path}: row {line} is out of rank order; shards must be written by "
-                                 "`drugnet screen score` (sorted by score descending, then id)")
-            previous = key
-            yield key, fields
-
-    return header, rows()
-
-
-def merged_rows(paths: Sequence[str | Path], handles: Sequence[io.TextIOBase]) -> tuple[list[str], Iterator[list[str]]]:
-    """Header and the rows of the sorted CSVs ``paths`` (open ``handles``) merged in rank order."""
-    header: list[str] | None = None
-    streams = []
-    for path, handle in zip(paths, handles):
-        head, rows = _iter_sorted_csv(path, handle)
-        if header is None:
-            header = head
-        elif head != header:
-            raise ValueError(f"{path}: columns differ from {paths[0]}")
-        streams.append(rows)
-    if header is None:
-        raise ValueError("no input files")
-    merged = heapq.merge(*streams, key=lambda item: item[0]) if len(streams) > 1 else streams[0]
-    return header, (fields for _, fields in merged)
-
-
-def merge_ranked_csvs(paths: Sequence[str | Path], output: str | Path) -> int:
-    """k-way merge of CSVs sorted in rank order into ``output`` (text of every field kept); returns rows."""
-    with ExitStack() as stack:
-        handles = [stack.enter_context(open(p, newline="", encoding="utf-8")) for p in paths]
-        header, rows = merged_rows(paths, handles)
-        n = 0
-        out = stack.enter_context(open(output, "w", newline="", encoding="utf-8"))
-        writer = csv.writer(out, **_CSV)
-        writer.writerow(header)
-        for fields in rows:
-            writer.writerow(fields)
-            n += 1
-        return n
-
 
 # --------------------------------------------------------------------------- columns
 
@@ -185,21 +95,18 @@ def annotate_top_block(
     n_explain = campaign.get("explain_top")
     n_explain = len(top) if n_explain is None else min(len(top), int(n_explain))
     if n_explain > 0:
-        from drugnet.screening.explain import explain_frame
-
         explained = explain_frame(top.iloc[:n_explain], campaign, models, threads=threads)
         block.loc[explained.index, ["explanation", "explanation_atoms"]] = explained[["explanation", "explanation_atoms"]]
-    from drugnet.screening.why import why_column
-
     block["why"] = why_column(pd.concat([top, block[[c for c in block.columns if c not in top.columns]]], axis=1),
                               campaign, models) if len(top) else []
     return block
 
 
 def _frame_from_rows(header: Sequence[str], rows: Sequence[Sequence[str]]) -> pd.DataFrame:
-    """Rows of shard text as a DataFrame, parsed as :func:`read_shards` parses shard files."""
+    """Rows of shard text as a DataFrame (``id``, ``smiles``, nearest training ids as text, blanks
+    as NaN: how shard files read back)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, **_CSV)
+    writer = csv.writer(buffer, **CSV_FORMAT)
     writer.writerow(header)
     writer.writerows(rows)
     buffer.seek(0)
@@ -234,8 +141,9 @@ def read_library_labels(path: str | Path, campaign: Mapping[str, Any], models: S
     (None when it has none, read from the header only)."""
     header = pd.read_csv(path, nrows=0).columns
     columns = expand_objectives(campaign["objectives"], {m.dataset: m.task_info for m in models})
-    sources = {label_column(header, c.dataset, c.target) for c in columns if c.task_type == "classification"}
-    sources.discard(None)
+    labelled = (label_column(header, c.dataset, c.target)
+                for c in columns if c.task_type == "classification")
+    sources = {name for name in labelled if name is not None}
     if not sources:
         return None
     return pd.read_csv(path, usecols=["id", *sorted(sources)], dtype={"id": str}, keep_default_na=False,
@@ -257,7 +165,7 @@ class EnrichmentCollector:
                 if col.task_type == "classification" and source is not None:
                     self.columns.append((col, source))
         self.active = bool(self.columns)
-        if not self.active:
+        if library is None or not self.active:  # no library: no columns, inactive
             return
         ids = library["id"].astype(str)
         keep = ~ids.duplicated().to_numpy()
@@ -289,7 +197,7 @@ class EnrichmentCollector:
         if not len(labelled):
             return
         self._labels.append(labels[labelled])
-        self._values.append(np.array([[_parse_score(rows[k][i]) for i in self.i_values] for k in labelled],
+        self._values.append(np.array([[parse_score(rows[k][i]) for i in self.i_values] for k in labelled],
                                      dtype=np.float64).reshape(len(labelled), len(self.i_values)))
         self._smiles.extend(rows[k][self.i_smiles] for k in labelled)
 
@@ -366,9 +274,6 @@ def rank_shards(
     ``library`` (``id`` + label columns), a few values per labelled row are kept in memory.
     ``enrichment.json`` is ``{}`` when ``library`` is None or has no labels.
     """
-    from drugnet.io.atomic import atomic_path, write_json_atomic
-    from drugnet.screening.select import write_sdf
-
     output_dir = Path(output_dir)
     n_annotate = int(campaign.get("annotate_top", DEFAULT_ANNOTATE_TOP))
     filters = campaign.get("filters", {}) or {}
@@ -394,7 +299,7 @@ def rank_shards(
         top_lines: list[list[str]] = []
         tmp = stack.enter_context(atomic_path(output_dir / "ranked.csv"))
         with open(tmp, "w", newline="", encoding="utf-8") as out:
-            writer = csv.writer(out, **_CSV)
+            writer = csv.writer(out, **CSV_FORMAT)
             writer.writerow(columns)
             for rank, fields in enumerate(top_rows, start=1):
                 row = [str(rank), *fields, *block_fields[rank - 1]]
@@ -420,7 +325,7 @@ def rank_shards(
         max_per_cluster=filters.get("max_per_cluster", DEFAULT_MAX_PER_CLUSTER),
     )
     with atomic_path(output_dir / "top.csv") as tmp, open(tmp, "w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out, **_CSV)  # the very lines of ranked.csv
+        writer = csv.writer(out, **CSV_FORMAT)  # the very lines of ranked.csv
         writer.writerow(columns)
         writer.writerows(top_lines[int(r) - 1] for r in selected["rank"])
     with atomic_path(output_dir / "top.sdf") as tmp:
@@ -429,92 +334,3 @@ def rank_shards(
     log.info("ranked %d compounds (%d shards), annotated %d, top %d -> %s",
              n_rows, len(paths), len(top), len(selected), output_dir)
     return n_rows
-
-
-# --------------------------------------------------------------------------- in-memory helpers
-
-
-def read_shards(paths: Sequence[str | Path]) -> pd.DataFrame:
-    """Concatenate shard CSVs into one DataFrame (in memory; the rank step itself streams with
-    :func:`rank_shards`); ids must be unique."""
-    frames = [
-        pd.read_csv(p, dtype={"id": str, "smiles": str}, keep_default_na=False, na_values=[""]) for p in paths
-    ]
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    duplicated = frame["id"][frame["id"].duplicated()].unique().tolist() if len(frame) else []
-    if duplicated:
-        raise ValueError(f"ids scored more than once across shards: {duplicated[:5]}")
-    return frame
-
-
-def rank_library(
-    predictions: pd.DataFrame,
-    campaign: Mapping[str, Any],
-    models: Sequence[DatasetModel],
-    threads: int = 1,
-) -> pd.DataFrame:
-    """In-memory reference of the ``ranked.csv`` table: score (unless ``predictions`` has one),
-    rank, and :func:`annotate_top_block` for the top ``annotate_top`` (empty below)."""
-    task_info = {m.dataset: m.task_info for m in models}
-    if "score" in predictions.columns:
-        ranked = sort_by_rank(predictions)
-        ranked.insert(0, "rank", np.arange(1, len(ranked) + 1, dtype=np.int64))
-    else:
-        ranked = rank_frame(predictions, campaign["objectives"], task_info, str(campaign.get("ranking") or DEFAULT_RANKING))
-    n_annotate = min(len(ranked), int(campaign.get("annotate_top", DEFAULT_ANNOTATE_TOP)))
-    block = annotate_top_block(ranked.iloc[:n_annotate], campaign, models, threads)
-    block = block[[c for c in block.columns if c not in ranked.columns]].reindex(ranked.index)
-    for column in ("cluster", "lipinski_violations"):
-        if column in block:
-            block[column] = block[column].astype("Int64")
-    ranked = pd.concat([ranked, block], axis=1)
-    return ranked[ranked_column_order(ranked, _objective_columns(campaign, models))]
-
-
-def write_screen_outputs(
-    predictions: pd.DataFrame,
-    campaign: Mapping[str, Any],
-    models: Sequence[DatasetModel],
-    output_dir: str | Path,
-    library: pd.DataFrame | None = None,
-    threads: int = 1,
-) -> pd.DataFrame:
-    """:func:`rank_shards` for predictions held in memory (one frame, scored with
-    :func:`~drugnet.screening.desirability.combined_score` unless it has a ``score``); returns
-    ``ranked.csv`` as read back."""
-    import uuid
-
-    frame = predictions
-    if "score" not in frame.columns:
-        columns = expand_objectives(campaign["objectives"], {m.dataset: m.task_info for m in models})
-        frame = frame.copy()
-        frame.insert(min(3, len(frame.columns)), "score",
-                     combined_score(frame, columns, str(campaign.get("ranking") or DEFAULT_RANKING)))
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    shard = output_dir / f".tmp-{uuid.uuid4().hex[:12]}-predictions.csv"
-    try:
-        sort_by_rank(frame).to_csv(shard, index=False)
-        rank_shards([shard], campaign, models, output_dir, library, threads)
-    finally:
-        shard.unlink(missing_ok=True)
-    return pd.read_csv(output_dir / "ranked.csv", dtype=_text_columns(["id", "smiles"]), keep_default_na=False,
-                       na_values=[""])
-
-
-def enrichment_report(
-    ranked: pd.DataFrame,
-    library: pd.DataFrame,
-    campaign: Mapping[str, Any],
-    models: Sequence[DatasetModel],
-    seed: int = 0,
-) -> dict[str, Any]:
-    """``enrichment.json`` content for an in-memory ranked table (rows in rank order) and a
-    labelled ``library``; the same numbers :func:`rank_shards` writes."""
-    header = [str(c) for c in ranked.columns]
-    collector = EnrichmentCollector(header, campaign, models, library)
-    if collector.active:
-        text = ranked.astype(object).where(ranked.notna(), "").astype(str)
-        for fields in text.itertuples(index=False, name=None):
-            collector.add(list(fields))
-    return collector.report(seed)

@@ -12,7 +12,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from drugnet.features.build import store_from_smiles
 from drugnet.features.tanimoto import ecfp4_bits, max_tanimoto, pack_bits
+from drugnet.inference.calibration import apply_shrinkage
+from drugnet.inference.checkpoint import load_model_dir
+from drugnet.inference.prediction import feature_settings_of
+from drugnet.io.atomic import atomic_path
+from drugnet.io.progress import progress
 from drugnet.screening.desirability import (
     DEFAULT_RANKING,
     TaskInfo,
@@ -22,6 +28,8 @@ from drugnet.screening.desirability import (
     property_names,
 )
 from drugnet.screening.domain import DEFAULT_AD_THRESHOLD
+from drugnet.screening.ordering import merge_ranked_csvs, sort_by_rank
+from drugnet.screening.properties import property_values
 
 log = logging.getLogger("drugnet.screening")
 
@@ -241,8 +249,6 @@ class SharedFeaturizer:
 
     def features(self, key: tuple, smiles: list[str]):
         """A ``FeatureStore`` of ``smiles`` for group ``key`` (reused when called again with the same list)."""
-        from drugnet.features.build import store_from_smiles
-
         last = self._last.get(key)
         if last is not None and last[0] is smiles:
             return last[1]
@@ -268,9 +274,6 @@ class EnsemblePredictor:
 
     def __init__(self, model_dir: str | Path, threads: int = 1, batch_size: int = DEFAULT_CHUNK_SIZE,
                  featurizer: SharedFeaturizer | None = None, device: str = "cpu"):
-        from drugnet.inference.checkpoint import load_model_dir
-        from drugnet.inference.prediction import feature_settings_of
-
         self.ensemble = load_model_dir(model_dir, threads=threads)
         self.batch_size, self.device = batch_size, device
         self.featurizer = featurizer or SharedFeaturizer(threads)
@@ -333,15 +336,11 @@ def campaign_ranking(campaign: Mapping[str, Any]) -> str:
 def shrink_predictions(dm: DatasetModel, mean: np.ndarray, std: np.ndarray, similarity: np.ndarray):
     """Calibrated predictions pulled toward the training prevalence by the domain weight (see
     :func:`drugnet.inference.calibration.apply_shrinkage`); unchanged with weight 1 without shrinkage."""
-    from drugnet.inference.calibration import apply_shrinkage
-
     return apply_shrinkage(dm.shrinkage, mean, std, similarity)
 
 
 def add_property_columns(out: pd.DataFrame, campaign: Mapping[str, Any], models: Sequence[DatasetModel]) -> None:
     """The computed-property objective columns of the campaign (``mw``, ``qed`` ...), in place."""
-    from drugnet.screening.properties import property_values
-
     columns = expand_objectives(campaign["objectives"], {m.dataset: m.task_info for m in models})
     names = property_names(columns)
     if names:
@@ -445,16 +444,12 @@ def score_shard_file(
     run_rows: int = DEFAULT_RUN_ROWS,
 ) -> int:
     """Score shard ``shard`` of ``library_path`` and write it to ``output`` **in rank order**
-    (score descending, ties by id; see :func:`drugnet.screening.rank.rank_key`), so that
+    (score descending, ties by id; see :func:`drugnet.screening.ordering.rank_key`), so that
     ``drugnet screen rank`` only has to merge the shards. Returns the number of rows.
 
     Memory is bounded by one run of ``run_rows`` rows: the shard is read, scored and sorted one
     run at a time (each run a temporary CSV next to ``output``), then the runs are merged.
     """
-    from drugnet.io.atomic import atomic_path
-    from drugnet.io.progress import progress
-    from drugnet.screening.rank import merge_ranked_csvs, sort_by_rank
-
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     run_rows = max(chunk_size, run_rows - run_rows % chunk_size)  # runs start at chunk boundaries

@@ -14,6 +14,7 @@ from rdkit.Chem import rdFingerprintGenerator
 from scipy.stats import rankdata
 
 from drugnet.features.tanimoto import max_tanimoto, pack_bits
+from drugnet.screening.enrichment import enrichment_metrics
 
 #: Fingerprints of the similarity model: ECFP4, FCFP4 (pharmacophoric atom invariants), atom pairs.
 FINGERPRINTS = ("ecfp4", "fcfp4", "atompair")
@@ -80,25 +81,25 @@ def similarity_model_scores(query_smiles: Sequence[str], train_smiles: Sequence[
 def rank_fusion(scores: Sequence[np.ndarray], weights: Sequence[float] | None = None) -> np.ndarray:
     """Weighted mean of the rank percentiles (ties share the average rank) of several scorings;
     a fusion of identical rankings is that ranking."""
-    scores = [np.asarray(s, dtype=float) for s in scores]
-    weights = np.ones(len(scores)) if weights is None else np.asarray(weights, dtype=float)
-    if len(weights) != len(scores) or (weights < 0).any() or weights.sum() <= 0:
+    arrays = [np.asarray(s, dtype=float) for s in scores]
+    w_all = np.ones(len(arrays)) if weights is None else np.asarray(weights, dtype=float)
+    if len(w_all) != len(arrays) or (w_all < 0).any() or w_all.sum() <= 0:
         raise ValueError("rank_fusion needs one non-negative weight per scoring, with a positive sum")
-    n = len(scores[0])
-    ranks = [rankdata(s, method="average") / max(n, 1) for s in scores]
-    return np.sum([w * r for w, r in zip(weights, ranks)], axis=0) / weights.sum()
+    n = len(arrays[0])
+    ranks = [rankdata(s, method="average") / max(n, 1) for s in arrays]
+    return np.sum([w * r for w, r in zip(w_all, ranks, strict=True)], axis=0) / w_all.sum()
 
 
 def fit_fusion_weight(model: np.ndarray, similarity: np.ndarray, labels: np.ndarray,
                       grid: Sequence[float] = tuple(np.linspace(0, 1, 11))) -> float:
     """Weight of the model in :func:`rank_fusion` (similarity gets ``1 - w``) maximising BEDROC(20)
     on validation rows, ties broken by ROC-AUC, then toward 0.5."""
-    from drugnet.screening.enrichment import enrichment_metrics
-
-    best = None
+    best: tuple[tuple[float, float, float], float] | None = None
     for w in grid:
         m = enrichment_metrics(rank_fusion([model, similarity], [w, 1 - w]), labels)
         key = (m["bedroc_20"] or 0.0, m["roc_auc"] or 0.0, -abs(w - 0.5))
         if best is None or key > best[0]:
             best = (key, float(w))
+    if best is None:
+        raise ValueError("fit_fusion_weight needs a non-empty grid")
     return best[1]

@@ -58,7 +58,8 @@ def _model_part(row: pd.Series, dm: DatasetModel, cols: Sequence[ObjectiveColumn
 
 
 def _property_part(row: pd.Series, cols: Sequence[ObjectiveColumn]) -> str:
-    met, missed = [], []
+    met: list[str] = []
+    missed: list[str] = []
     for c in cols:
         value = row.get(c.column)
         d = float(desirability(np.array([pd.to_numeric(value, errors="coerce")], dtype=float), c)[0])

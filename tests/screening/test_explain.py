@@ -15,8 +15,20 @@ from drugnet.features.batch import GraphBatch
 from drugnet.features.build import store_from_smiles
 from drugnet.features.dataset import Dataset
 from drugnet.inference.checkpoint import save_model_dir
-from drugnet.screening import explain as ex
 from drugnet.screening.desirability import TaskInfo, combined_score, expand_objectives
+from drugnet.screening.explain import quadrature
+from drugnet.screening.explain.bits import bit_atoms, bits_to_atoms
+from drugnet.screening.explain.frame import explain_frame, load_attributable
+from drugnet.screening.explain.integrated_gradients import attribute_score
+from drugnet.screening.explain.quadrature import adaptive_nodes, gauss_legendre, molecule_chunks
+from drugnet.screening.explain.text import (
+    DESCRIPTOR_ENTRY,
+    ENTRY_PATTERN,
+    MAX_ENTRIES,
+    describe,
+    format_atoms,
+    parse_explanation_atoms,
+)
 from drugnet.screening.score import DatasetModel, task_info_from_model_json
 from drugnet.train.fit_ensemble import train_ensemble
 
@@ -58,7 +70,7 @@ def models(tmp_path_factory, bace_head, esol_head):
 
 @pytest.fixture(scope="module")
 def ensembles(models):
-    return ex.load_attributable([models["bace"], models["esol"]])
+    return load_attributable([models["bace"], models["esol"]])
 
 
 LIBRARY = [  # real drugs (DrugCentral-like), none in the training rows
@@ -97,7 +109,7 @@ def _snn_endpoints(ensemble, smiles):
     outs = []
     with torch.no_grad():
         for member in ensemble.members:
-            n_log = member.scaler.n_log
+            n_log = member.n_count_inputs
             raw0 = torch.cat([torch.zeros(n_log), member.scaler.mean[n_log:]]).expand(len(smiles), -1)
             outs.append(member(raw0) * ensemble.target_std[0] + ensemble.target_mean[0])
     return mean, torch.stack(outs).mean(0).numpy()
@@ -106,8 +118,8 @@ def _snn_endpoints(ensemble, smiles):
 def test_gnn_attributions_are_complete_with_zero_atom_baseline(models, ensembles):
     columns = _columns([BACE], models)
     mean, base = _gnn_endpoints(ensembles["bace"], LIBRARY)
-    atts = ex.attribute_score(LIBRARY, columns, mean, {"bace": ensembles["bace"]}, **CONVERGED)
-    default = ex.attribute_score(LIBRARY, columns, mean, {"bace": ensembles["bace"]})
+    atts = attribute_score(LIBRARY, columns, mean, {"bace": ensembles["bace"]}, **CONVERGED)
+    default = attribute_score(LIBRARY, columns, mean, {"bace": ensembles["bace"]})
     s1 = combined_score(pd.DataFrame({"bace.Class": mean[:, 0]}), columns)
     s0 = combined_score(pd.DataFrame({"bace.Class": base[:, 0]}), columns)
     for a, d, smi, hi, lo in zip(atts, default, LIBRARY, s1, s0):
@@ -122,7 +134,7 @@ def test_gnn_attributions_are_complete_with_zero_atom_baseline(models, ensembles
 def test_snn_attributions_are_complete_and_map_bits_to_atoms(models, ensembles):
     columns = _columns([ESOL], models)
     mean, base = _snn_endpoints(ensembles["esol"], LIBRARY)
-    atts = ex.attribute_score(LIBRARY, columns, mean, {"esol": ensembles["esol"]}, **CONVERGED)
+    atts = attribute_score(LIBRARY, columns, mean, {"esol": ensembles["esol"]}, **CONVERGED)
     s1 = combined_score(pd.DataFrame({"esol.log_solubility": mean[:, 0]}), columns)
     s0 = combined_score(pd.DataFrame({"esol.log_solubility": base[:, 0]}), columns)
     for a, hi, lo in zip(atts, s1, s0):
@@ -139,7 +151,7 @@ def test_joint_score_of_two_objectives_is_complete(models, ensembles):
     esol, esol0 = _snn_endpoints(ensembles["esol"], LIBRARY)
     s1 = combined_score(pd.DataFrame({"bace.Class": bace[:, 0], "esol.log_solubility": esol[:, 0]}), columns)
     s0 = combined_score(pd.DataFrame({"bace.Class": bace0[:, 0], "esol.log_solubility": esol0[:, 0]}), columns)
-    atts = ex.attribute_score(LIBRARY, columns, np.column_stack([bace, esol]), ensembles, **CONVERGED)
+    atts = attribute_score(LIBRARY, columns, np.column_stack([bace, esol]), ensembles, **CONVERGED)
     for a, hi, lo in zip(atts, s1, s0):
         assert a.score == pytest.approx(hi, abs=1e-5) and a.baseline_score == pytest.approx(lo, abs=1e-5)
         assert _complete(a.total, hi - lo), (a.total, hi - lo)
@@ -153,11 +165,13 @@ def test_batched_attributions_equal_one_molecule_at_a_time(models, ensembles, mo
     bace, _ = _gnn_endpoints(ensembles["bace"], LIBRARY)
     esol, _ = _snn_endpoints(ensembles["esol"], LIBRARY)
     values = np.column_stack([bace, esol])
-    alone = [ex.attribute_score([smi], columns, values[i : i + 1], ensembles)[0] for i, smi in enumerate(LIBRARY)]
-    together = ex.attribute_score(LIBRARY, columns, values, ensembles)
-    monkeypatch.setattr(ex, "NODE_BUDGET", 800)  # a few molecules per chunk
-    chunked = ex.attribute_score(LIBRARY, columns, values, ensembles)
-    assert len(ex._chunks(np.array([Chem.MolFromSmiles(s).GetNumAtoms() for s in LIBRARY]), 16)) > 1
+    alone = [attribute_score([smi], columns, values[i : i + 1], ensembles)[0]
+             for i, smi in enumerate(LIBRARY)]
+    together = attribute_score(LIBRARY, columns, values, ensembles)
+    monkeypatch.setattr(quadrature, "NODE_BUDGET", 800)  # a few molecules per chunk
+    chunked = attribute_score(LIBRARY, columns, values, ensembles)
+    n_atoms = np.array([Chem.MolFromSmiles(s).GetNumAtoms() for s in LIBRARY])
+    assert len(molecule_chunks(n_atoms, 16)) > 1
     for one, batch, split in zip(alone, together, chunked):
         scale = np.abs(one.atoms).max()
         assert scale > 0
@@ -174,7 +188,8 @@ def test_rf_objective_is_held_constant(models, ensembles):
     columns = _columns([{**BACE, "weight": 3.0}, rf_col], models)
     mean, base = _gnn_endpoints(ensembles["bace"], LIBRARY)
     fixed = np.full((len(LIBRARY), 1), 0.25)
-    atts = ex.attribute_score(LIBRARY, columns, np.column_stack([mean, fixed]), {"bace": ensembles["bace"]}, **CONVERGED)
+    atts = attribute_score(LIBRARY, columns, np.column_stack([mean, fixed]),
+                           {"bace": ensembles["bace"]}, **CONVERGED)
     for a, hi, lo in zip(atts, mean[:, 0], base[:, 0]):
         s1, s0 = float(hi) ** 0.75 * 0.25**0.25, float(lo) ** 0.75 * 0.25**0.25
         assert a.score == pytest.approx(s1, abs=1e-5) and a.baseline_score == pytest.approx(s0, abs=1e-5)
@@ -200,37 +215,38 @@ def test_explain_frame_formats_indices_and_determinism(models):
     frame = _frame(models, LIBRARY, campaign["objectives"], index=index)
     frame.loc[99, "smiles"] = "not a smiles"
     chosen = [models["bace"], models["esol"]]
-    first = ex.explain_frame(frame, campaign, chosen, threads=1, steps=8)
-    second = ex.explain_frame(frame, campaign, chosen, threads=1, steps=8)
+    first = explain_frame(frame, campaign, chosen, threads=1, steps=8)
+    second = explain_frame(frame, campaign, chosen, threads=1, steps=8)
     assert list(first.columns) == ["explanation", "explanation_atoms"] and list(first.index) == index
     assert first.equals(second)  # byte-identical strings
     assert first.loc[99].tolist() == ["", ""]
     for i, row in first.drop(index=99).iterrows():
         n_atoms = Chem.MolFromSmiles(frame.loc[i, "smiles"]).GetNumAtoms()
-        atoms = ex.parse_explanation_atoms(row["explanation_atoms"])
+        atoms = parse_explanation_atoms(row["explanation_atoms"])
         assert atoms and list(atoms) == sorted(atoms) and all(0 <= a < n_atoms for a in atoms)
         assert all(v != 0.0 for v in atoms.values())
         entries = row["explanation"].split("; ")
-        assert 1 <= len(entries) <= ex.MAX_ENTRIES + 2
+        assert 1 <= len(entries) <= MAX_ENTRIES + 2
         for entry in entries:
-            match = ex.ENTRY_PATTERN.fullmatch(entry)
+            match = ENTRY_PATTERN.fullmatch(entry)
             assert match, entry
             assert match["sign"] == match["value"][0]
             if match["atoms"]:
                 assert all(0 <= int(a) < n_atoms for a in match["atoms"].split(","))
-    assert first["explanation"].str.contains(ex.DESCRIPTOR_ENTRY, regex=False).any()  # the SNN uses descriptors
+    # the SNN uses descriptors
+    assert first["explanation"].str.contains(DESCRIPTOR_ENTRY, regex=False).any()
 
 
 def test_rf_ecfp_only_campaign_gives_empty_strings_and_warns(models, caplog):
     campaign = {"objectives": [{"dataset": "rf", "target": "Class"}]}
     frame = _frame(models, LIBRARY[:3], campaign["objectives"])
     with caplog.at_level(logging.WARNING, logger="drugnet.screening"):
-        out = ex.explain_frame(frame, campaign, [models["rf"]], threads=1)
+        out = explain_frame(frame, campaign, [models["rf"]], threads=1)
     assert (out["explanation"] == "").all() and (out["explanation_atoms"] == "").all()
     assert sum("cannot be attributed" in r.getMessage() for r in caplog.records) == 1
     mixed = {"objectives": [BACE, {"dataset": "rf", "target": "Class"}]}
     frame = _frame(models, LIBRARY[:3], mixed["objectives"])
-    out = ex.explain_frame(frame, mixed, [models["bace"], models["rf"]], threads=1, steps=8)
+    out = explain_frame(frame, mixed, [models["bace"], models["rf"]], threads=1, steps=8)
     assert (out["explanation_atoms"] != "").all()
 
 
@@ -254,14 +270,14 @@ def test_score_driven_by_carboxylic_acid_puts_the_acid_on_top(tmp_path):
     campaign = {"objectives": [{"dataset": "acid", "target": "acid"}]}
     frame = _frame({"acid": model}, tests, campaign["objectives"])
     assert (frame["acid.acid"] > 0.9).all()
-    out = ex.explain_frame(frame, campaign, [model], threads=1)
+    out = explain_frame(frame, campaign, [model], threads=1)
     acid = Chem.MolFromSmarts("[#6]C(=O)[OX2H1]")
     for smi, text, atoms_text in zip(tests, out["explanation"], out["explanation_atoms"]):
         group = {a for match in Chem.MolFromSmiles(smi).GetSubstructMatches(acid) for a in match}
-        top = ex.ENTRY_PATTERN.fullmatch(text.split("; ")[0])
+        top = ENTRY_PATTERN.fullmatch(text.split("; ")[0])
         assert top["sign"] == "+" and not top["name"].startswith("atom ")
         assert {int(a) for a in top["atoms"].split(",")} <= group, text
-        phi = ex.parse_explanation_atoms(atoms_text)
+        phi = parse_explanation_atoms(atoms_text)
         positive = sum(v for v in phi.values() if v > 0)
         assert sum(v for a, v in phi.items() if a in group and v > 0) > 0.5 * positive
 
@@ -269,25 +285,25 @@ def test_score_driven_by_carboxylic_acid_puts_the_acid_on_top(tmp_path):
 def test_describe_picks_specific_group_not_synonyms_and_reports_rest():
     mol = Chem.MolFromSmiles("OC(=O)Cc1ccccc1")  # phenylacetic acid: O0 C1 O2 C3 ring 4-9
     phi = np.array([0.30, 0.25, 0.20, 0.01, 0.02, 0.0, -0.01, 0.0, 0.0, 0.02])
-    text = ex.describe(mol, phi, descriptors=-0.1)
+    text = describe(mol, phi, descriptors=-0.1)
     entries = text.split("; ")
-    top = ex.ENTRY_PATTERN.fullmatch(entries[0])
+    top = ENTRY_PATTERN.fullmatch(entries[0])
     assert top["atoms"] == "0,1,2" and "carboxylic acid" in top["name"] and top["value"] == "+0.7500"
     assert sum("carboxylic acid" in e or "NegIonizable" in e for e in entries) == 1  # synonyms suppressed
-    assert entries[-1] == f"- {ex.DESCRIPTOR_ENTRY} -0.1000"
-    assert ex.describe(mol, np.zeros(10)) == ""
-    assert ex.describe(mol, np.full(10, np.nan)) == ""
+    assert entries[-1] == f"- {DESCRIPTOR_ENTRY} -0.1000"
+    assert describe(mol, np.zeros(10)) == ""
+    assert describe(mol, np.full(10, np.nan)) == ""
 
 
 def test_format_atoms_contract():
-    assert ex.format_atoms(np.array([0.5, -1e-5, -0.2, 0.0, 0.004])) == "0:+0.5000;2:-0.2000"
-    assert ex.format_atoms(np.array([-0.00004, 0.00003])) == ""
-    assert ex.format_atoms(np.array([np.nan, 1.0])) == ""
-    text = ex.format_atoms(np.array([0.123456, -0.045, 0.0, 0.3]))
+    assert format_atoms(np.array([0.5, -1e-5, -0.2, 0.0, 0.004])) == "0:+0.5000;2:-0.2000"
+    assert format_atoms(np.array([-0.00004, 0.00003])) == ""
+    assert format_atoms(np.array([np.nan, 1.0])) == ""
+    text = format_atoms(np.array([0.123456, -0.045, 0.0, 0.3]))
     assert text == "0:+0.1235;1:-0.0450;3:+0.3000"
-    assert ex.parse_explanation_atoms(text) == {0: 0.1235, 1: -0.045, 3: 0.3}
+    assert parse_explanation_atoms(text) == {0: 0.1235, 1: -0.045, 3: 0.3}
     with pytest.raises(ValueError):
-        ex.parse_explanation_atoms("0:0.1")
+        parse_explanation_atoms("0:0.1")
 
 
 def test_bits_to_atoms_conserves_attribution():
@@ -296,38 +312,40 @@ def test_bits_to_atoms_conserves_attribution():
     bits = np.zeros(2048)
     on = np.flatnonzero(counts)
     bits[on] = np.linspace(-1.0, 1.0, len(on))
-    phi = ex.bits_to_atoms(mol, bits, 2, 2048)
+    phi = bits_to_atoms(mol, bits, 2, 2048)
     assert phi.sum() == pytest.approx(bits.sum(), abs=1e-9)
-    envs = ex._bit_atoms(mol, 2, 2048)
+    envs = bit_atoms(mol, 2, 2048)
     assert set(envs) == set(on.tolist())
     one = np.zeros(2048)
     bit, atoms = next((b, e[0]) for b, e in sorted(envs.items()) if len(e) == 1 and len(e[0]) == 1)
     one[bit] = 1.0
-    assert np.flatnonzero(ex.bits_to_atoms(mol, one, 2, 2048)).tolist() == list(atoms)
+    assert np.flatnonzero(bits_to_atoms(mol, one, 2, 2048)).tolist() == list(atoms)
 
 
 def test_adaptive_nodes_integrate_a_sharp_step():
     alpha = np.linspace(0.0, 1.0, 9)[:, None]
     sharp = lambda a: 1.0 / (1.0 + np.exp(-60.0 * (a - 0.37)))
     deriv = lambda a: 60.0 * sharp(a) * (1.0 - sharp(a))
-    nodes, weights = ex.adaptive_nodes(sharp(alpha), 16)
+    nodes, weights = adaptive_nodes(sharp(alpha), 16)
     assert nodes.shape == (16, 1) and np.all((nodes > 0) & (nodes < 1))
     assert weights.sum() == pytest.approx(1.0)
     exact = sharp(1.0) - sharp(0.0)
     adaptive = float((deriv(nodes) * weights).sum())
-    u, w = ex.gauss_legendre(16)
+    u, w = gauss_legendre(16)
     uniform = float((deriv(u) * w).sum())
     assert abs(adaptive - exact) < 0.01 < abs(uniform - exact)
-    flat_nodes, flat_weights = ex.adaptive_nodes(np.zeros((9, 1)), 16)
+    flat_nodes, flat_weights = adaptive_nodes(np.zeros((9, 1)), 16)
     assert flat_weights.sum() == pytest.approx(1.0) and np.all(np.diff(np.sort(flat_nodes[:, 0])) > 0)
 
 
 def test_empty_frame_and_missing_model_dir(models):
     campaign = {"objectives": [BACE]}
-    empty = ex.explain_frame(pd.DataFrame(columns=["id", "smiles", "bace.Class"]), campaign, [models["bace"]])
+    empty = explain_frame(pd.DataFrame(columns=["id", "smiles", "bace.Class"]), campaign,
+                          [models["bace"]])
     assert empty.empty and list(empty.columns) == ["explanation", "explanation_atoms"]
     none = DatasetModel("bace", None, TaskInfo("classification", ("Class",)), [], [], pd.DataFrame())
-    out = ex.explain_frame(pd.DataFrame({"id": ["a"], "smiles": ["CCO"], "bace.Class": [0.5]}), campaign, [none])
+    one = pd.DataFrame({"id": ["a"], "smiles": ["CCO"], "bace.Class": [0.5]})
+    out = explain_frame(one, campaign, [none])
     assert out.loc[0].tolist() == ["", ""]
 
 
@@ -351,7 +369,7 @@ def test_calibrated_shrunk_expected_score_is_what_is_explained(models, ensembles
     frame = pd.DataFrame({"bace.Class": mean[:, 0], "bace.Class.std": std[:, 0], "qed": qed})
     s1 = combined_score(frame, columns, "expected")
     values = np.column_stack([mean[:, 0], qed])
-    atts = ex.attribute_score(LIBRARY, columns, values, {"bace": ensemble}, steps=128, grid=0,
+    atts = attribute_score(LIBRARY, columns, values, {"bace": ensemble}, steps=128, grid=0,
                               domain_weights={"bace": weights}, ranking="expected")
     for a, hi in zip(atts, s1):
         assert a.score == pytest.approx(hi, abs=1e-5)

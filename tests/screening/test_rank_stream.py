@@ -10,19 +10,14 @@ import pytest
 
 from drugnet.features.tanimoto import ecfp4_bits
 from drugnet.screening import rank as rank_mod
-from drugnet.screening.desirability import TaskInfo, rank_frame
+from drugnet.screening.desirability import TaskInfo, expand_objectives, rank_frame
 from drugnet.screening.enrichment import (
     enrichment_metrics,
     rf_ecfp_scores,
     similarity_baseline_scores,
 )
-from drugnet.screening.rank import (
-    merge_ranked_csvs,
-    rank_key,
-    rank_library,
-    rank_shards,
-    sort_by_rank,
-)
+from drugnet.screening.ordering import merge_ranked_csvs, rank_key, sort_by_rank
+from drugnet.screening.rank import annotate_top_block, rank_shards, ranked_column_order
 from drugnet.screening.score import DatasetModel, score_library, score_shard_file
 
 CAMPAIGN = {
@@ -69,6 +64,23 @@ def write_sorted_shards(frame: pd.DataFrame, tmp_path, n_shards: int, seed: int 
     return paths
 
 
+def in_memory_ranked(predictions: pd.DataFrame, campaign, models) -> pd.DataFrame:
+    """Reference ``ranked.csv`` table built in memory from one frame, without the streaming
+    merge: rank order, ``rank``, :func:`annotate_top_block` for the first ``annotate_top`` rows
+    (empty below), the ranked column order."""
+    ranked = sort_by_rank(predictions)
+    ranked.insert(0, "rank", np.arange(1, len(ranked) + 1, dtype=np.int64))
+    n_annotate = min(len(ranked), int(campaign["annotate_top"]))
+    block = annotate_top_block(ranked.iloc[:n_annotate], campaign, models)
+    block = block[[c for c in block.columns if c not in ranked.columns]].reindex(ranked.index)
+    for column in ("cluster", "lipinski_violations"):
+        block[column] = block[column].astype("Int64")
+    ranked = pd.concat([ranked, block], axis=1)
+    info = {m.dataset: m.task_info for m in models}
+    objectives = [c.column for c in expand_objectives(campaign["objectives"], info)]
+    return ranked[ranked_column_order(ranked, objectives)]
+
+
 def test_rank_key_is_the_order_of_rank_frame(predictions):
     info = {"bace": TaskInfo("classification", ("Class",))}
     reference = rank_frame(predictions.drop(columns="score"), CAMPAIGN["objectives"], info)["id"].tolist()
@@ -85,7 +97,7 @@ def test_merged_shards_equal_in_memory_ranking(predictions, bace_head, tmp_path,
     n = rank_shards(paths, CAMPAIGN, models, tmp_path / "out")
     assert n == len(predictions)
     streamed = (tmp_path / "out" / "ranked.csv").read_text()
-    reference = rank_library(predictions, CAMPAIGN, models)
+    reference = in_memory_ranked(predictions, CAMPAIGN, models)
     assert streamed == reference.to_csv(index=False, lineterminator="\n")
     disk = pd.read_csv(tmp_path / "out" / "ranked.csv", dtype={"id": str, "nearest_train_id": str},
                        keep_default_na=False)

@@ -94,7 +94,7 @@ def test_unknown_ranking_is_a_clear_error():
 def test_score_library_applies_shrinkage_threshold_and_properties(bace_head):
     """A library scored end to end (score step): the planted far compound with a confident raw
     prediction gets ``ad_weight`` ~0, is out of domain at the fitted threshold, and ranks last."""
-    from drugnet.screening.rank import sort_by_rank
+    from drugnet.screening.ordering import sort_by_rank
     from drugnet.screening.score import DatasetModel, score_library
 
     train = bace_head.iloc[:60]

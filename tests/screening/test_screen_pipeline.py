@@ -7,12 +7,8 @@ import pandas as pd
 import pytest
 from rdkit import Chem
 
-from drugnet.screening.rank import (
-    rank_shards,
-    read_shards,
-    sort_by_rank,
-    write_screen_outputs,
-)
+from drugnet.screening.ordering import sort_by_rank
+from drugnet.screening.rank import rank_shards
 from drugnet.screening.score import (
     load_dataset_model,
     objective_model_names,
@@ -115,6 +111,14 @@ def score_to_files(results, library, out: Path, n_shards: int, chunk_size: int) 
 OUTPUTS = ("ranked.csv", "top.csv", "top.sdf", "enrichment.json")
 
 
+def one_sorted_shard(shards: list[Path], path: Path) -> Path:
+    """The shards read into one DataFrame and written back as a single shard in rank order."""
+    text = {"id": str, "smiles": str}
+    frames = [pd.read_csv(p, dtype=text, keep_default_na=False, na_values=[""]) for p in shards]
+    sort_by_rank(pd.concat(frames, ignore_index=True)).to_csv(path, index=False)
+    return path
+
+
 def test_sharded_and_unsharded_ranking_identical(workspace, tmp_path):
     results, _lib_path, library = workspace
     models = load_models(results)
@@ -125,8 +129,9 @@ def test_sharded_and_unsharded_ranking_identical(workspace, tmp_path):
         shards = score_to_files(results, library, out, n_shards, chunk_size=8)
         rank_shards(shards, CAMPAIGN, models, out / "screen", library)
         texts.append({f: (out / "screen" / f).read_text() for f in OUTPUTS})
-        # the in-memory entry point gives the same files
-        write_screen_outputs(read_shards(shards), CAMPAIGN, models, out / "memory", library)
+        # the shards concatenated in memory and ranked as one shard give the same files
+        one = one_sorted_shard(shards, out / "all.csv")
+        rank_shards([one], CAMPAIGN, models, out / "memory", library)
         assert {f: (out / "memory" / f).read_text() for f in OUTPUTS} == texts[-1]
     assert texts[0] == texts[1]
     # the check has teeth: another chunking changes the batch-dependent predictions
@@ -137,7 +142,9 @@ def test_sharded_and_unsharded_ranking_identical(workspace, tmp_path):
 def test_outputs_layout(workspace, tmp_path):
     results, _lib_path, library = workspace
     shards = score_to_files(results, library, tmp_path, 2, chunk_size=16)
-    ranked = write_screen_outputs(read_shards(shards), CAMPAIGN, load_models(results), tmp_path / "screen", library)
+    rank_shards(shards, CAMPAIGN, load_models(results), tmp_path / "screen", library)
+    ranked = pd.read_csv(tmp_path / "screen" / "ranked.csv", dtype={"id": str, "smiles": str},
+                         keep_default_na=False, na_values=[""])
     disk = pd.read_csv(tmp_path / "screen" / "ranked.csv", keep_default_na=False)
     assert list(disk.columns) == [
         "rank", "id", "smiles", "n_merged", "score", "bace.Class", "bace.Class.std", "esol.log_solubility",
