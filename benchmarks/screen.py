@@ -123,7 +123,7 @@ def synthetic_shards(standardized: Path, shards: list[Path], train_ids: list[str
     import pandas as pd
 
     sys.path.insert(0, str(REPO))
-    from drugnet.screening.rank import merge_ranked_csvs, sort_by_rank
+    from drugnet.screening.ordering import merge_ranked_csvs, sort_by_rank
 
     rng = np.random.default_rng(seed)
     runs: list[list[Path]] = [[] for _ in shards]
