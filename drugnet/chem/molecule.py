@@ -54,6 +54,7 @@ from rdkit import Chem, rdBase
 from rdkit.Chem import Descriptors
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
+from drugnet.config import schema_default
 from drugnet.io.rejects import (
     DEFAULT_MAX_RECORD_ATOMS,
     EMPTY_SMILES,
@@ -66,7 +67,7 @@ from drugnet.io.rejects import (
     VALENCE_ERROR,
 )
 
-DEFAULT_MAX_HEAVY_ATOMS = 200
+DEFAULT_MAX_HEAVY_ATOMS: int = schema_default("standardize.max_heavy_atoms")
 MAX_RECORD_ATOMS_CEILING = 10_000
 SMILES_CHARS_PER_ATOM = 50
 MAX_TAUTOMERS = 200

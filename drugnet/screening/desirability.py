@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from drugnet.config import schema_default
 from drugnet.screening.properties import PROPERTIES, window_desirability
 
 #: Desirabilities are clipped to ``[D_FLOOR, 1]`` before the weighted geometric mean so that a
@@ -17,7 +18,7 @@ D_FLOOR = 1e-6
 
 #: Campaign ``ranking`` modes (docs/screening.md) and the default.
 RANKINGS = ("expected", "lcb", "mean")
-DEFAULT_RANKING = "expected"
+DEFAULT_RANKING: str = schema_default("campaigns.*.ranking")
 #: ``lcb``: standard deviations subtracted from each desirability.
 LCB_Z = 1.0
 

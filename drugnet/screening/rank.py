@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from drugnet.config import schema_default
 from drugnet.features.tanimoto import ecfp4_bits
 from drugnet.io.atomic import atomic_path, write_json_atomic
 from drugnet.screening.annotate import ANNOTATION_COLUMNS, annotate_frame
@@ -39,8 +40,8 @@ from drugnet.screening.why import why_column
 
 log = logging.getLogger("drugnet.screening")
 
-DEFAULT_TOP_N = 100
-DEFAULT_ANNOTATE_TOP = 10_000
+DEFAULT_TOP_N: int = schema_default("campaigns.*.top_n")
+DEFAULT_ANNOTATE_TOP: int = schema_default("campaigns.*.annotate_top")
 
 #: Labelled rows whose baseline scores (ECFP4 similarity, random forest) are computed at once
 #: for ``enrichment.json``; the random forest is refitted (same seed, same forest) per batch.

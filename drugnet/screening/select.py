@@ -9,10 +9,11 @@ import pandas as pd
 from rdkit import Chem
 from rdkit.Chem import rdDepictor
 
+from drugnet.config import schema_default
 from drugnet.io.ids import sdf_title
 from drugnet.screening.annotate import count_alerts
 
-DEFAULT_MAX_PER_CLUSTER = 3
+DEFAULT_MAX_PER_CLUSTER: int = schema_default("campaigns.*.filters.max_per_cluster")
 
 
 def select_top(
