@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -122,6 +122,7 @@ class GNN(nn.Module):
         h = batch.x
         states = [h]
         for layer, (conv, act) in enumerate(zip(self.convs, self.acts), start=1):
+            act = cast(nn.Sequential, act)  # an activation_block; ModuleList items are typed Module
             out = act[:-1](conv(h, batch.edge_index, batch.edge_attr))
             skip = h if self.residual and layer > 1 else None
             state = out if skip is None else out + skip

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -79,6 +79,7 @@ class SNN(nn.Module):
         states = [h]
         h = self.input_dropout(h)
         for layer, (linear, act) in enumerate(zip(self.linears, self.acts), start=1):
+            act = cast(nn.Sequential, act)  # an activation_block; ModuleList items are typed Module
             h = replace_units(act[:-1](linear(h)), (replace or {}).get(layer))
             states.append(h)
             h = act[-1](h)
