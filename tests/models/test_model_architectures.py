@@ -166,7 +166,9 @@ GNN_CASES = [
     {"variant": "snn", "readout": "attention", "residual": True},
     {"variant": "relu", "norm": "layer", "readout": "mean", "aggr": "add", "use_descriptors": True},
 ]
-SNN_CASES = [{}, {"variant": "relu", "norm": "layer"}, {"min_feature_count": 3, "input_dropout": 0.0}]
+SNN_CASES = [
+    {}, {"variant": "relu", "norm": "layer"}, {"min_feature_count": 3, "input_dropout": 0.0},
+]
 
 
 def _same_init(a: torch.nn.Module, b: torch.nn.Module) -> None:
