@@ -144,7 +144,7 @@ def featurize_smiles(
                 graph_parts[key].append(value)
             done += k
             bar.update(k)
-    graphs = {
+    graphs: dict[str, Any] = {
         "x": _concat(graph_parts["x"], (0, len(ATOM_FEATURE_NAMES)), np.uint8),
         "edge_index": _concat(graph_parts["edge_index"], (2, 0), np.int64, axis=1),
         "edge_attr": _concat(graph_parts["edge_attr"], (0, len(BOND_FEATURE_NAMES)), np.uint8),
@@ -205,9 +205,14 @@ class _CacheWriter:
         }
         self.graphs["atom_ptr"].append(np.zeros(1, np.int64))
         self.graphs["edge_ptr"].append(np.zeros(1, np.int64))
-        self.ecfp = {"counts": StreamedTensor(folder, "ecfp", np.uint8, (n_bits,)), "radius": radius, "n_bits": n_bits}
-        self.descriptors = {"values": StreamedTensor(folder, "descriptors", np.float32, (len(names),)),
-                            "names": list(names)}
+        self.ecfp: dict[str, Any] = {
+            "counts": StreamedTensor(folder, "ecfp", np.uint8, (n_bits,)),
+            "radius": radius, "n_bits": n_bits,
+        }
+        self.descriptors: dict[str, Any] = {
+            "values": StreamedTensor(folder, "descriptors", np.float32, (len(names),)),
+            "names": list(names),
+        }
 
     def add(self, part: dict[str, np.ndarray]) -> int:
         """Append one chunk; returns its number of molecules."""

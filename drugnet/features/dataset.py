@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, overload
 
 import numpy as np
 import pandas as pd
 import torch
 
 from drugnet.features.batch import GraphBatch
+from drugnet.features.store import FeatureStore
 
 SPLITS = ("train", "val", "test")
 
@@ -19,7 +20,8 @@ SPLITS = ("train", "val", "test")
 class FeatureSource(Protocol):
     """What training needs from ``drugnet.features.store.FeatureStore``."""
 
-    n: int
+    @property
+    def n(self) -> int: ...
 
     def graph_batch(self, indices: Any, mol_features: torch.Tensor | None = None) -> GraphBatch: ...
     def ecfp(self, indices: Any) -> torch.Tensor: ...
@@ -57,8 +59,6 @@ def read_feature_settings(features_dir: str | Path) -> dict:
 
 def open_store(features_dir: str | Path) -> FeatureSource:
     """Open a feature cache with ``drugnet.features.store.FeatureStore``."""
-    from drugnet.features.store import FeatureStore
-
     return FeatureStore(features_dir)
 
 
@@ -124,6 +124,19 @@ def input_dims(store: FeatureSource, kind: str, use_descriptors: bool) -> dict[s
     return {"in_dim": n_bits + n_desc, "n_log": n_bits}
 
 
+@overload
+def model_inputs(
+    store: FeatureSource, indices: np.ndarray, kind: Literal["gnn"], use_descriptors: bool
+) -> GraphBatch: ...
+@overload
+def model_inputs(
+    store: FeatureSource, indices: np.ndarray, kind: Literal["snn", "rf_ecfp"],
+    use_descriptors: bool,
+) -> torch.Tensor: ...
+@overload
+def model_inputs(
+    store: FeatureSource, indices: np.ndarray, kind: str, use_descriptors: bool
+) -> GraphBatch | torch.Tensor: ...
 def model_inputs(store: FeatureSource, indices: np.ndarray, kind: str, use_descriptors: bool) -> GraphBatch | torch.Tensor:
     """Model input for rows ``indices``: a ``GraphBatch`` (gnn) or raw float features ``[n, F]`` (snn, rf_ecfp).
 

@@ -16,6 +16,7 @@ import numpy as np
 from rdkit import Chem
 from rdkit.Chem import Descriptors
 from rdkit.Chem import rdMolDescriptors as rdmd
+from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
 
 _POSITIVE = Chem.MolFromSmarts("[+,++,+++,++++]")
 _NEGATIVE = Chem.MolFromSmarts("[-,--,---,----]")
@@ -34,9 +35,7 @@ ALERT_CATALOGS = ("BRENK", "NIH", "ZINC", "CHEMBL_Dundee", "CHEMBL_Glaxo", "CHEM
 
 
 @lru_cache(maxsize=None)
-def _catalog(name: str):
-    from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
-
+def _catalog(name: str) -> FilterCatalog:
     params = FilterCatalogParams()
     params.AddCatalog(getattr(FilterCatalogParams.FilterCatalogs, name))
     return FilterCatalog(params)
@@ -47,7 +46,11 @@ def alert_count(mol: Chem.Mol, catalog: str) -> int:
     return len(_catalog(catalog).GetMatches(mol))
 
 
-EXTRA_DESCRIPTORS.update({f"Alerts_{c}": (lambda m, c=c: alert_count(m, c)) for c in ALERT_CATALOGS})
+def _alert_counter(catalog: str) -> Callable[[Chem.Mol], float]:
+    return lambda mol: alert_count(mol, catalog)
+
+
+EXTRA_DESCRIPTORS.update({f"Alerts_{c}": _alert_counter(c) for c in ALERT_CATALOGS})
 
 _RDKIT_DESCRIPTORS: dict[str, Callable[[Chem.Mol], float]] = dict(Descriptors._descList)
 _FUNCTIONS = {**_RDKIT_DESCRIPTORS, **EXTRA_DESCRIPTORS}
@@ -102,7 +105,7 @@ def _plan(key: str | tuple[str, ...]) -> tuple[int, list, list]:
     """``(d, groups, singles)``: vector groups ``(fn, out_idx, group_idx)``, single ``(fn, out_idx)``."""
     names = descriptor_names(key)
     position = {n: i for i, n in enumerate(names)}
-    groups, covered = [], set()
+    groups, covered = [], set[int]()
     for fn, group_names in _GROUPS.values():
         hit = [(position[n], j) for j, n in enumerate(group_names) if n in position]
         if len(hit) > 1:

@@ -80,15 +80,21 @@ class FeatureStore:
                 _graphs=features.graphs, _ecfp=features.ecfp, _descriptors=features.descriptors,
                 meta=features.meta,
             )
-        elif not (self.path / META_FILE).is_file():
+        elif not self._file(META_FILE).is_file():
             raise FileNotFoundError(f"no feature cache at {self.path} ({META_FILE} missing)")
 
+    def _file(self, name: str) -> Path:
+        # an in-memory store pre-fills what is read from files: only a path-backed one gets here
+        if self.path is None:
+            raise RuntimeError(f"in-memory FeatureStore has no {name}")
+        return self.path / name
+
     def _load(self, key: str) -> dict[str, Any]:
-        return torch.load(self.path / FILES[key], weights_only=True)
+        return torch.load(self._file(FILES[key]), weights_only=True)
 
     @cached_property
     def meta(self) -> dict[str, Any]:
-        return json.loads((self.path / META_FILE).read_text(encoding="utf-8"))
+        return json.loads(self._file(META_FILE).read_text(encoding="utf-8"))
 
     @cached_property
     def _graphs(self) -> dict[str, Any]:

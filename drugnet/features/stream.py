@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 
 _BLOCK = 8 << 20  # bytes copied per read/write
@@ -35,7 +36,10 @@ class StreamedTensor:
     """A tensor built by appending row blocks; ``parts`` > 1 splits it along dim 0 into
     separately appended sub-rows (``edge_index`` ``[2, E]`` grows along dim 1)."""
 
-    def __init__(self, folder: Path, name: str, dtype: np.dtype, tail: Sequence[int] = (), parts: int = 1):
+    def __init__(
+        self, folder: Path, name: str, dtype: npt.DTypeLike, tail: Sequence[int] = (),
+        parts: int = 1,
+    ):
         self.dtype, self.tail, self.parts = np.dtype(dtype), tuple(tail), parts
         self.paths = [folder / f"{name}.{k}.raw" for k in range(parts)]
         self._files = [open(p, "wb") for p in self.paths]  # noqa: SIM115 - closed in close()

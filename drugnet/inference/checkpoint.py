@@ -171,7 +171,9 @@ def _load_member(file: Path, meta: dict, threads: int | None) -> Any:
     return member
 
 
-def load_model_dir(path: str | Path, threads: int | None = None, fit: str = "final") -> Ensemble:
+def load_model_dir(
+    path: str | Path, threads: int | None = None, fit: str = "final"
+) -> Ensemble | ConsensusModel:
     """Rebuild the ensemble stored in ``path`` (torch members in eval mode on cpu).
 
     ``fit="final"``: the members that serve new molecules (refitted on all labels when the

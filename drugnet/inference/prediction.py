@@ -8,37 +8,41 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from drugnet.chem.curation import standardize_file
+from drugnet.features.build import store_from_smiles
+from drugnet.features.tanimoto import ecfp4_bits, max_tanimoto
 from drugnet.inference.checkpoint import load_model_dir
+from drugnet.inference.consensus import ConsensusModel
 from drugnet.inference.ensemble import Ensemble
+from drugnet.io.atomic import atomic_path
 
 log = logging.getLogger("drugnet.inference.prediction")
 
 
-def feature_settings_of(ensemble: Ensemble) -> dict:
+def feature_settings_of(ensemble: Ensemble | ConsensusModel) -> dict:
     """The featurization settings the model was trained with (``settings`` entry of the cache's meta.json)."""
     meta = ensemble.feature_settings or {}
     return meta.get("settings", meta)
 
 
 def predict_smiles(
-    ensemble: Ensemble, smiles: list[str], threads: int = 1, device: str = "auto", similarity: np.ndarray | None = None
+    ensemble: Ensemble | ConsensusModel, smiles: list[str], threads: int = 1, device: str = "auto",
+    similarity: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Ensemble mean and std ``[n, T]`` for already standardized SMILES (calibrated when the model
     has a calibration; shrunk by ``similarity`` to the training set when given)."""
-    from drugnet.features.build import store_from_smiles
-
     store = store_from_smiles(list(smiles), feature_settings_of(ensemble), n_jobs=threads)
     return ensemble.predict(store, device=device, similarity=similarity)
 
 
-def training_similarity(ensemble: Ensemble, model_dir: str | Path, smiles: list[str]) -> np.ndarray | None:
+def training_similarity(
+    ensemble: Ensemble | ConsensusModel, model_dir: str | Path, smiles: list[str]
+) -> np.ndarray | None:
     """Max ECFP4 Tanimoto to the training split of the dataset the model directory sits in
     (``<dataset>/models/<model>``), when the model has a domain shrinkage and that split exists."""
     dataset_dir = Path(model_dir).resolve().parent.parent
     if not (ensemble.calibration or {}).get("shrinkage") or not (dataset_dir / "split.csv").is_file():
         return None
-    from drugnet.features.tanimoto import ecfp4_bits, max_tanimoto
-
     frame = pd.read_csv(dataset_dir / "standardized.csv", usecols=["smiles"], dtype=str, keep_default_na=False)
     split = pd.read_csv(dataset_dir / "split.csv", usecols=["split"], dtype=str, keep_default_na=False)["split"]
     if len(split) != len(frame):
@@ -69,9 +73,6 @@ def predict_file(
     """Predict every valid molecule of ``input_path``; writes ``output`` (``id, smiles, <task>, <task>.std``,
     plus ``ad_similarity`` when the model's training split is found and the predictions are
     shrunk by it) and the rejected rows to ``rejects_path(output)``. Returns the prediction table."""
-    from drugnet.chem.curation import standardize_file
-    from drugnet.io.atomic import atomic_path
-
     ensemble = load_model_dir(model_dir, threads=threads)
     std_out = standardize_file(input_path, smiles_column=smiles_column, id_column=id_column, targets=[], task=ensemble.task, n_jobs=threads)
     standardized, rejects = std_out.standardized, std_out.rejects

@@ -57,7 +57,8 @@ def save_forest(model: RFEcfp, path: str | Path) -> None:
             "forests": [_forest_meta(t, f, arrays) for t, f in enumerate(model.forests)]}
     arrays["meta"] = np.array(json.dumps(meta, sort_keys=True))
     with open(path, "wb") as fh:
-        np.savez_compressed(fh, **arrays)
+        # numpy's stub types **kwds against its allow_pickle keyword (no key here is named so)
+        np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
 
 
 def _expected_node_dtype() -> np.dtype:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -39,38 +39,76 @@ class GNN(nn.Module):
     ``residual=True`` adds each layer's input to its output from layer 2 on (same width), so deep
     stacks (the probing depth study) train with the same recipe.
 
-    hparams: ``atom_dim, bond_dim, n_tasks, hidden, depth, aggr (add|mean: neighbour messages),
-    readout (sum|mean|attention), residual,
-    dropout, head_hidden, variant, norm, use_descriptors, mol_dim``.
+    Keyword arguments (as in PyG's ``BasicGNN``): ``atom_dim``/``bond_dim`` input widths,
+    ``n_tasks`` outputs, ``hidden`` width and ``depth`` layers; ``mol_dim`` > 0 concatenates that
+    many (scaled) molecule descriptors to the readout; ``aggr`` (add|mean) aggregates neighbour
+    messages, ``readout`` (sum|mean|attention) pools atoms; ``head_hidden`` (default ``hidden``)
+    is the head MLP's width. `from_hparams` builds one from a plain-JSON hparams dict.
     """
 
-    def __init__(self, hparams: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        *,
+        atom_dim: int,
+        bond_dim: int,
+        n_tasks: int,
+        hidden: int,
+        depth: int,
+        mol_dim: int = 0,
+        variant: str = "relu",
+        aggr: str = "add",
+        readout: str = "sum",
+        residual: bool = False,
+        dropout: float = 0.0,
+        head_hidden: int | None = None,
+        norm: str = "batch",
+    ) -> None:
         super().__init__()
-        self.hparams = dict(hparams)
-        variant, hidden, dropout = hparams["variant"], int(hparams["hidden"]), float(hparams["dropout"])
-        norm = hparams.get("norm", "batch")
-        atom_dim, bond_dim = int(hparams["atom_dim"]), int(hparams["bond_dim"])
+        # Modules are created in a fixed order: it decides the random initialization for a seed.
         self.convs = nn.ModuleList()
         self.acts = nn.ModuleList()
-        for layer in range(int(hparams["depth"])):
+        for layer in range(depth):
             d_in = atom_dim if layer == 0 else hidden
             inner = nn.Sequential(
                 make_linear(d_in, hidden, variant),
                 activation_block(hidden, variant, 0.0, norm)[:-1],
                 make_linear(hidden, hidden, variant),
             )
-            self.convs.append(GINEConv(inner, train_eps=True, edge_dim=bond_dim, aggr=hparams.get("aggr", "add")))
+            self.convs.append(GINEConv(inner, train_eps=True, edge_dim=bond_dim, aggr=aggr))
             self.acts.append(activation_block(hidden, variant, dropout, norm))
-        self.residual = bool(hparams.get("residual", False))
-        self.readout = _readout(hparams.get("readout", "sum"), hidden, variant)
-        self.input_readout = SumAggregation() if hparams.get("readout", "sum") == "sum" else MeanAggregation()
-        self.use_descriptors = bool(hparams.get("use_descriptors", False))
-        mol_dim = int(hparams.get("mol_dim", 0)) if self.use_descriptors else 0
+        self.residual = residual
+        self.readout = _readout(readout, hidden, variant)
+        self.input_readout = SumAggregation() if readout == "sum" else MeanAggregation()
+        self.use_descriptors = mol_dim > 0
         self.mol_scaler = FeatureScaler(mol_dim) if mol_dim else None
-        head_hidden = int(hparams.get("head_hidden", hidden))
+        head_hidden = hidden if head_hidden is None else head_hidden
         self.head = nn.Sequential(
             mlp([hidden + mol_dim, head_hidden], variant, dropout, norm),
-            make_linear(head_hidden, int(hparams["n_tasks"]), variant),
+            make_linear(head_hidden, n_tasks, variant),
+        )
+
+    @classmethod
+    def from_hparams(cls, hparams: Mapping[str, Any]) -> GNN:
+        """Build from a plain-JSON hparams dict (``model.json``); reads only architecture keys
+        (``drugnet.models.registry.ARCHITECTURE_KEYS["gnn"]``), so training keys may be present.
+        ``mol_dim`` counts only with ``use_descriptors``; absent optional keys take the
+        constructor's defaults (older model folders)."""
+        hidden = int(hparams["hidden"])
+        use_descriptors = bool(hparams.get("use_descriptors", False))
+        return cls(
+            atom_dim=int(hparams["atom_dim"]),
+            bond_dim=int(hparams["bond_dim"]),
+            n_tasks=int(hparams["n_tasks"]),
+            hidden=hidden,
+            depth=int(hparams["depth"]),
+            mol_dim=int(hparams.get("mol_dim", 0)) if use_descriptors else 0,
+            variant=str(hparams["variant"]),
+            aggr=str(hparams.get("aggr", "add")),
+            readout=str(hparams.get("readout", "sum")),
+            residual=bool(hparams.get("residual", False)),
+            dropout=float(hparams["dropout"]),
+            head_hidden=int(hparams.get("head_hidden", hidden)),
+            norm=str(hparams.get("norm", "batch")),
         )
 
     def fit_scaling(self, mol_features: torch.Tensor | None) -> None:
@@ -84,6 +122,7 @@ class GNN(nn.Module):
         h = batch.x
         states = [h]
         for layer, (conv, act) in enumerate(zip(self.convs, self.acts), start=1):
+            act = cast(nn.Sequential, act)  # an activation_block; ModuleList items are typed Module
             out = act[:-1](conv(h, batch.edge_index, batch.edge_attr))
             skip = h if self.residual and layer > 1 else None
             state = out if skip is None else out + skip

@@ -55,6 +55,12 @@ class FeatureScaler(nn.Module):
     training rows are zeroed (DeepTox's sparse-feature filter). Statistics are computed in float64.
     """
 
+    # buffers (register_buffer): declared so that they type as tensors, not ``Tensor | Module``
+    keep: torch.Tensor
+    median: torch.Tensor
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, dim: int, n_log: int = 0, clip: float = 6.0, min_count: int = 0) -> None:
         super().__init__()
         self.n_log = n_log

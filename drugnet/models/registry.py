@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
-
-from torch import nn
 
 from drugnet.models.gnn import GNN
 from drugnet.models.snn import SNN
@@ -83,12 +82,58 @@ def default_hparams(kind: str, overrides: dict[str, Any] | None = None, task: st
 
 _DIMENSION_KEYS = {"atom_dim", "bond_dim", "mol_dim", "in_dim", "n_log", "n_tasks"}
 
+# What the model is (read by ``from_hparams`` and by input building: ``use_descriptors``), per kind,
+# input dimensions included; everything else in a hparams dict is a training setting.
+ARCHITECTURE_KEYS: dict[str, frozenset[str]] = {
+    "gnn": frozenset({
+        "kind", "variant", "hidden", "depth", "aggr", "readout", "residual", "dropout",
+        "head_hidden", "norm", "use_descriptors", "atom_dim", "bond_dim", "mol_dim", "n_tasks",
+    }),
+    "snn": frozenset({
+        "kind", "variant", "hidden", "depth", "dropout", "input_dropout", "min_feature_count",
+        "norm", "use_descriptors", "in_dim", "n_log", "n_tasks",
+    }),
+    "rf_ecfp": frozenset({
+        "kind", "n_estimators", "min_samples_leaf", "max_features", "class_weight", "n_tasks",
+    }),
+}
 
-def build_model(hparams: dict[str, Any]) -> nn.Module:
-    """Build a torch model from plain-JSON ``hparams`` (kind, architecture and input dimensions)."""
+# How a deep model is optimized (``drugnet.train.settings.TrainSettings``).
+TRAINING_KEYS: frozenset[str] = frozenset({
+    "lr", "epochs", "patience", "batch_size", "weight_decay", "warmup_epochs", "grad_clip",
+    "pos_weight",
+})
+
+
+def split_hparams(hparams: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(architecture, training)`` parts of a hparams dict of kind ``hparams["kind"]``.
+
+    The dict as a whole is what ``model.json`` stores; the parts are what `build_model` and
+    ``TrainSettings`` read. A key that is neither is an error.
+    """
+    kind = hparams.get("kind")
+    if kind not in ARCHITECTURE_KEYS:
+        raise ValueError(
+            f"unknown model kind {kind!r}; expected one of {sorted(ARCHITECTURE_KEYS)}"
+        )
+    architecture, training = {}, {}
+    for key, value in hparams.items():
+        if key in ARCHITECTURE_KEYS[kind]:
+            architecture[key] = value
+        elif key in TRAINING_KEYS:
+            training[key] = value
+        else:
+            raise ValueError(f"hyperparameter {key!r} is neither an architecture nor a training "
+                             f"setting for {kind}")
+    return architecture, training
+
+
+def build_model(hparams: Mapping[str, Any]) -> GNN | SNN:
+    """Build a torch model from plain-JSON ``hparams`` (kind, architecture and input dimensions;
+    training keys are ignored)."""
     kind = hparams.get("kind")
     if kind == "gnn":
-        return GNN(hparams)
+        return GNN.from_hparams(hparams)
     if kind == "snn":
-        return SNN(hparams)
+        return SNN.from_hparams(hparams)
     raise ValueError(f"build_model: unknown kind {kind!r} (gnn|snn)")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -19,26 +19,54 @@ class SNN(nn.Module):
     (log1p-transformed), the rest descriptors (NaN imputed with training medians); all
     standardized with training statistics held in buffers (``fit_scaling``).
 
-    hparams: ``in_dim, n_log, n_tasks, hidden, depth, dropout, input_dropout, variant, norm,
-    min_feature_count`` (count columns seen in fewer training molecules are dropped).
+    Keyword arguments: ``in_dim`` input width, ``n_log`` leading count columns, ``n_tasks``
+    outputs, ``hidden`` width, ``depth`` layers, ``min_feature_count`` (count columns seen in
+    fewer training molecules are dropped). `from_hparams` builds one from a plain-JSON hparams dict.
     """
 
-    def __init__(self, hparams: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        *,
+        in_dim: int,
+        n_tasks: int,
+        hidden: int,
+        depth: int,
+        n_log: int = 0,
+        variant: str = "snn",
+        dropout: float = 0.0,
+        input_dropout: float = 0.0,
+        norm: str = "batch",
+        min_feature_count: int = 0,
+    ) -> None:
         super().__init__()
-        self.hparams = dict(hparams)
-        variant, hidden, depth = hparams["variant"], int(hparams["hidden"]), int(hparams["depth"])
-        dropout, norm = float(hparams["dropout"]), hparams.get("norm", "batch")
-        in_dim = int(hparams["in_dim"])
-        self.scaler = FeatureScaler(in_dim, n_log=int(hparams.get("n_log", 0)),
-                                    min_count=int(hparams.get("min_feature_count", 0)))
-        p_in = float(hparams.get("input_dropout", 0.0))
+        # Modules are created in a fixed order: it decides the random initialization for a seed.
+        self.scaler = FeatureScaler(in_dim, n_log=n_log, min_count=min_feature_count)
+        p_in = input_dropout
         self.input_dropout = nn.AlphaDropout(p_in) if variant == "snn" else nn.Dropout(p_in)
         self.linears = nn.ModuleList()
         self.acts = nn.ModuleList()
         for layer in range(depth):
             self.linears.append(make_linear(in_dim if layer == 0 else hidden, hidden, variant))
             self.acts.append(activation_block(hidden, variant, dropout, norm))
-        self.head = make_linear(hidden, int(hparams["n_tasks"]), variant)
+        self.head = make_linear(hidden, n_tasks, variant)
+
+    @classmethod
+    def from_hparams(cls, hparams: Mapping[str, Any]) -> SNN:
+        """Build from a plain-JSON hparams dict (``model.json``); reads only architecture keys
+        (``drugnet.models.registry.ARCHITECTURE_KEYS["snn"]``), so training keys may be present.
+        Absent optional keys take the constructor's defaults (older model folders)."""
+        return cls(
+            in_dim=int(hparams["in_dim"]),
+            n_tasks=int(hparams["n_tasks"]),
+            hidden=int(hparams["hidden"]),
+            depth=int(hparams["depth"]),
+            n_log=int(hparams.get("n_log", 0)),
+            variant=str(hparams["variant"]),
+            dropout=float(hparams["dropout"]),
+            input_dropout=float(hparams.get("input_dropout", 0.0)),
+            norm=str(hparams.get("norm", "batch")),
+            min_feature_count=int(hparams.get("min_feature_count", 0)),
+        )
 
     def fit_scaling(self, features: torch.Tensor) -> None:
         """Fit log/median/standardization statistics on training-split inputs."""
@@ -51,6 +79,7 @@ class SNN(nn.Module):
         states = [h]
         h = self.input_dropout(h)
         for layer, (linear, act) in enumerate(zip(self.linears, self.acts), start=1):
+            act = cast(nn.Sequential, act)  # an activation_block; ModuleList items are typed Module
             h = replace_units(act[:-1](linear(h)), (replace or {}).get(layer))
             states.append(h)
             h = act[-1](h)

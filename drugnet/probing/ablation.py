@@ -13,6 +13,7 @@ import pandas as pd
 import torch
 
 from drugnet.concepts.matrix import ConceptMatrix
+from drugnet.io.atomic import atomic_path
 from drugnet.train.metrics import roc_auc
 
 ABLATION_COLUMNS = [
@@ -86,12 +87,12 @@ def excess_drops(table: pd.DataFrame) -> pd.DataFrame:
 
 def plot_ablation(table: pd.DataFrame, png: Path, svg: Path) -> None:
     """Heatmap task x (family, layer) of the excess drop (top-k minus random-k, mean over members)."""
-    import matplotlib
+    # matplotlib only when plotting: a heavy import that the probing tables do not need, and the
+    # headless backend must be chosen before pyplot loads
+    import matplotlib  # noqa: PLC0415
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from drugnet.io.atomic import atomic_path
+    import matplotlib.pyplot as plt  # noqa: PLC0415
 
     excess = excess_drops(table) if len(table) else pd.DataFrame(columns=["task", "family", "layer", "excess_drop"])
     grid = excess.groupby(["task", "family", "layer"])["excess_drop"].mean().unstack(["family", "layer"])

@@ -21,10 +21,17 @@ import numpy as np
 import pandas as pd
 import torch
 from rdkit import Chem
+from rdkit.Chem import rdFingerprintGenerator
 
 from drugnet.concepts import all_concepts
 from drugnet.concepts.catalog import SKIPPED_COLUMNS, ConceptSet
+from drugnet.features.dataset import load_dataset, model_inputs, open_store, read_labels
+from drugnet.features.fingerprints import morgan_generator
+from drugnet.inference.checkpoint import load_model_dir
 from drugnet.io.atomic import atomic_path
+from drugnet.io.progress import progress
+from drugnet.models.layers import FeatureScaler
+from drugnet.models.registry import build_model
 from drugnet.probing import (
     ablation,
     hierarchy,
@@ -96,8 +103,6 @@ def probe_member(
 ) -> MemberTables:
     """Probes (trained, random_init and, when ``control``, the control task), neurons and detector
     counts of one member; every table gets a ``member`` column."""
-    from drugnet.io.progress import progress
-
     out = MemberTables()
     bar = progress((2 + control) * len(concepts.matrices), "probe", f"probe sets (member {member})", interval=10.0)
     kw = {"n_boot": settings.n_boot, "C": settings.C, "seed": settings.seed, "member": member}
@@ -306,9 +311,6 @@ def random_init_like(model: torch.nn.Module, hparams: dict, seed: int) -> torch.
     """The member's own initialization: ``torch.manual_seed(seed)`` then ``build_model(hparams)``
     (the training seed policy), with fitted input-scaling buffers (``FeatureScaler``) copied from
     the trained model so both networks see the same input layer."""
-    from drugnet.models.layers import FeatureScaler
-    from drugnet.models.registry import build_model
-
     torch.manual_seed(seed)
     fresh = build_model(hparams)
     trained_modules = dict(model.named_modules())
@@ -382,10 +384,6 @@ def environment_atoms(mol: Chem.Mol, center: int, radius: int) -> set[int]:
 def atom_fingerprint_drops(mol: Chem.Mol, radius: int, n_bits: int) -> np.ndarray:
     """``[n_atoms, n_bits]``: per atom, how many occurrences of each folded Morgan count bit have an
     environment that contains the atom (what `fingerprint_occlusion` removes for that atom)."""
-    from rdkit.Chem import rdFingerprintGenerator
-
-    from drugnet.features.fingerprints import morgan_generator
-
     extra = rdFingerprintGenerator.AdditionalOutput()
     extra.AllocateBitInfoMap()
     morgan_generator(radius, n_bits).GetCountFingerprintAsNumPy(mol, additionalOutput=extra)
@@ -546,8 +544,6 @@ def neuron_examples(
 def load_probe_molecules(dataset_dir: str | Path, max_molecules: int | None, seed: int) -> tuple[np.ndarray, list[Chem.Mol]]:
     """Row indices (sorted, seeded random subset of ``standardized.csv``) and their molecules
     parsed with ``Chem.MolFromSmiles`` (the featurizer's atom order); unparsable rows dropped."""
-    from drugnet.features.dataset import read_labels
-
     frame, _ = read_labels(Path(dataset_dir) / "standardized.csv", [])
     rows = np.arange(len(frame))
     if max_molecules is not None and len(rows) > max_molecules:
@@ -563,9 +559,6 @@ def probe_model_dir(
     """Atlas of the first ``settings.members`` members (all when None) of the ensemble in
     ``model_dir`` on ``dataset_dir``; control task and neuron examples for ``settings.member``;
     ablation of detector units on the validation split when ``settings.ablation``."""
-    from drugnet.features.dataset import model_inputs, open_store, read_labels
-    from drugnet.inference.checkpoint import load_model_dir
-
     torch.set_num_threads(settings.threads)
     timings: dict[str, float] = {}
     t0, cpu0 = time.perf_counter(), time.process_time()
@@ -638,9 +631,6 @@ def extra_embeddings(
     settings: AtlasSettings,
 ) -> dict[str, list[np.ndarray]]:
     """Embeddings of member 0 of another gnn/snn model directory on the probed items (an extra network)."""
-    from drugnet.features.dataset import model_inputs
-    from drugnet.inference.checkpoint import load_model_dir
-
     if name in NETWORKS:
         raise ValueError(f"extra network name {name!r} is reserved ({', '.join(NETWORKS)})")
     extra = load_model_dir(model_dir)
@@ -667,8 +657,6 @@ def run_ablation(
 ) -> tuple[pd.DataFrame, dict]:
     """`ablation.ablation_table` of every probed member on the validation split (classification only),
     unit means from the probed items; returns the table and a summary for ``hierarchy.json``."""
-    from drugnet.features.dataset import load_dataset, model_inputs
-
     empty = pd.DataFrame(columns=ablation.ABLATION_COLUMNS)
     if not settings.ablation:
         return empty, {"status": "off (probe.ablation: false)"}

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
+from drugnet.concepts import functional_groups, interaction_centers, pharmacophores
 from drugnet.concepts.matrix import ConceptMatrix
 
 NEURON_COLUMNS = ["network", "level", "layer", "unit", "best_concept", "best_family", "auc", "sign"]
@@ -148,8 +149,6 @@ def concept_atom_sets(mols: list, family: str, concepts: list[str]) -> dict[str,
     """Per concept of ``family`` (one labelling run for all ``mols``), the atoms of each molecule
     that carry it (atom-level ``drugnet.concepts`` labels). Concepts without an atom-level label
     (e.g. 3-point pharmacophores) or of an unknown family are left out."""
-    from drugnet.concepts import functional_groups, interaction_centers, pharmacophores
-
     module = {"functional_group": functional_groups, "interaction_center": interaction_centers,
               "pharmacophore": pharmacophores}.get(family)
     if module is None or not mols:

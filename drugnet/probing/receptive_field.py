@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from drugnet.io.atomic import atomic_path
 from drugnet.probing import hierarchy
+from drugnet.probing.replication import member_peaks, peak_matrix, with_pairwise
 
 RECEPTIVE_FIELD_COLUMNS = [
     "member", "level", "concept", "distance_bin", "distance", "bound_layer", "first_layer", "peak_layer",
@@ -106,8 +108,6 @@ def matched_hierarchy_test(
     """Hierarchy test on concepts that fit the receptive field of the earliest layer compared:
     layers ``>= matched_layer`` only, pharmacophores kept when ``bound_layer(distance) <=
     matched_layer`` (functional groups and interaction centers are treated as local)."""
-    from drugnet.probing.replication import member_peaks, peak_matrix, with_pairwise
-
     sub = selectivity[selectivity.level == level]
     distance = sub["concept"].map(pharmacophore_distance)
     fits = (sub.family != "pharmacophore") | distance.map(
@@ -126,12 +126,12 @@ def matched_hierarchy_test(
 def plot_distance_vs_layer(table: pd.DataFrame, n_layers: int, png: Path, svg: Path) -> None:
     """First decodable layer against distance, one panel per level; members as coloured dots,
     the receptive-field bound as a step line, never-decodable at ``n_layers + 1``."""
-    import matplotlib
+    # matplotlib only when plotting: a heavy import that the probing tables do not need, and the
+    # headless backend must be chosen before pyplot loads
+    import matplotlib  # noqa: PLC0415
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from drugnet.io.atomic import atomic_path
+    import matplotlib.pyplot as plt  # noqa: PLC0415
 
     levels = sorted(table["level"].unique()) or ["atom"]
     fig, axes = plt.subplots(1, len(levels), figsize=(4.5 * len(levels), 3.6), squeeze=False)

@@ -10,19 +10,20 @@ from typing import Any
 import numpy as np
 
 from drugnet.features.dataset import Dataset, load_dataset
+from drugnet.features.tanimoto import ecfp4_bits, max_tanimoto
 from drugnet.inference.calibration import (
     apply_calibration,
     fit_calibration,
     fit_shrinkage,
 )
+from drugnet.inference.checkpoint import _clean, load_model_dir
+from drugnet.io.atomic import atomic_path
 
 log = logging.getLogger("drugnet.train")
 
 
 def train_similarity(data: Dataset, indices: np.ndarray) -> np.ndarray:
     """Max ECFP4 Tanimoto of rows ``indices`` to the training rows (the screening applicability domain's measure)."""
-    from drugnet.features.tanimoto import ecfp4_bits, max_tanimoto
-
     train = data.indices("train")
     query = ecfp4_bits([data.smiles[i] for i in indices])
     return max_tanimoto(query, ecfp4_bits([data.smiles[i] for i in train]))[0]
@@ -70,9 +71,6 @@ def fit_ensemble_calibration(ensemble: Any, data: Dataset, device: str = "auto")
 
 def calibrate_model_dir(dataset_dir: str | Path, model_dir: str | Path, device: str = "auto") -> dict[str, Any] | None:
     """Fit the calibration of an existing model directory and rewrite its ``model.json`` with it."""
-    from drugnet.inference.checkpoint import _clean, load_model_dir
-    from drugnet.io.atomic import atomic_path
-
     ensemble = load_model_dir(model_dir, fit="selection")  # a refit has seen the validation labels
     data = load_dataset(dataset_dir, ensemble.targets)
     block = fit_ensemble_calibration(ensemble, data, device)

@@ -10,8 +10,10 @@ import numpy as np
 import pandas as pd
 
 from drugnet.features.dataset import SPLITS, Dataset, load_dataset, load_external_test
+from drugnet.features.tanimoto import ecfp4_bits, max_tanimoto
 from drugnet.inference.checkpoint import load_model_dir
 from drugnet.inference.ensemble import Ensemble
+from drugnet.io.atomic import atomic_path
 from drugnet.train.fit_ensemble import labelled_rows
 from drugnet.train.metrics import score
 
@@ -32,8 +34,6 @@ def _similarity(ensemble: Ensemble, data: Dataset, idx: np.ndarray, train_fps: n
     """Max ECFP4 Tanimoto of rows ``idx`` to the training compounds, when the ensemble shrinks by it."""
     if train_fps is None or not (ensemble.calibration or {}).get("shrinkage"):
         return None
-    from drugnet.features.tanimoto import ecfp4_bits, max_tanimoto
-
     return max_tanimoto(ecfp4_bits([data.smiles[i] for i in idx]), train_fps)[0]
 
 
@@ -58,8 +58,6 @@ def evaluate_ensemble(
 
 def _fps(data: Dataset, rows: np.ndarray) -> np.ndarray:
     """Packed ECFP4 of ``rows``: the compounds a fit was trained on, for the domain shrinkage."""
-    from drugnet.features.tanimoto import ecfp4_bits
-
     return ecfp4_bits([data.smiles[i] for i in rows])
 
 
@@ -101,8 +99,6 @@ def evaluate_models(
     Each split entry also has ``fit``: ``selection`` (members fitted on the training split; always
     for train/val/test) or ``refit`` (members refitted on every labelled row; external_test). When ``predictions_dir`` is given, writes ``<predictions_dir>/<model>_<split>.csv``.
     """
-    from drugnet.io.atomic import atomic_path
-
     results: dict[str, dict] = {}
     cache: dict[tuple[str, ...], tuple[Dataset, Dataset | None]] = {}
     for name, model_dir in model_dirs.items():

@@ -11,9 +11,10 @@ import torch
 from drugnet.features.dataset import Dataset, input_dims, model_inputs
 from drugnet.inference.ensemble import Ensemble
 from drugnet.models.forest import RFEcfp
-from drugnet.models.registry import build_model, default_hparams
+from drugnet.models.registry import build_model, default_hparams, split_hparams
 from drugnet.train.loop import fit, seed_everything
 from drugnet.train.metrics import selection_score
+from drugnet.train.settings import TrainSettings
 
 log = logging.getLogger("drugnet.train")
 
@@ -45,16 +46,18 @@ def train_member(
         if len(val_idx):
             val = selection_score(task, data.y[val_idx], member.predict(model_inputs(data.store, val_idx, "rf_ecfp", False).numpy()))
         return member, {"seed": seed, "val_score": val, "best_epoch": None}, []
+    architecture, training = split_hparams(hparams)
     seed_everything(seed)
-    model = build_model(hparams)
-    use_desc = bool(hparams.get("use_descriptors", False))
+    model = build_model(architecture)
+    use_desc = bool(architecture.get("use_descriptors", False))
     if kind == "snn":
         model.fit_scaling(model_inputs(data.store, train_idx, "snn", use_desc))
     elif use_desc:
         model.fit_scaling(data.store.descriptors(torch.as_tensor(train_idx)).float())
     result = fit(
-        model, lambda idx: model_inputs(data.store, idx, kind, use_desc), y_model, train_idx, val_idx, task, hparams,
-        seed=seed, device=device, threads=threads, stop_epoch=stop_epoch,
+        model, lambda idx: model_inputs(data.store, idx, kind, use_desc), y_model, train_idx,
+        val_idx, task, TrainSettings.from_hparams(training), seed=seed, device=device,
+        threads=threads, stop_epoch=stop_epoch,
     )
     info = {"seed": seed, "val_score": result.best_val, "best_epoch": result.best_epoch}
     return result.model.cpu(), info, result.history

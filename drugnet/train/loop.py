@@ -9,7 +9,6 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import torch
@@ -18,6 +17,7 @@ from torch import nn
 from drugnet.inference.forward import InputFn, predict_raw, resolve_device
 from drugnet.train.losses import positive_class_weights, task_loss
 from drugnet.train.metrics import selection_score
+from drugnet.train.settings import TrainSettings
 
 log = logging.getLogger("drugnet.train")
 
@@ -63,7 +63,7 @@ def fit(
     train_idx: np.ndarray,
     val_idx: np.ndarray,
     task: str,
-    hparams: dict[str, Any],
+    settings: TrainSettings,
     seed: int = 0,
     device: str | torch.device = "auto",
     threads: int | None = None,
@@ -71,8 +71,8 @@ def fit(
 ) -> TrainResult:
     """Train ``model`` on rows ``train_idx`` of ``y`` (float32 ``[n, T]``, NaN missing, standardized for regression).
 
-    AdamW (``lr``, ``weight_decay``), linear warmup for ``warmup_epochs`` then cosine decay
-    per step, gradient-norm clipping ``grad_clip``, early stopping after ``patience`` epochs
+    ``settings``: AdamW (``lr``, ``weight_decay``), linear warmup for ``warmup_epochs`` then cosine
+    decay per step, gradient-norm clipping ``grad_clip``, early stopping after ``patience`` epochs
     without improvement of the validation score (mean ROC-AUC or -RMSE); the best weights
     are restored. Without validation rows it trains all ``epochs`` (or ``stop_epoch``, with the
     learning-rate schedule still laid out over ``epochs``, as a refit replays a selection run) and
@@ -87,15 +87,18 @@ def fit(
     model.to(device)
     y_t = torch.tensor(np.asarray(y, dtype=np.float32))
     pos_weight = None
-    if task == "classification" and hparams.get("pos_weight"):
+    if task == "classification" and settings.pos_weight:
         pos_weight = positive_class_weights(y_t[torch.as_tensor(train_idx)]).to(device)
-    epochs, batch_size = int(hparams["epochs"]), int(hparams["batch_size"])
+    epochs, batch_size = settings.epochs, settings.batch_size
     steps_per_epoch = max(1, len(_batches(train_idx, batch_size, np.random.default_rng(0))))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=float(hparams["lr"]), weight_decay=float(hparams.get("weight_decay", 0.0)))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, _lr_lambda(int(hparams.get("warmup_epochs", 0)) * steps_per_epoch, epochs * steps_per_epoch)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
     )
-    patience, clip = int(hparams.get("patience", epochs)), float(hparams.get("grad_clip", 0.0))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _lr_lambda(settings.warmup_epochs * steps_per_epoch, epochs * steps_per_epoch)
+    )
+    patience = epochs if settings.patience is None else settings.patience
+    clip = settings.grad_clip
     best_val, best_epoch, best_state, history = -math.inf, 0, None, []
     for epoch in range(1, min(epochs, stop_epoch or epochs) + 1):
         start = time.perf_counter()

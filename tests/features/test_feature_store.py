@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import gzip
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
-from conftest import DATA
 from rdkit import Chem
 from torch_geometric.data import Batch, Data
 
 from drugnet.features.build import featurize_smiles, store_from_smiles
 from drugnet.features.graph import mol_to_graph
 from drugnet.features.store import FILES, FeatureStore, save_features
+
+# not `from conftest import DATA`: with tests/probing collected too, "conftest" is that one
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 @pytest.fixture(scope="module")

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import gzip
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import DATA
 
 from drugnet.features.build import featurize_file, featurize_smiles
 from drugnet.features.store import FeatureStore, save_features
 from drugnet.features.stream import StreamedTensor, save_streamed
+
+# not `from conftest import DATA`: with tests/probing collected too, "conftest" is that one
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 def _assert_same(a: dict, b: dict) -> None:

@@ -5,10 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 from rdkit import Chem
+from torch_geometric.nn import GINEConv
 
 from drugnet.features.batch import GraphBatch
 from drugnet.features.graph import mol_to_graph
 from drugnet.models import DEFAULT_HPARAMS, LayerEmbedding, build_model, default_hparams
+from drugnet.models.gnn import GNN
+from drugnet.models.registry import ARCHITECTURE_KEYS, TRAINING_KEYS, split_hparams
+from drugnet.models.snn import SNN
 
 SMILES = ["CC(=O)Oc1ccccc1C(=O)O", "c1ccncc1", "CCO", "Clc1ccc(cc1)C(c1ccccc1)N1CCNCC1"]
 
@@ -153,3 +157,99 @@ def test_snn_forward_ablated() -> None:
     mean = model.embed(x)[1].mol.mean(0)
     out = model.forward_ablated(x, {1: (torch.arange(16), mean)})
     assert torch.allclose(out, out[:1].expand_as(out), atol=1e-6)  # every unit of layer 1 fixed: one output
+
+
+# Construction paths must agree bit for bit: the order in which modules are created decides the
+# random initialization for a seed, so trained weights stay reproducible across refactors.
+GNN_CASES = [
+    {},
+    {"variant": "snn", "readout": "attention", "residual": True},
+    {"variant": "relu", "norm": "layer", "readout": "mean", "aggr": "add", "use_descriptors": True},
+]
+SNN_CASES = [
+    {}, {"variant": "relu", "norm": "layer"}, {"min_feature_count": 3, "input_dropout": 0.0},
+]
+
+
+def _same_init(a: torch.nn.Module, b: torch.nn.Module) -> None:
+    sa, sb = a.state_dict(), b.state_dict()
+    assert list(sa) == list(sb) and repr(a) == repr(b)
+    for key in sa:
+        assert torch.equal(sa[key], sb[key]), key
+
+
+@pytest.mark.parametrize("overrides", GNN_CASES)
+def test_gnn_keyword_constructor_matches_from_hparams(overrides: dict) -> None:
+    hp = default_hparams("gnn", {"hidden": 16, "head_hidden": 8, "depth": 3, **overrides})
+    hp.update(atom_dim=11, bond_dim=4, mol_dim=5, n_tasks=2)
+    torch.manual_seed(0)
+    built = build_model(hp)
+    torch.manual_seed(0)
+    direct = GNN(
+        atom_dim=11, bond_dim=4, n_tasks=2, hidden=16, depth=3,
+        mol_dim=5 if hp["use_descriptors"] else 0, variant=hp["variant"], aggr=hp["aggr"],
+        readout=hp["readout"], residual=hp["residual"], dropout=hp["dropout"], head_hidden=8,
+        norm=hp["norm"],
+    )
+    assert isinstance(built, GNN)
+    _same_init(built, direct)
+
+
+@pytest.mark.parametrize("overrides", SNN_CASES)
+def test_snn_keyword_constructor_matches_from_hparams(overrides: dict) -> None:
+    hp = default_hparams("snn", {"hidden": 32, "depth": 3, **overrides})
+    hp.update(in_dim=40, n_log=30, n_tasks=3)
+    torch.manual_seed(0)
+    built = build_model(hp)
+    torch.manual_seed(0)
+    direct = SNN(
+        in_dim=40, n_tasks=3, hidden=32, depth=3, n_log=30, variant=hp["variant"],
+        dropout=hp["dropout"], input_dropout=hp["input_dropout"], norm=hp["norm"],
+        min_feature_count=hp["min_feature_count"],
+    )
+    assert isinstance(built, SNN)
+    _same_init(built, direct)
+
+
+@pytest.mark.parametrize("kind", ["gnn", "snn"])
+def test_training_settings_do_not_change_the_model(kind: str) -> None:
+    dims = {"gnn": {"atom_dim": 9, "bond_dim": 3, "n_tasks": 2},
+            "snn": {"in_dim": 12, "n_log": 8, "n_tasks": 2}}[kind]
+    hp = {**default_hparams(kind, {"hidden": 16, "depth": 2}), **dims}
+    architecture, training = split_hparams(hp)
+    assert set(training) == TRAINING_KEYS and {**architecture, **training} == hp
+    torch.manual_seed(0)
+    full = build_model(hp)
+    torch.manual_seed(0)
+    other = {**hp, "lr": 0.5, "epochs": 1, "batch_size": 3, "weight_decay": 0.1}
+    _same_init(full, build_model(other))
+    torch.manual_seed(0)
+    _same_init(full, build_model(architecture))
+
+
+def test_gnn_initialization_order() -> None:
+    """The GNN draws its weights layer by layer (GINE MLP, then the bond projection), then the
+    head, as a hand-built copy does: a reordering of module creation would change every seed."""
+    torch.manual_seed(0)
+    model = GNN(atom_dim=6, bond_dim=3, n_tasks=2, hidden=8, depth=2, head_hidden=5)
+    torch.manual_seed(0)
+    convs = []
+    for d_in in (6, 8):
+        norm_relu = torch.nn.Sequential(torch.nn.BatchNorm1d(8), torch.nn.ReLU())
+        inner = torch.nn.Sequential(torch.nn.Linear(d_in, 8), norm_relu, torch.nn.Linear(8, 8))
+        convs.append(GINEConv(inner, train_eps=True, edge_dim=3))
+    head_in, head_out = torch.nn.Linear(8, 5), torch.nn.Linear(5, 2)
+    state = model.state_dict()
+    for layer, conv in enumerate(convs):
+        for key, value in conv.state_dict().items():
+            assert torch.equal(state[f"convs.{layer}.{key}"], value), key
+    assert torch.equal(state["head.0.0.weight"], head_in.weight)
+    assert torch.equal(state["head.1.weight"], head_out.weight)
+
+
+def test_architecture_and_training_keys_cover_the_defaults() -> None:
+    for kind, defaults in DEFAULT_HPARAMS.items():
+        assert set(defaults) <= ARCHITECTURE_KEYS[kind] | TRAINING_KEYS
+        assert not ARCHITECTURE_KEYS[kind] & TRAINING_KEYS
+    with pytest.raises(ValueError, match="neither"):
+        split_hparams({"kind": "gnn", "hiden": 3})

@@ -25,9 +25,9 @@ def _spy(monkeypatch):
     calls = []
     real_fit, real_rf_fit = ensemble_mod.fit, baseline.RFEcfp.fit
 
-    def fit(model, make_inputs, y, train_idx, val_idx, task, hparams, **kw):
+    def fit(model, make_inputs, y, train_idx, val_idx, task, settings, **kw):
         calls.append({"kind": "deep", "train": np.array(train_idx), "val": np.array(val_idx), "stop": kw.get("stop_epoch")})
-        return real_fit(model, make_inputs, y, train_idx, val_idx, task, hparams, **kw)
+        return real_fit(model, make_inputs, y, train_idx, val_idx, task, settings, **kw)
 
     def rf_fit(self, X, y):
         calls.append({"kind": "rf", "n": len(X)})

@@ -113,11 +113,12 @@ def test_stop_epoch_replays_the_first_epochs_of_the_full_schedule() -> None:
     import torch
 
     from drugnet.train.loop import fit
+    from drugnet.train.settings import TrainSettings
 
     rng = np.random.default_rng(0)
     X = torch.tensor(rng.normal(size=(64, 5)), dtype=torch.float32)
     y = (X[:, :1].numpy() > 0).astype(np.float32)
-    hp = {"epochs": 6, "batch_size": 16, "lr": 1e-2, "warmup_epochs": 1}
+    hp = TrainSettings(epochs=6, batch_size=16, lr=1e-2, warmup_epochs=1)
     make = lambda idx: X[torch.as_tensor(idx)]  # noqa: E731
     idx, none = np.arange(64), np.arange(0)
     torch.manual_seed(0)
