@@ -172,6 +172,7 @@ def _process_chunk(chunk: dict[str, list], settings: _Settings) -> tuple[list[tu
                 reason = f"{INVALID_CLASS_LABEL}:{name}"
             if reason:
                 break
+            assert value is not None  # a None value set `reason` and left the loop
             labels.append(value)
         if reason:
             rejected.append((row, ident, smiles, reason))
@@ -314,7 +315,9 @@ def _label_column(name: str, groups: list[list[str]], kind: str) -> dict[str, pd
     """Merged label column(s); ``kind`` is decided over the whole file (``_Store.label_kinds``)."""
     if kind == "text":
         return {name: pd.Series([";".join(dict.fromkeys(values)) for values in groups], dtype=object)}
-    numbers = [[_parse_label_cached(v) for v in values] for values in groups]
+    # the column's kind says every non-missing value parses; None would be a bug, kept as NaN
+    parsed = [[_parse_label_cached(v) for v in values] for values in groups]
+    numbers = [[math.nan if x is None else x for x in values] for values in parsed]
     if kind == "binary":
         return {name: _classification_column(numbers)[0]}
     return _regression_columns(name, numbers)
@@ -428,9 +431,9 @@ def _standardize(
     chunks = read_chunks(path, smiles_column=smiles_column, id_column=id_column,
                          columns=[*targets, *label_columns], chunk_size=chunk_size, fmt=fmt,
                          max_record_atoms=record_atom_limit(max_heavy_atoms))
-    payloads = (_chunk_payload(frame, targets, label_columns) for frame in chunks)
-    first = next(payloads)  # header and column errors surface before any worker starts
-    payloads = itertools.chain([first], payloads)
+    lazy = (_chunk_payload(frame, targets, label_columns) for frame in chunks)
+    first = next(lazy)  # header and column errors surface before any worker starts
+    payloads = itertools.chain([first], lazy)
     by_reason: Counter = Counter()
     rows_read = n_rejected = label_conflicts = 0
     with tempfile.TemporaryDirectory(prefix="drugnet-standardize-") as folder:

@@ -115,7 +115,7 @@ def _tautomer_enumerator() -> rdMolStandardize.TautomerEnumerator:
     global _TAUTOMER_ENUMERATOR
     if _TAUTOMER_ENUMERATOR is None:
         params = rdMolStandardize.CleanupParameters()
-        params.maxTautomers = MAX_TAUTOMERS
+        params.maxTautomers = MAX_TAUTOMERS  # type: ignore[assignment]  # rdkit stubs: wrong type
         _TAUTOMER_ENUMERATOR = rdMolStandardize.TautomerEnumerator(params)
     return _TAUTOMER_ENUMERATOR
 

@@ -16,7 +16,8 @@ FAMILY = "interaction_center"
 @lru_cache(maxsize=1)
 def feature_factory() -> ChemicalFeatures.MolChemicalFeatureFactory:
     """RDKit's feature factory built from ``BaseFeatures.fdef``."""
-    return ChemicalFeatures.BuildFeatureFactory(os.path.join(RDConfig.RDDataDir, "BaseFeatures.fdef"))
+    fdef = os.path.join(RDConfig.RDDataDir, "BaseFeatures.fdef")
+    return ChemicalFeatures.BuildFeatureFactory(fdef)  # type: ignore[attr-defined]  # not in rdkit stubs
 
 
 def feature_families() -> list[str]:

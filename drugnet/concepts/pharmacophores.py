@@ -27,7 +27,8 @@ def signature_factory(max_points: int = 2) -> SigFactory.SigFactory:
         raise ValueError("max_points must be 2 or 3")
     gobbi = Gobbi_Pharm2D.factory
     factory = SigFactory.SigFactory(
-        gobbi.featFactory, minPointCount=2, maxPointCount=max_points, trianglePruneBins=max_points == 3
+        gobbi.featFactory,  # type: ignore[attr-defined]  # set at runtime, not in rdkit stubs
+        minPointCount=2, maxPointCount=max_points, trianglePruneBins=max_points == 3
     )
     factory.SetBins(list(Gobbi_Pharm2D.defaultBins))
     factory.Init()

@@ -99,7 +99,7 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"config key {key}: {error.message}"
 
 
-def _with_defaults(validator_class: type) -> type:
+def _with_defaults(validator_class: Any) -> Any:
     """A validator that fills ``default`` values of missing properties (as Snakemake does)."""
     validate_properties = validator_class.VALIDATORS["properties"]
 
@@ -116,14 +116,14 @@ def _with_defaults(validator_class: type) -> type:
 def validate_config(config: Mapping, schema: dict | None = None) -> dict:
     """Validate against the schema, return a copy with defaults filled; raise ConfigError."""
     schema = schema or load_schema()
-    config = copy.deepcopy(dict(config))
+    filled: dict = copy.deepcopy(dict(config))
     validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    errors = sorted(validator.iter_errors(filled), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         raise ConfigError("\n".join(_describe(e) for e in errors))
     # second pass: defaults inside objects created by defaults (e.g. split under a dataset)
-    validator.validate(config)
-    return config
+    validator.validate(filled)
+    return filled
 
 
 def load_config(path: Path | str, overrides: Mapping | None = None) -> dict:
@@ -191,7 +191,7 @@ def _labelled_targets(path: Path, targets: list[str]) -> set[str]:
 
 
 def _check_table(kind: str, name: str, block: Mapping, key: str, columns_needed: dict[str, str]) -> list[str]:
-    problems = []
+    problems: list[str] = []
     path = Path(block[key])
     where = f"{kind}.{name}.{key}"
     if not path.is_file():

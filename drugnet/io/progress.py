@@ -20,7 +20,7 @@ import logging
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from tqdm import tqdm
 
@@ -136,7 +136,7 @@ def progress(
     if isinstance(iterable_or_total, int) and not isinstance(iterable_or_total, bool):
         iterable, total = None, iterable_or_total
     else:
-        iterable = iterable_or_total
+        iterable = cast(Iterable | None, iterable_or_total)  # not an int: an iterable or None
     isatty = getattr(stream, "isatty", None)
     if isatty is not None and isatty():
         return tqdm(iterable, total=total, desc=desc or None, unit=unit, file=stream, dynamic_ncols=True)

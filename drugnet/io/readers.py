@@ -70,6 +70,7 @@ import zlib
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import BinaryIO, cast
 
 import pandas as pd
 from rdkit import Chem, rdBase
@@ -129,7 +130,8 @@ def _open_binary(path: Path) -> io.BufferedIOBase:
 def _open_text(path: Path) -> io.TextIOWrapper:
     """UTF-8 text with universal newlines; a leading BOM is dropped, bytes that are not UTF-8
     become lone surrogates (``surrogateescape``) so the caller can reject just those fields."""
-    return io.TextIOWrapper(_open_binary(path), encoding="utf-8-sig", errors="surrogateescape", newline=None)
+    binary = cast(BinaryIO, _open_binary(path))
+    return io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline=None)
 
 
 def _check_file(path: Path) -> None:
@@ -341,7 +343,8 @@ def _read_delimited(path: Path, sep: str, smiles_column: str, id_column: str | N
             for fields, error, taken in records:
                 line = taken[0][0]
                 if fields is not None and len(fields) != n_fields:
-                    fields, error = None, f"expected {n_fields} fields, found {len(fields)}"
+                    error = f"expected {n_fields} fields, found {len(fields)}"
+                    fields = None
                 if fields is None:
                     if len(taken) > 1:  # re-read the lines a stray quote swallowed
                         lines.push_back(taken[1:])

@@ -25,6 +25,7 @@ from rdkit.Chem import rdFingerprintGenerator
 
 from drugnet.concepts import all_concepts
 from drugnet.concepts.catalog import SKIPPED_COLUMNS, ConceptSet
+from drugnet.config import schema_default
 from drugnet.features.dataset import load_dataset, model_inputs, open_store, read_labels
 from drugnet.features.fingerprints import morgan_generator
 from drugnet.inference.checkpoint import load_model_dir
@@ -45,27 +46,33 @@ NETWORKS = ("trained", "random_init", "control_task")
 EXAMPLES_FORMAT = 1
 
 
+def _members(value: int | str) -> int | None:
+    return None if value == "all" else int(value)
+
+
 @dataclass
 class AtlasSettings:
     """Knobs of one atlas run (all recorded in ``hierarchy.json``)."""
 
-    max_molecules: int | None = 1000  # x every member: the default run's probing stays within its budget
-    atoms_per_molecule: int | None = 3
-    min_positives: int = 30
-    seed: int = 0
-    n_boot: int = 1000
+    max_molecules: int | None = schema_default("probe.max_molecules")  # x every member
+    atoms_per_molecule: int | None = schema_default("probe.atoms_per_molecule")
+    min_positives: int = schema_default("probe.min_positives")
+    seed: int = schema_default("probe.seed")
+    n_boot: int = schema_default("probe.n_boot")
     C: float = 0.1
     test_fraction: float = 0.3
     n_permutations: int = 10_000
     member: int = 0  # the primary member: control task and neuron examples
-    members: int | None = None  # members probed (the first ones of the ensemble); None = all
+    # members probed (the first ones of the ensemble); None = all (the schema's "all")
+    members: int | None = _members(schema_default("probe.members"))
     batch_size: int = 256
     threads: int = 2
     examples_per_unit: int = neurons.EXAMPLES_PER_UNIT
-    matched_layer: int = 2  # earliest layer of the receptive-field-matched hierarchy test
-    ablation: bool = True
-    ablation_k: int = 10
-    ablation_draws: int = 5
+    # earliest layer of the receptive-field-matched hierarchy test
+    matched_layer: int = schema_default("probe.matched_layer")
+    ablation: bool = schema_default("probe.ablation")
+    ablation_k: int = schema_default("probe.ablation_k")
+    ablation_draws: int = schema_default("probe.ablation_draws")
     extra_models: dict[str, str] = field(default_factory=dict)  # name -> model dir probed as one more network
 
 

@@ -40,6 +40,7 @@ def load_attributable(models: Sequence[DatasetModel], threads: int = 1) -> dict[
                         "/".join(ATTRIBUTABLE_KINDS))
             continue
         ensemble = load_model_dir(dm.model_dir, threads=threads)
+        assert isinstance(ensemble, Ensemble)  # gnn/snn folders load as ensembles
         for member in ensemble.members:  # gradients are needed for the inputs only
             member.requires_grad_(False)
         out[dm.dataset] = ensemble
