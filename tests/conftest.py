@@ -1,15 +1,12 @@
-"""Shared fixtures: paths to the bundled data, the repository root, and one quick Snakemake run."""
+"""Fixtures shared by every level: the repository root and its bundled data."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
-from workflow_helpers import QUICK, run_snakemake, snakemake_workdir
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO / "data"
+from helpers.paths import DATA, REPO
 
 
 @pytest.fixture
@@ -20,11 +17,3 @@ def repo() -> Path:
 @pytest.fixture
 def data_dir() -> Path:
     return DATA
-
-
-@pytest.fixture(scope="session")
-def quick_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    """One uninterrupted ``snakemake --cores 2 --configfile config/quick.yaml`` run (working
-    directory, result), shared by the workflow test and the kill-and-resume test."""
-    work = snakemake_workdir(tmp_path_factory.mktemp("quick"))
-    return work, run_snakemake(work, "--cores", "2", *QUICK, timeout=900)

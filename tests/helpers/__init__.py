@@ -1,0 +1,1 @@
+"""Importable test helpers: paths, workflow runs, small real datasets, intake checks."""
