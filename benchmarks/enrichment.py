@@ -34,7 +34,14 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path("/work/shared/data")
-DEFAULT_SCREENS = ["bace", "tox21:NR-AhR", "tox21:SR-MMP", "ace:CHEMBL204", "ace:CHEMBL214", "ace:CHEMBL4203"]
+DEFAULT_SCREENS = [
+    "bace",
+    "tox21:NR-AhR",
+    "tox21:SR-MMP",
+    "ace:CHEMBL204",
+    "ace:CHEMBL214",
+    "ace:CHEMBL4203",
+]
 SNN = {"epochs": 25, "hidden": 512, "depth": 3, "pos_weight": True}
 ACTIVE_PKI = 8.0
 METRICS = ("ef_1", "ef_5", "bedroc_20", "roc_auc")
@@ -54,7 +61,9 @@ def _clean(smiles: list[str]) -> list[str | None]:
     out = []
     for s in smiles:
         mol = standardize_smiles(s).mol if isinstance(s, str) else None
-        out.append(Chem.MolToSmiles(mol) if mol is not None else None)  # None: a reject, left out of the screen
+        out.append(
+            Chem.MolToSmiles(mol) if mol is not None else None
+        )  # None: a reject, left out of the screen
     return out
 
 
@@ -69,17 +78,29 @@ def load_screen(name: str, seed: int, n_decoys: int, moses_sample: int) -> pd.Da
         raw = pd.read_csv(ROOT / "data" / "tox21_challenge_train.csv.gz")
         assay = name.split(":", 1)[1]
         raw = raw[raw[assay].notna()]
-        frame = pd.DataFrame({"smiles": raw["smiles"].to_numpy(), "y": raw[assay].astype(float).to_numpy()})
+        frame = pd.DataFrame(
+            {"smiles": raw["smiles"].to_numpy(), "y": raw[assay].astype(float).to_numpy()}
+        )
         frame["split"] = _scaffold(frame, (0.8, 0.1, 0.1), seed)
         return frame
     if name.startswith("ace:"):
         raw = pd.read_csv(SHARED / "moleculeace" / f"{name.split(':', 1)[1]}_Ki.csv")
-        frame = pd.DataFrame({"smiles": raw["smiles"], "y": (raw["y [pEC50/pKi]"] >= ACTIVE_PKI).astype(float),
-                              "split": raw["split"]})
+        frame = pd.DataFrame(
+            {
+                "smiles": raw["smiles"],
+                "y": (raw["y [pEC50/pKi]"] >= ACTIVE_PKI).astype(float),
+                "split": raw["split"],
+            }
+        )
         train = frame["split"] == "train"
-        frame.loc[train, "split"] = np.where(_scaffold(frame[train].reset_index(drop=True), (0.9, 0.1, 0.0), seed) == "val",
-                                             "val", "train")
-        decoys = property_matched_decoys(frame.loc[frame["split"] == "test"], n_decoys, moses_sample, seed)
+        frame.loc[train, "split"] = np.where(
+            _scaffold(frame[train].reset_index(drop=True), (0.9, 0.1, 0.0), seed) == "val",
+            "val",
+            "train",
+        )
+        decoys = property_matched_decoys(
+            frame.loc[frame["split"] == "test"], n_decoys, moses_sample, seed
+        )
         return pd.concat([frame, decoys], ignore_index=True)
     raise SystemExit(f"unknown screen {name!r}")
 
@@ -91,13 +112,24 @@ def _props(smiles: list[str]) -> np.ndarray:
     rows = []
     for s in smiles:
         m = Chem.MolFromSmiles(s)
-        rows.append([np.nan] * 6 if m is None else [Descriptors.MolWt(m), Crippen.MolLogP(m), Lipinski.NumHDonors(m),
-                                                     Lipinski.NumHAcceptors(m), Lipinski.NumRotatableBonds(m),
-                                                     Chem.GetFormalCharge(m)])
+        rows.append(
+            [np.nan] * 6
+            if m is None
+            else [
+                Descriptors.MolWt(m),
+                Crippen.MolLogP(m),
+                Lipinski.NumHDonors(m),
+                Lipinski.NumHAcceptors(m),
+                Lipinski.NumRotatableBonds(m),
+                Chem.GetFormalCharge(m),
+            ]
+        )
     return np.asarray(rows, dtype=float)
 
 
-def property_matched_decoys(test: pd.DataFrame, per_active: int, sample: int, seed: int) -> pd.DataFrame:
+def property_matched_decoys(
+    test: pd.DataFrame, per_active: int, sample: int, seed: int
+) -> pd.DataFrame:
     """DUD-E-style decoys for the test actives from a random MOSES sample (label 0, split test)."""
     from drugnet.features.tanimoto import ecfp4_bits, max_tanimoto
 
@@ -108,7 +140,9 @@ def property_matched_decoys(test: pd.DataFrame, per_active: int, sample: int, se
     actives = test.loc[test["y"] == 1, "smiles"].tolist()
     pool_props, act_props = _props(pool), _props(actives)
     ok = np.isfinite(pool_props).all(1)
-    ok &= max_tanimoto(ecfp4_bits(pool), ecfp4_bits(actives))[0] < 0.4  # not an analogue of an active
+    ok &= (
+        max_tanimoto(ecfp4_bits(pool), ecfp4_bits(actives))[0] < 0.4
+    )  # not an analogue of an active
     scale = np.nanstd(pool_props, axis=0) + 1e-9
     used = ~ok
     chosen = []
@@ -126,7 +160,14 @@ def _dataset(smiles: list[str], y: np.ndarray, split: np.ndarray):
     from drugnet.features.dataset import Dataset
 
     store = store_from_smiles(smiles, {}, n_jobs=1)
-    return Dataset([str(i) for i in range(len(smiles))], smiles, ["y"], y[:, None].astype(np.float32), store, split)
+    return Dataset(
+        [str(i) for i in range(len(smiles))],
+        smiles,
+        ["y"],
+        y[:, None].astype(np.float32),
+        store,
+        split,
+    )
 
 
 def run_screen(name: str, seed: int, n_decoys: int, moses_sample: int) -> tuple[list[dict], dict]:
@@ -155,14 +196,26 @@ def run_screen(name: str, seed: int, n_decoys: int, moses_sample: int) -> tuple[
     frame = frame.dropna(subset=["smiles"]).drop_duplicates("smiles").reset_index(drop=True)
     data = _dataset(frame["smiles"].tolist(), frame["y"].to_numpy(), frame["split"].to_numpy())
     tr, va, te = (data.indices(s) for s in ("train", "val", "test"))
-    ensemble, _ = train_ensemble(data, "snn", "classification", SNN, n_members=2, seed=seed, device="cpu", threads=2)
-    members = {s: ensemble.predict_members(data.store, idx, device="cpu") for s, idx in (("val", va), ("test", te))}
-    calibration = fit_from_predictions(members["val"], data.y[va], train_similarity(data, va), training_prevalence(data))
-    ranking = {s: calibrated_moments(calibration, members[s], train_similarity(data, idx))[0][:, 0]
-               for s, idx in (("val", va), ("test", te))}
+    ensemble, _ = train_ensemble(
+        data, "snn", "classification", SNN, n_members=2, seed=seed, device="cpu", threads=2
+    )
+    members = {
+        s: ensemble.predict_members(data.store, idx, device="cpu")
+        for s, idx in (("val", va), ("test", te))
+    }
+    calibration = fit_from_predictions(
+        members["val"], data.y[va], train_similarity(data, va), training_prevalence(data)
+    )
+    ranking = {
+        s: calibrated_moments(calibration, members[s], train_similarity(data, idx))[0][:, 0]
+        for s, idx in (("val", va), ("test", te))
+    }
     smiles = np.asarray(data.smiles, dtype=object)
     y_train = data.y[tr, 0]
-    nn = {s: similarity_model_scores(smiles[idx].tolist(), smiles[tr].tolist(), y_train) for s, idx in (("val", va), ("test", te))}
+    nn = {
+        s: similarity_model_scores(smiles[idx].tolist(), smiles[tr].tolist(), y_train)
+        for s, idx in (("val", va), ("test", te))
+    }
     weight = fit_fusion_weight(ranking["val"], nn["val"], data.y[va, 0])
     train_fps, test_fps = ecfp4_bits(smiles[tr].tolist()), ecfp4_bits(smiles[te].tolist())
     scores = {
@@ -174,12 +227,28 @@ def run_screen(name: str, seed: int, n_decoys: int, moses_sample: int) -> tuple[
         "nn_sim": nn["test"],
     }
     y = data.y[te, 0]
-    rows = [{"screen": name, "seed": seed, "scorer": k, **{m: enrichment_metrics(v, y)[m] for m in METRICS}}
-            for k, v in scores.items()]
-    info = {"screen": name, "seed": seed, "n_train": len(tr), "n_val": len(va), "n_test": len(te),
-            "test_actives": int(y.sum()), "fusion_weight": weight,
-            "domain_threshold": calibration["shrinkage"]["threshold"],
-            "test_in_domain": float((max_tanimoto(test_fps, train_fps)[0] >= calibration["shrinkage"]["threshold"]).mean())}
+    rows = [
+        {
+            "screen": name,
+            "seed": seed,
+            "scorer": k,
+            **{m: enrichment_metrics(v, y)[m] for m in METRICS},
+        }
+        for k, v in scores.items()
+    ]
+    info = {
+        "screen": name,
+        "seed": seed,
+        "n_train": len(tr),
+        "n_val": len(va),
+        "n_test": len(te),
+        "test_actives": int(y.sum()),
+        "fusion_weight": weight,
+        "domain_threshold": calibration["shrinkage"]["threshold"],
+        "test_in_domain": float(
+            (max_tanimoto(test_fps, train_fps)[0] >= calibration["shrinkage"]["threshold"]).mean()
+        ),
+    }
     return rows, info
 
 
@@ -187,8 +256,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--screens", nargs="+", default=DEFAULT_SCREENS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
-    parser.add_argument("--decoys", type=int, default=10, help="property-matched decoys per test active (ace screens)")
-    parser.add_argument("--moses-sample", type=int, default=20000, help="MOSES molecules the decoys are drawn from")
+    parser.add_argument(
+        "--decoys",
+        type=int,
+        default=10,
+        help="property-matched decoys per test active (ace screens)",
+    )
+    parser.add_argument(
+        "--moses-sample", type=int, default=20000, help="MOSES molecules the decoys are drawn from"
+    )
     parser.add_argument("--epochs", type=int, default=SNN["epochs"], help="SNN epochs")
     parser.add_argument("--out", default=None, help="CSV of every row")
     args = parser.parse_args()
@@ -207,7 +283,10 @@ def main() -> None:
             print(pd.DataFrame(r).round(3).to_string(index=False), "\n", info, flush=True)
     table = pd.DataFrame(rows)
     print("\nscreens:\n" + pd.DataFrame(infos).round(3).to_string(index=False))
-    print("\nmean over screens and seeds:\n" + table.groupby("scorer")[list(METRICS)].mean().round(3).to_string())
+    print(
+        "\nmean over screens and seeds:\n"
+        + table.groupby("scorer")[list(METRICS)].mean().round(3).to_string()
+    )
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.out, index=False)

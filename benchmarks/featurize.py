@@ -34,7 +34,10 @@ def read_smiles(path: Path, limit: int | None) -> pd.DataFrame:
 
 def cpu_seconds() -> float:
     """CPU time (user + system) of this process and its finished children."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
@@ -55,8 +58,13 @@ def end_to_end(csv: Path, out_dir: Path, n_jobs: int) -> dict:
     from drugnet.features.build import featurize_file
 
     start, cpu0 = time.perf_counter(), cpu_seconds()
-    summary = standardize_to_files(csv, out_dir / "standardized.csv", out_dir / "rejects.csv",
-                                   smiles_column="smiles", n_jobs=n_jobs)
+    summary = standardize_to_files(
+        csv,
+        out_dir / "standardized.csv",
+        out_dir / "rejects.csv",
+        smiles_column="smiles",
+        n_jobs=n_jobs,
+    )
     t_std, cpu1 = time.perf_counter() - start, cpu_seconds()
     meta = featurize_file(out_dir / "standardized.csv", out_dir / "features", n_jobs=n_jobs)
     t_total, cpu2 = time.perf_counter() - start, cpu_seconds()
@@ -71,7 +79,9 @@ def end_to_end(csv: Path, out_dir: Path, n_jobs: int) -> dict:
         "standardize_cpu_us": round((cpu1 - cpu0) / rows * 1e6),
         "featurize_cpu_us": round((cpu2 - cpu1) / max(1, meta["n"]) * 1e6),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / kib, 1),
-        "peak_rss_children_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / kib, 1),
+        "peak_rss_children_mib": round(
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / kib, 1
+        ),
     }
 
 
@@ -90,27 +100,40 @@ def main(argv: list[str] | None = None) -> int:
     frame = read_smiles(args.input, args.limit)
     smiles = frame["smiles"].tolist()
     parse_rate, parse_cpu = bare_parse(smiles)
-    print(f"input {args.input} rows={len(smiles)}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-    print(f"(a) bare Chem.MolFromSmiles, 1 core: {parse_rate:,.0f} compounds/s ({parse_cpu:.0f} CPU-us/compound)")
+    print(
+        f"input {args.input} rows={len(smiles)}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+    )
+    print(
+        f"(a) bare Chem.MolFromSmiles, 1 core: {parse_rate:,.0f} compounds/s ({parse_cpu:.0f} CPU-us/compound)"
+    )
     with tempfile.TemporaryDirectory(prefix="drugnet-bench-") as tmp:
         for fraction in args.fractions:
             run_dir = Path(tmp) / f"f{fraction}"
             run_dir.mkdir()
             csv = run_dir / "input.csv"
             frame.iloc[: max(1, round(fraction * len(frame)))].to_csv(csv, index=False)
-            proc = subprocess.run([sys.executable, __file__, "--_run", str(csv), "--n-jobs", str(args.n_jobs)],
-                                  capture_output=True, text=True, cwd=REPO, check=True)
+            proc = subprocess.run(
+                [sys.executable, __file__, "--_run", str(csv), "--n-jobs", str(args.n_jobs)],
+                capture_output=True,
+                text=True,
+                cwd=REPO,
+                check=True,
+            )
             r = json.loads(proc.stdout.strip().splitlines()[-1])
             rate = r["rows"] / r["total_s"]
-            print(f"(b) {fraction:.0%} rows={r['rows']} unique={r['unique']} standardize {r['standardize_s']} s "
-                  f"({r['rows'] / r['standardize_s']:,.0f}/s) + featurize {r['featurize_s']} s "
-                  f"({r['unique'] / r['featurize_s']:,.0f}/s) = {rate:,.0f} compounds/s (n_jobs={args.n_jobs}); "
-                  f"ratio b/a {rate / parse_rate:.2f}; peak RSS main {r['peak_rss_mib']} MiB, "
-                  f"largest worker {r['peak_rss_children_mib']} MiB")
+            print(
+                f"(b) {fraction:.0%} rows={r['rows']} unique={r['unique']} standardize {r['standardize_s']} s "
+                f"({r['rows'] / r['standardize_s']:,.0f}/s) + featurize {r['featurize_s']} s "
+                f"({r['unique'] / r['featurize_s']:,.0f}/s) = {rate:,.0f} compounds/s (n_jobs={args.n_jobs}); "
+                f"ratio b/a {rate / parse_rate:.2f}; peak RSS main {r['peak_rss_mib']} MiB, "
+                f"largest worker {r['peak_rss_children_mib']} MiB"
+            )
             cpu = r["standardize_cpu_us"] + r["featurize_cpu_us"]
-            print(f"    CPU-us/compound: standardize {r['standardize_cpu_us']} + featurize {r['featurize_cpu_us']}; "
-                  f"load-free ratio estimate {args.n_jobs} x {parse_cpu:.0f} / {cpu} = {args.n_jobs * parse_cpu / cpu:.2f}; "
-                  f"load average now {os.getloadavg()[0]:.2f}")
+            print(
+                f"    CPU-us/compound: standardize {r['standardize_cpu_us']} + featurize {r['featurize_cpu_us']}; "
+                f"load-free ratio estimate {args.n_jobs} x {parse_cpu:.0f} / {cpu} = {args.n_jobs * parse_cpu / cpu:.2f}; "
+                f"load average now {os.getloadavg()[0]:.2f}"
+            )
     return 0
 
 

@@ -24,12 +24,21 @@ def main() -> int:
     parser.add_argument("--output-dir", default="benchmarks/out/probe")
     parser.add_argument("--max-molecules", type=int, default=defaults.max_molecules)
     parser.add_argument("--atoms-per-molecule", type=int, default=defaults.atoms_per_molecule)
-    parser.add_argument("--members", type=int, default=None, help="first N members (default: all, as the default run)")
+    parser.add_argument(
+        "--members",
+        type=int,
+        default=None,
+        help="first N members (default: all, as the default run)",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--budget-s", type=float, default=720.0)
     args = parser.parse_args()
-    settings = AtlasSettings(max_molecules=args.max_molecules, atoms_per_molecule=args.atoms_per_molecule,
-                             members=args.members, threads=args.threads)
+    settings = AtlasSettings(
+        max_molecules=args.max_molecules,
+        atoms_per_molecule=args.atoms_per_molecule,
+        members=args.members,
+        threads=args.threads,
+    )
     total = 0.0
     for model_dir in args.model_dirs:
         start = time.perf_counter()
@@ -38,14 +47,31 @@ def main() -> int:
         wall = time.perf_counter() - start
         total += wall
         summary = result.hierarchy
-        print(json.dumps({
-            "model_dir": str(model_dir), "kind": summary["kind"], "wall_s": round(wall, 1),
-            "timings": {k: round(v, 1) for k, v in summary["timings"].items()},
-            "concepts": {lv: info["n_concepts"] for lv, info in summary["items"].items()},
-            "items": {lv: info["n_items"] for lv, info in summary["items"].items()},
-            "members": summary["probed_members"], "probe_rows": len(result.probes), "verdict": summary["verdict"],
-        }), flush=True)
-    print(json.dumps({"total_s": round(total, 1), "budget_s": args.budget_s, "within_budget": total <= args.budget_s}))
+        print(
+            json.dumps(
+                {
+                    "model_dir": str(model_dir),
+                    "kind": summary["kind"],
+                    "wall_s": round(wall, 1),
+                    "timings": {k: round(v, 1) for k, v in summary["timings"].items()},
+                    "concepts": {lv: info["n_concepts"] for lv, info in summary["items"].items()},
+                    "items": {lv: info["n_items"] for lv, info in summary["items"].items()},
+                    "members": summary["probed_members"],
+                    "probe_rows": len(result.probes),
+                    "verdict": summary["verdict"],
+                }
+            ),
+            flush=True,
+        )
+    print(
+        json.dumps(
+            {
+                "total_s": round(total, 1),
+                "budget_s": args.budget_s,
+                "within_budget": total <= args.budget_s,
+            }
+        )
+    )
     return 0 if total <= args.budget_s else 1
 
 

@@ -40,16 +40,46 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 DATA = REPO / "data"
-TOX21_TASKS = ["NR-AR", "NR-AR-LBD", "NR-AhR", "NR-Aromatase", "NR-ER", "NR-ER-LBD", "NR-PPAR-gamma",
-               "SR-ARE", "SR-ATAD5", "SR-HSE", "SR-MMP", "SR-p53"]
+TOX21_TASKS = [
+    "NR-AR",
+    "NR-AR-LBD",
+    "NR-AhR",
+    "NR-Aromatase",
+    "NR-ER",
+    "NR-ER-LBD",
+    "NR-PPAR-gamma",
+    "SR-ARE",
+    "SR-ATAD5",
+    "SR-HSE",
+    "SR-MMP",
+    "SR-p53",
+]
 DATASETS = {
-    "tox21": dict(path=DATA / "tox21_challenge_train.csv.gz", smiles="smiles", id="sample_id", targets=TOX21_TASKS,
-                  task="classification", overrides={}),
-    "bace": dict(path=DATA / "bace.csv.gz", smiles="mol", id=None, targets=["Class"], task="classification",
-                 overrides={}),
+    "tox21": dict(
+        path=DATA / "tox21_challenge_train.csv.gz",
+        smiles="smiles",
+        id="sample_id",
+        targets=TOX21_TASKS,
+        task="classification",
+        overrides={},
+    ),
+    "bace": dict(
+        path=DATA / "bace.csv.gz",
+        smiles="mol",
+        id=None,
+        targets=["Class"],
+        task="classification",
+        overrides={},
+    ),
     # solubility is dominated by logP: the GNN gets the descriptors (chosen on ESOL validation RMSE)
-    "esol": dict(path=DATA / "esol_delaney.csv.gz", smiles="smiles", id=None, targets=["log_solubility"],
-                 task="regression", overrides={"gnn": {"use_descriptors": True, "readout": "mean"}}),
+    "esol": dict(
+        path=DATA / "esol_delaney.csv.gz",
+        smiles="smiles",
+        id=None,
+        targets=["log_solubility"],
+        task="regression",
+        overrides={"gnn": {"use_descriptors": True, "readout": "mean"}},
+    ),
 }
 HEADLINE = {"classification": "roc_auc", "regression": "rmse"}
 
@@ -63,13 +93,21 @@ def prepare(name: str, workdir: Path, seeds: list[int], threads: int) -> None:
     spec = DATASETS[name]
     out = workdir / name
     out.mkdir(parents=True, exist_ok=True)
-    std = standardize_file(spec["path"], smiles_column=spec["smiles"], id_column=spec["id"], targets=spec["targets"],
-                           task=spec["task"], n_jobs=threads)
+    std = standardize_file(
+        spec["path"],
+        smiles_column=spec["smiles"],
+        id_column=spec["id"],
+        targets=spec["targets"],
+        task=spec["task"],
+        n_jobs=threads,
+    )
     write_standardize_outputs(std, out / "standardized.csv", out / "rejects.csv")
     frame = std.standardized
     for seed in seeds:
         split = split_frame(frame, method="scaffold", sizes=(0.8, 0.1, 0.1), seed=seed)
-        frame[["id", "inchikey"]].assign(split=split.to_numpy()).to_csv(out / f"split_s{seed}.csv", index=False)
+        frame[["id", "inchikey"]].assign(split=split.to_numpy()).to_csv(
+            out / f"split_s{seed}.csv", index=False
+        )
     featurize_file(out / "standardized.csv", out / "features", n_jobs=threads)
 
 
@@ -102,19 +140,37 @@ def run_one(job: tuple[str, str, int, str, int, int, str]) -> dict:
     start = time.perf_counter()
     data = load_dataset(ds_dir, spec["targets"])
     n = members if model != "rf_ecfp" else 1
-    ens, hist = train_ensemble(data, model, spec["task"], spec["overrides"].get(model, {}), n_members=n, seed=seed,
-                               device=device, threads=threads)
+    ens, hist = train_ensemble(
+        data,
+        model,
+        spec["task"],
+        spec["overrides"].get(model, {}),
+        n_members=n,
+        seed=seed,
+        device=device,
+        threads=threads,
+    )
     save_model_dir(ens, ds_dir / "models" / model, hist)
-    metrics = evaluate_models(ds_dir, {model: ds_dir / "models" / model}, ds_dir / "predictions")[model]
-    row = {"dataset": name, "model": model, "seed": seed, "test": metrics["test"]["mean"],
-           "val": metrics["val"]["mean"], "seconds": time.perf_counter() - start}
+    metrics = evaluate_models(ds_dir, {model: ds_dir / "models" / model}, ds_dir / "predictions")[
+        model
+    ]
+    row = {
+        "dataset": name,
+        "model": model,
+        "seed": seed,
+        "test": metrics["test"]["mean"],
+        "val": metrics["val"]["mean"],
+        "seconds": time.perf_counter() - start,
+    }
     logging.info("%s seed %d %s: test %s (%.0f s)", name, seed, model, row["test"], row["seconds"])
     return row
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["| dataset | model | metric | test mean ± std | val mean | seeds | train+eval s (mean) |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| dataset | model | metric | test mean ± std | val mean | seeds | train+eval s (mean) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name in DATASETS:
         metric = HEADLINE[DATASETS[name]["task"]]
         for model in ("gnn", "snn", "rf_ecfp"):
@@ -124,8 +180,10 @@ def markdown(rows: list[dict]) -> str:
             test = np.array([r["test"][metric] for r in sel], float)
             val = np.array([r["val"][metric] for r in sel], float)
             secs = np.mean([r["seconds"] for r in sel])
-            lines.append(f"| {name} | {model} | {metric} | {test.mean():.3f} ± {test.std():.3f} | {val.mean():.3f} | "
-                         f"{len(sel)} | {secs:.0f} |")
+            lines.append(
+                f"| {name} | {model} | {metric} | {test.mean():.3f} ± {test.std():.3f} | {val.mean():.3f} | "
+                f"{len(sel)} | {secs:.0f} |"
+            )
     return "\n".join(lines)
 
 
@@ -136,7 +194,9 @@ def _selection_predictions(dataset_dir: Path, models: list[str], splits: tuple[s
 
     ensembles = [load_model_dir(dataset_dir / "models" / m, fit="selection") for m in models]
     data = load_dataset(dataset_dir, ensembles[0].targets)
-    preds = {s: np.stack([e.predict(data.store, data.indices(s))[0] for e in ensembles]) for s in splits}
+    preds = {
+        s: np.stack([e.predict(data.store, data.indices(s))[0] for e in ensembles]) for s in splits
+    }
     return data, ensembles, preds, {s: data.y[data.indices(s)] for s in splits}
 
 
@@ -148,13 +208,25 @@ def consensus_rows(dataset_dir: Path, models: list[str]) -> list[dict]:
 
     data, ensembles, P, y = _selection_predictions(dataset_dir, models, ("val", "test"))
     task = ensembles[0].task
-    rows = [{"dataset": dataset_dir.name, "model": m, "val": selection_score(task, y["val"], P["val"][i]),
-             "test": selection_score(task, y["test"], P["test"][i])} for i, m in enumerate(models)]
+    rows = [
+        {
+            "dataset": dataset_dir.name,
+            "model": m,
+            "val": selection_score(task, y["val"], P["val"][i]),
+            "test": selection_score(task, y["test"], P["test"][i]),
+        }
+        for i, m in enumerate(models)
+    ]
     for method in candidate_methods(task):
         comb = Combiner.fit(method, task, P["val"], y["val"])
-        rows.append({"dataset": dataset_dir.name, "model": f"consensus:{method}",
-                     "val": crossfit_score(method, task, P["val"], y["val"]),
-                     "test": selection_score(task, y["test"], comb.combine(P["test"]))})
+        rows.append(
+            {
+                "dataset": dataset_dir.name,
+                "model": f"consensus:{method}",
+                "val": crossfit_score(method, task, P["val"], y["val"]),
+                "test": selection_score(task, y["test"], comb.combine(P["test"])),
+            }
+        )
     return rows
 
 
@@ -169,20 +241,35 @@ def refit_rows(dataset_dir: Path, models: list[str], threads: int, device: str) 
     task, test = ensembles[0].task, data.indices("test")
     hidden = data.y.copy()
     hidden[test] = np.nan
-    masked = type(data)(data.ids, data.smiles, data.targets, hidden, data.store, data.split, data.feature_settings)
+    masked = type(data)(
+        data.ids, data.smiles, data.targets, hidden, data.store, data.split, data.feature_settings
+    )
     refit_test, rows = [], []
-    for m, e, p in zip(models, ensembles, P["test"]):
+    for m, e, p in zip(models, ensembles, P["test"], strict=False):
         start = time.perf_counter()
         refit, _ = refit_ensemble(masked, e, device, threads)
         refit_test.append(refit.predict(data.store, test)[0])
-        rows.append({"dataset": dataset_dir.name, "model": m, "selection_test": selection_score(task, y["test"], p),
-                     "refit_test": selection_score(task, y["test"], refit_test[-1]), "refit_seconds": time.perf_counter() - start})
+        rows.append(
+            {
+                "dataset": dataset_dir.name,
+                "model": m,
+                "selection_test": selection_score(task, y["test"], p),
+                "refit_test": selection_score(task, y["test"], refit_test[-1]),
+                "refit_seconds": time.perf_counter() - start,
+            }
+        )
         logging.info("%s", rows[-1])
     method, _ = choose_method(task, P["val"], y["val"])
     comb = Combiner.fit(method, task, P["val"], y["val"])
-    rows.append({"dataset": dataset_dir.name, "model": f"consensus:{method}",
-                 "selection_test": selection_score(task, y["test"], comb.combine(P["test"])),
-                 "refit_test": selection_score(task, y["test"], comb.combine(np.stack(refit_test))), "refit_seconds": 0.0})
+    rows.append(
+        {
+            "dataset": dataset_dir.name,
+            "model": f"consensus:{method}",
+            "selection_test": selection_score(task, y["test"], comb.combine(P["test"])),
+            "refit_test": selection_score(task, y["test"], comb.combine(np.stack(refit_test))),
+            "refit_seconds": 0.0,
+        }
+    )
     return rows
 
 
@@ -190,7 +277,11 @@ def table(rows: list[dict]) -> str:
     keys = [k for k in rows[0] if k not in ("dataset", "model")]
     lines = ["| dataset | model | " + " | ".join(keys) + " |", "|---|---|" + "---|" * len(keys)]
     for r in rows:
-        lines.append(f"| {r['dataset']} | {r['model']} | " + " | ".join(f"{r[k]:.4f}" if k != "refit_seconds" else f"{r[k]:.0f}" for k in keys) + " |")
+        lines.append(
+            f"| {r['dataset']} | {r['model']} | "
+            + " | ".join(f"{r[k]:.4f}" if k != "refit_seconds" else f"{r[k]:.0f}" for k in keys)
+            + " |"
+        )
     return "\n".join(lines)
 
 
@@ -199,13 +290,23 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     parser.add_argument("--models", nargs="+", default=["gnn", "snn", "rf_ecfp"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--members", type=int, default=3, help="ensemble members per deep model (default run: 3)")
-    parser.add_argument("--phase", choices=["all", "prepare", "train", "consensus", "refit"], default="all")
-    parser.add_argument("--dataset-dir", default=None, help="consensus/refit phases: a dataset folder with trained models")
+    parser.add_argument(
+        "--members", type=int, default=3, help="ensemble members per deep model (default run: 3)"
+    )
+    parser.add_argument(
+        "--phase", choices=["all", "prepare", "train", "consensus", "refit"], default="all"
+    )
+    parser.add_argument(
+        "--dataset-dir",
+        default=None,
+        help="consensus/refit phases: a dataset folder with trained models",
+    )
     parser.add_argument("--workers", type=int, default=1, help="training jobs in parallel")
     parser.add_argument("--threads", type=int, default=2, help="torch/sklearn threads per job")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--workdir", default=None, help="keep intermediate files here (default: a temp dir)")
+    parser.add_argument(
+        "--workdir", default=None, help="keep intermediate files here (default: a temp dir)"
+    )
     parser.add_argument("--json", default=None, help="also append raw results here as JSON lines")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -214,7 +315,11 @@ def main() -> None:
 
         torch.set_num_threads(args.threads)
         ds = Path(args.dataset_dir)
-        rows = consensus_rows(ds, args.models) if args.phase == "consensus" else refit_rows(ds, args.models, args.threads, args.device)
+        rows = (
+            consensus_rows(ds, args.models)
+            if args.phase == "consensus"
+            else refit_rows(ds, args.models, args.threads, args.device)
+        )
         if args.json:
             with open(args.json, "a") as fh:
                 fh.writelines(json.dumps({"phase": args.phase, **r}) + "\n" for r in rows)
@@ -227,8 +332,12 @@ def main() -> None:
                 prepare(name, workdir, args.seeds, args.threads)
         if args.phase == "prepare":
             return
-        jobs = [(n, m, s, str(workdir), args.threads, args.members, args.device)
-                for n in args.datasets for s in args.seeds for m in args.models]
+        jobs = [
+            (n, m, s, str(workdir), args.threads, args.members, args.device)
+            for n in args.datasets
+            for s in args.seeds
+            for m in args.models
+        ]
         jobs.sort(key=lambda j: (j[0] != "tox21", j[1] == "rf_ecfp"))  # longest first
         for name in args.datasets:
             for seed in args.seeds:

@@ -47,7 +47,10 @@ def main() -> None:
         X = model_inputs(data.store, idx, "rf_ecfp", False).numpy()
         for k in args.trees:
             pred = np.mean([truncated(m, k).predict(X) for m in ens.members], axis=0)
-            print(f"{split} {len(ens.members)} x {k} trees: {selection_score(ens.task, data.y[idx], pred):.4f}", flush=True)
+            print(
+                f"{split} {len(ens.members)} x {k} trees: {selection_score(ens.task, data.y[idx], pred):.4f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

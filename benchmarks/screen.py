@@ -75,7 +75,9 @@ class Step:
                 while not done.is_set():
                     try:
                         root = psutil.Process(proc.pid)
-                        total = sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+                        total = sum(
+                            p.memory_info().rss for p in [root, *root.children(recursive=True)]
+                        )
                         peak[0] = max(peak[0], total)
                     except psutil.Error:
                         pass
@@ -90,11 +92,16 @@ class Step:
             proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode:
             tail = self.log.read_text()[-3000:]
-            raise RuntimeError(f"{self.name} failed ({proc.returncode}): {' '.join(self.cmd)}\n{tail}")
+            raise RuntimeError(
+                f"{self.name} failed ({proc.returncode}): {' '.join(self.cmd)}\n{tail}"
+            )
         self.max_rss_mib = usage.ru_maxrss / 1024
         self.tree_rss_mib = peak[0] / 2**20
-        print(f"  {self.name:<14} {self.seconds:8.1f} s   peak RSS {self.max_rss_mib:6.0f} MiB "
-              f"(process tree sum {self.tree_rss_mib:6.0f} MiB)", flush=True)
+        print(
+            f"  {self.name:<14} {self.seconds:8.1f} s   peak RSS {self.max_rss_mib:6.0f} MiB "
+            f"(process tree sum {self.tree_rss_mib:6.0f} MiB)",
+            flush=True,
+        )
         return self
 
 
@@ -106,7 +113,9 @@ def write_input(library: Path, smiles_column: str, limit: int | None, out: Path)
     with opener(library, "rt") as src, open(out, "w") as dst:
         header = src.readline().rstrip("\n").split(",")
         if header != [smiles_column]:
-            raise SystemExit(f"{library}: expected a single {smiles_column!r} column, got {header[:5]}")
+            raise SystemExit(
+                f"{library}: expected a single {smiles_column!r} column, got {header[:5]}"
+            )
         dst.write("smiles\n")
         for line in src:
             if limit is not None and n >= limit:
@@ -116,7 +125,9 @@ def write_input(library: Path, smiles_column: str, limit: int | None, out: Path)
     return n
 
 
-def synthetic_shards(standardized: Path, shards: list[Path], train_ids: list[str], seed: int = 0) -> None:
+def synthetic_shards(
+    standardized: Path, shards: list[Path], train_ids: list[str], seed: int = 0
+) -> None:
     """Shard CSVs with the columns of a one-objective campaign and pseudo-random values, each in
     rank order (written run by run, then merged, as ``drugnet screen score`` does)."""
     import numpy as np
@@ -127,24 +138,37 @@ def synthetic_shards(standardized: Path, shards: list[Path], train_ids: list[str
 
     rng = np.random.default_rng(seed)
     runs: list[list[Path]] = [[] for _ in shards]
-    blocks = pd.read_csv(standardized, usecols=["id", "smiles", "n_merged"], dtype={"id": str, "smiles": str},
-                         chunksize=65_536)
+    blocks = pd.read_csv(
+        standardized,
+        usecols=["id", "smiles", "n_merged"],
+        dtype={"id": str, "smiles": str},
+        chunksize=65_536,
+    )
     for k, block in enumerate(blocks):
         n = len(block)
         score = rng.random(n)
         similarity = rng.random(n)
-        frame = pd.DataFrame({
-            "id": block["id"].to_numpy(), "smiles": block["smiles"].to_numpy(), "n_merged": block["n_merged"].to_numpy(),
-            "score": score, "bace.Class": score, "bace.Class.std": rng.random(n) / 10, "ad_similarity": similarity,
-            "nearest_train_id": np.asarray(train_ids, dtype=object)[rng.integers(0, len(train_ids), n)],
-            "in_domain": similarity >= 0.35,
-        })
+        frame = pd.DataFrame(
+            {
+                "id": block["id"].to_numpy(),
+                "smiles": block["smiles"].to_numpy(),
+                "n_merged": block["n_merged"].to_numpy(),
+                "score": score,
+                "bace.Class": score,
+                "bace.Class.std": rng.random(n) / 10,
+                "ad_similarity": similarity,
+                "nearest_train_id": np.asarray(train_ids, dtype=object)[
+                    rng.integers(0, len(train_ids), n)
+                ],
+                "in_domain": similarity >= 0.35,
+            }
+        )
         owner = k % len(shards)
         run = shards[owner].with_name(f"{shards[owner].name}.run{k}")
         sort_by_rank(frame).to_csv(run, index=False)
         runs[owner].append(run)
     header = "id,smiles,n_merged,score,bace.Class,bace.Class.std,ad_similarity,nearest_train_id,in_domain"
-    for shard, parts in zip(shards, runs):
+    for shard, parts in zip(shards, runs, strict=False):
         if parts:
             merge_ranked_csvs(parts, shard)
         else:
@@ -160,53 +184,115 @@ def train_chemprop(chemprop: Path, work: Path, epochs: int, threads: int) -> Pat
         data.write_text(src.read())
     out = work / "chemprop_model"
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    subprocess.run([str(chemprop), "train", "-i", str(data), "-s", "mol", "--target-columns", "Class",
-                    "-t", "classification", "--epochs", str(epochs), "--num-workers", "0",
-                    "--accelerator", "cpu", "--devices", "1", "-o", str(out)],
-                   check=True, env=env, capture_output=True)
+    subprocess.run(
+        [
+            str(chemprop),
+            "train",
+            "-i",
+            str(data),
+            "-s",
+            "mol",
+            "--target-columns",
+            "Class",
+            "-t",
+            "classification",
+            "--epochs",
+            str(epochs),
+            "--num-workers",
+            "0",
+            "--accelerator",
+            "cpu",
+            "--devices",
+            "1",
+            "-o",
+            str(out),
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     return min(out.rglob("best*.pt"))
 
 
-def parameter_counts(model_dir: Path, chemprop_model: Path | None, chemprop: Path) -> tuple[str, str]:
+def parameter_counts(
+    model_dir: Path, chemprop_model: Path | None, chemprop: Path
+) -> tuple[str, str]:
     sys.path.insert(0, str(REPO))
     from drugnet.inference.checkpoint import load_model_dir
 
     ensemble = load_model_dir(model_dir)
-    sizes = [sum(p.numel() for p in m.parameters()) for m in ensemble.members] if ensemble.kind != "rf_ecfp" else []
-    ours = f"{ensemble.kind}, {len(ensemble.members)} members x {sizes[0]:,} parameters" if sizes else ensemble.kind
+    sizes = (
+        [sum(p.numel() for p in m.parameters()) for m in ensemble.members]
+        if ensemble.kind != "rf_ecfp"
+        else []
+    )
+    ours = (
+        f"{ensemble.kind}, {len(ensemble.members)} members x {sizes[0]:,} parameters"
+        if sizes
+        else ensemble.kind
+    )
     theirs = ""
     if chemprop_model is not None:
-        code = ("import torch,sys; d=torch.load(sys.argv[1],map_location='cpu',weights_only=False); "
-                "sd=d.get('state_dict',d); print(sum(v.numel() for v in sd.values() "
-                "if hasattr(v,'numel') and v.dtype.is_floating_point))")
+        code = (
+            "import torch,sys; d=torch.load(sys.argv[1],map_location='cpu',weights_only=False); "
+            "sd=d.get('state_dict',d); print(sum(v.numel() for v in sd.values() "
+            "if hasattr(v,'numel') and v.dtype.is_floating_point))"
+        )
         python = chemprop.parent / "python"
-        count = subprocess.run([str(python), "-c", code, str(chemprop_model)], check=False,
-                               capture_output=True, text=True)
-        theirs = f"D-MPNN, 1 model x {int(count.stdout.strip()):,} parameters" if count.returncode == 0 else "?"
+        count = subprocess.run(
+            [str(python), "-c", code, str(chemprop_model)],
+            check=False,
+            capture_output=True,
+            text=True,
+        )
+        theirs = (
+            f"D-MPNN, 1 model x {int(count.stdout.strip()):,} parameters"
+            if count.returncode == 0
+            else "?"
+        )
     return ours, theirs
 
 
-def explanation_cost(campaign: dict, work: Path, rank_cmd: list, rank: Step, total: float,
-                     env: dict[str, str]) -> dict[str, float]:
+def explanation_cost(
+    campaign: dict, work: Path, rank_cmd: list, rank: Step, total: float, env: dict[str, str]
+) -> dict[str, float]:
     """Time the rank step again without explanations (``explain_top: 0``); print the difference."""
     plain_json = work / "campaign_no_explain.json"
     plain_json.write_text(json.dumps({**campaign, "explain_top": 0}))
-    plain = Step("rank, explain_top 0", [*rank_cmd, "--campaign-json", plain_json, "--output-dir",
-                                         work / "screen_no_explain"], work / "rank_no_explain.log", env).run()
+    plain = Step(
+        "rank, explain_top 0",
+        [*rank_cmd, "--campaign-json", plain_json, "--output-dir", work / "screen_no_explain"],
+        work / "rank_no_explain.log",
+        env,
+    ).run()
     cost = rank.seconds - plain.seconds
-    print(f"explanations: {cost:.1f} s of the rank step's {rank.seconds:.1f} s; {cost / total:.0%} of drugnet's "
-          f"{total:.1f} s (target <= 25 %); load average now {os.getloadavg()[0]:.2f}", flush=True)
-    return {"rank_no_explain_seconds": plain.seconds, "explain_seconds": cost, "explain_share": cost / total}
+    print(
+        f"explanations: {cost:.1f} s of the rank step's {rank.seconds:.1f} s; {cost / total:.0%} of drugnet's "
+        f"{total:.1f} s (target <= 25 %); load average now {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
+    return {
+        "rank_no_explain_seconds": plain.seconds,
+        "explain_seconds": cost,
+        "explain_share": cost / total,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--library", default=str(REPO.parent / "shared" / "data" / "moses_test.csv.gz"),
-                        help="CSV(.gz) with one SMILES column (MOSES layout)")
+    parser.add_argument(
+        "--library",
+        default=str(REPO.parent / "shared" / "data" / "moses_test.csv.gz"),
+        help="CSV(.gz) with one SMILES column (MOSES layout)",
+    )
     parser.add_argument("--smiles-column", default="SMILES")
     parser.add_argument("--limit", type=int, default=None, help="only the first N rows")
-    parser.add_argument("--workdir", default=None, help="scratch folder (default: a new folder under /tmp)")
-    parser.add_argument("--results-dir", default=str(REPO / "results"), help="holds <dataset>/models/<model>")
+    parser.add_argument(
+        "--workdir", default=None, help="scratch folder (default: a new folder under /tmp)"
+    )
+    parser.add_argument(
+        "--results-dir", default=str(REPO / "results"), help="holds <dataset>/models/<model>"
+    )
     parser.add_argument("--dataset", default="bace")
     parser.add_argument("--target", default="Class")
     parser.add_argument("--model", default="gnn")
@@ -215,20 +301,41 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-chemprop", action="store_true")
     parser.add_argument("--chemprop", default=str(CHEMPROP))
-    parser.add_argument("--chemprop-model", default=None, help="a Chemprop .pt (default: train one on BACE)")
+    parser.add_argument(
+        "--chemprop-model", default=None, help="a Chemprop .pt (default: train one on BACE)"
+    )
     parser.add_argument("--chemprop-train-epochs", type=int, default=3)
-    parser.add_argument("--standardized", default=None, help="reuse this standardized.csv (no standardize step)")
-    parser.add_argument("--resume", action="store_true",
-                        help="reuse standardized.csv and shard_*.csv already in --workdir (those steps are not run)")
-    parser.add_argument("--synthetic-scores", action="store_true",
-                        help="stand-in score step with pseudo-random scores (to time the rank step at scale)")
-    parser.add_argument("--device", default="cpu", help="torch device of the score step: cpu, cuda, cuda:N, auto")
-    parser.add_argument("--explain-top", type=int, default=None,
-                        help="campaign explain_top (default: null = annotate_top, the campaign default)")
-    parser.add_argument("--explain-cost", action="store_true",
-                        help="also time the rank step with explain_top 0; print the explanation cost")
+    parser.add_argument(
+        "--standardized", default=None, help="reuse this standardized.csv (no standardize step)"
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="reuse standardized.csv and shard_*.csv already in --workdir (those steps are not run)",
+    )
+    parser.add_argument(
+        "--synthetic-scores",
+        action="store_true",
+        help="stand-in score step with pseudo-random scores (to time the rank step at scale)",
+    )
+    parser.add_argument(
+        "--device", default="cpu", help="torch device of the score step: cpu, cuda, cuda:N, auto"
+    )
+    parser.add_argument(
+        "--explain-top",
+        type=int,
+        default=None,
+        help="campaign explain_top (default: null = annotate_top, the campaign default)",
+    )
+    parser.add_argument(
+        "--explain-cost",
+        action="store_true",
+        help="also time the rank step with explain_top 0; print the explanation cost",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
-    parser.add_argument("--json", default=None, help="append the results as one JSON line to this file")
+    parser.add_argument(
+        "--json", default=None, help="append the results as one JSON line to this file"
+    )
     args = parser.parse_args()
 
     import tempfile
@@ -241,26 +348,61 @@ def main() -> None:
     try:
         library = work / "library.csv"
         n = write_input(Path(args.library), args.smiles_column, args.limit, library)
-        campaign = {"library": "bench", "model": args.model, "top_n": 100, "annotate_top": args.annotate_top,
-                    "explain_top": args.explain_top, "filters": {"max_alerts": 0, "in_domain_only": False},
-                    "objectives": [{"dataset": args.dataset, "target": args.target, "direction": "maximize"}]}
+        campaign = {
+            "library": "bench",
+            "model": args.model,
+            "top_n": 100,
+            "annotate_top": args.annotate_top,
+            "explain_top": args.explain_top,
+            "filters": {"max_alerts": 0, "in_domain_only": False},
+            "objectives": [
+                {"dataset": args.dataset, "target": args.target, "direction": "maximize"}
+            ],
+        }
         campaign_json = work / "campaign.json"
         campaign_json.write_text(json.dumps(campaign))
-        print(f"{n:,} compounds from {args.library}; campaign {args.dataset}.{args.target} ({args.model}), "
-              f"{args.shards} shard(s), annotate_top {args.annotate_top}, explain_top {args.explain_top}, "
-              f"{args.threads} threads, score device {args.device}; load average {os.getloadavg()[0]:.2f}",
-              flush=True)
+        print(
+            f"{n:,} compounds from {args.library}; campaign {args.dataset}.{args.target} ({args.model}), "
+            f"{args.shards} shard(s), annotate_top {args.annotate_top}, explain_top {args.explain_top}, "
+            f"{args.threads} threads, score device {args.device}; load average {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
         steps = []
         if args.standardized or (args.resume and (work / "standardized.csv").exists()):
             std = Path(args.standardized or work / "standardized.csv")
             print(f"  (reusing {std})")
         else:
             std = work / "standardized.csv"
-            steps.append(Step("standardize", [*drugnet, "standardize", library, "--output", std, "--rejects",
-                                              work / "rejects.csv", "--summary", work / "summary.json",
-                                              "--smiles-column", "smiles", "--threads", threads],
-                              work / "standardize.log", env).run())
-        common = ["--campaign-json", campaign_json, "--library", std, "--results-dir", args.results_dir]
+            steps.append(
+                Step(
+                    "standardize",
+                    [
+                        *drugnet,
+                        "standardize",
+                        library,
+                        "--output",
+                        std,
+                        "--rejects",
+                        work / "rejects.csv",
+                        "--summary",
+                        work / "summary.json",
+                        "--smiles-column",
+                        "smiles",
+                        "--threads",
+                        threads,
+                    ],
+                    work / "standardize.log",
+                    env,
+                ).run()
+            )
+        common = [
+            "--campaign-json",
+            campaign_json,
+            "--library",
+            std,
+            "--results-dir",
+            args.results_dir,
+        ]
         shards = [work / f"shard_{i}.csv" for i in range(args.shards)]
         if args.synthetic_scores:
             import pandas as pd
@@ -268,49 +410,151 @@ def main() -> None:
             split = pd.read_csv(Path(args.results_dir) / args.dataset / "split.csv", dtype=str)
             start = time.perf_counter()
             synthetic_shards(std, shards, split.loc[split["split"] == "train", "id"].tolist())
-            print(f"  (synthetic shards written in {time.perf_counter() - start:.1f} s; not a drugnet step)")
+            print(
+                f"  (synthetic shards written in {time.perf_counter() - start:.1f} s; not a drugnet step)"
+            )
         for i, shard in enumerate([] if args.synthetic_scores else shards):
             if args.resume and shard.exists():
                 print(f"  (reusing {shard})")
                 continue
-            steps.append(Step(f"score {i}/{args.shards}", [*drugnet, "screen", "score", *common, "--shard", str(i),
-                                                          "--n-shards", str(args.shards), "--output", shard,
-                                                          "--threads", threads, "--device", args.device],
-                              work / f"score_{i}.log", env).run())
-        steps.append(Step("rank", [*drugnet, "screen", "rank", *common, "--inputs", *shards, "--output-dir",
-                                   work / "screen", "--threads", threads], work / "rank.log", env).run())
+            steps.append(
+                Step(
+                    f"score {i}/{args.shards}",
+                    [
+                        *drugnet,
+                        "screen",
+                        "score",
+                        *common,
+                        "--shard",
+                        str(i),
+                        "--n-shards",
+                        str(args.shards),
+                        "--output",
+                        shard,
+                        "--threads",
+                        threads,
+                        "--device",
+                        args.device,
+                    ],
+                    work / f"score_{i}.log",
+                    env,
+                ).run()
+            )
+        steps.append(
+            Step(
+                "rank",
+                [
+                    *drugnet,
+                    "screen",
+                    "rank",
+                    *common,
+                    "--inputs",
+                    *shards,
+                    "--output-dir",
+                    work / "screen",
+                    "--threads",
+                    threads,
+                ],
+                work / "rank.log",
+                env,
+            ).run()
+        )
         ours = sum(s.seconds for s in steps)
-        label = "drugnet (standardize + score + rank)" if len(steps) == 2 + args.shards else (
-            f"drugnet ({', '.join(s.name for s in steps)}" + (", synthetic scores" if args.synthetic_scores else "") + ")")
+        label = (
+            "drugnet (standardize + score + rank)"
+            if len(steps) == 2 + args.shards
+            else (
+                f"drugnet ({', '.join(s.name for s in steps)}"
+                + (", synthetic scores" if args.synthetic_scores else "")
+                + ")"
+            )
+        )
         with open(work / "screen" / "ranked.csv") as ranked:
             n_ranked = sum(1 for _ in ranked) - 1
-        print(f"{label}: {ours:.1f} s for {n:,} input compounds ({n_ranked:,} ranked after standardization): "
-              f"{n / ours:,.0f} compounds/s; peak RSS of any step {max(s.max_rss_mib for s in steps):.0f} MiB",
-              flush=True)
-        result = {"library": args.library, "n": n, "label": label, "synthetic_scores": args.synthetic_scores,
-                  "device": args.device, "load_average": os.getloadavg()[0],
-                  "n_ranked": n_ranked, "shards": args.shards, "threads": args.threads, "steps": [vars(s) | {"cmd": " ".join(s.cmd)} for s in steps],
-                  "drugnet_seconds": ours, "drugnet_per_s": n / ours}
+        print(
+            f"{label}: {ours:.1f} s for {n:,} input compounds ({n_ranked:,} ranked after standardization): "
+            f"{n / ours:,.0f} compounds/s; peak RSS of any step {max(s.max_rss_mib for s in steps):.0f} MiB",
+            flush=True,
+        )
+        result = {
+            "library": args.library,
+            "n": n,
+            "label": label,
+            "synthetic_scores": args.synthetic_scores,
+            "device": args.device,
+            "load_average": os.getloadavg()[0],
+            "n_ranked": n_ranked,
+            "shards": args.shards,
+            "threads": args.threads,
+            "steps": [vars(s) | {"cmd": " ".join(s.cmd)} for s in steps],
+            "drugnet_seconds": ours,
+            "drugnet_per_s": n / ours,
+        }
         if args.explain_cost:
-            result |= explanation_cost(campaign, work, [*drugnet, "screen", "rank", "--library", std, "--results-dir",
-                                                        args.results_dir, "--inputs", *shards, "--threads", threads],
-                                       steps[-1], ours, env)
+            result |= explanation_cost(
+                campaign,
+                work,
+                [
+                    *drugnet,
+                    "screen",
+                    "rank",
+                    "--library",
+                    std,
+                    "--results-dir",
+                    args.results_dir,
+                    "--inputs",
+                    *shards,
+                    "--threads",
+                    threads,
+                ],
+                steps[-1],
+                ours,
+                env,
+            )
         if not args.no_chemprop:
             chemprop = Path(args.chemprop)
-            model = Path(args.chemprop_model) if args.chemprop_model else train_chemprop(
-                chemprop, work, args.chemprop_train_epochs, args.threads)
-            ours_size, theirs_size = parameter_counts(Path(args.results_dir) / args.dataset / "models" / args.model,
-                                                      model, chemprop)
-            cp = Step("chemprop", [chemprop, "predict", "-i", library, "-s", "smiles", "--model-paths", model,
-                                   "-o", work / "chemprop_preds.csv", "--num-workers", "0", "--accelerator", "cpu",
-                                   "--devices", "1"], work / "chemprop.log", env).run()
+            model = (
+                Path(args.chemprop_model)
+                if args.chemprop_model
+                else train_chemprop(chemprop, work, args.chemprop_train_epochs, args.threads)
+            )
+            ours_size, theirs_size = parameter_counts(
+                Path(args.results_dir) / args.dataset / "models" / args.model, model, chemprop
+            )
+            cp = Step(
+                "chemprop",
+                [
+                    chemprop,
+                    "predict",
+                    "-i",
+                    library,
+                    "-s",
+                    "smiles",
+                    "--model-paths",
+                    model,
+                    "-o",
+                    work / "chemprop_preds.csv",
+                    "--num-workers",
+                    "0",
+                    "--accelerator",
+                    "cpu",
+                    "--devices",
+                    "1",
+                ],
+                work / "chemprop.log",
+                env,
+            ).run()
             ratio = (n / ours) / (n / cp.seconds)
             print(f"chemprop predict: {cp.seconds:.1f} s: {n / cp.seconds:,.0f} compounds/s")
             print(f"models: drugnet {ours_size}; chemprop {theirs_size}")
             print(f"throughput ratio drugnet/chemprop: {ratio:.2f} (target >= 1, goal 2)")
-            result |= {"chemprop_seconds": cp.seconds, "chemprop_per_s": n / cp.seconds,
-                       "chemprop_max_rss_mib": cp.max_rss_mib, "ratio": ratio,
-                       "models": {"drugnet": ours_size, "chemprop": theirs_size}}
+            result |= {
+                "chemprop_seconds": cp.seconds,
+                "chemprop_per_s": n / cp.seconds,
+                "chemprop_max_rss_mib": cp.max_rss_mib,
+                "ratio": ratio,
+                "models": {"drugnet": ours_size, "chemprop": theirs_size},
+            }
         if args.json:
             with open(args.json, "a") as fh:
                 fh.write(json.dumps(result, default=str) + "\n")

@@ -56,30 +56,78 @@ def chemprop_table(dataset_dir: Path, targets: list[str], out: Path) -> tuple[Pa
     return train_csv, test_csv, int((~ok).sum())
 
 
-def run_chemprop(chemprop: Path, csv: Path, targets: list[str], epochs: int, threads: int, save: Path) -> float:
-    cmd = [str(chemprop), "train", "-i", str(csv), "-s", "smiles", "--target-columns", *targets,
-           "-t", "classification", "--splits-column", "split", "--epochs", str(epochs), "--patience", str(epochs),
-           "--num-workers", "0", "--accelerator", "cpu", "--devices", "1", "-o", str(save)]
+def run_chemprop(
+    chemprop: Path, csv: Path, targets: list[str], epochs: int, threads: int, save: Path
+) -> float:
+    cmd = [
+        str(chemprop),
+        "train",
+        "-i",
+        str(csv),
+        "-s",
+        "smiles",
+        "--target-columns",
+        *targets,
+        "-t",
+        "classification",
+        "--splits-column",
+        "split",
+        "--epochs",
+        str(epochs),
+        "--patience",
+        str(epochs),
+        "--num-workers",
+        "0",
+        "--accelerator",
+        "cpu",
+        "--devices",
+        "1",
+        "-o",
+        str(save),
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     start = time.perf_counter()
     subprocess.run(cmd, check=True, env=env, capture_output=True)
     return time.perf_counter() - start
 
 
-def chemprop_test_auc(chemprop: Path, save: Path, test_csv: Path, y_test: np.ndarray, targets: list[str]) -> float:
+def chemprop_test_auc(
+    chemprop: Path, save: Path, test_csv: Path, y_test: np.ndarray, targets: list[str]
+) -> float:
     from drugnet.train.metrics import roc_auc
 
     model = sorted(save.rglob("best*.pt"))[0]
     preds = save / "test_preds.csv"
-    subprocess.run([str(chemprop), "predict", "-i", str(test_csv), "-s", "smiles", "--model-paths", str(model),
-                    "-o", str(preds), "--num-workers", "0", "--accelerator", "cpu", "--devices", "1"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            str(chemprop),
+            "predict",
+            "-i",
+            str(test_csv),
+            "-s",
+            "smiles",
+            "--model-paths",
+            str(model),
+            "-o",
+            str(preds),
+            "--num-workers",
+            "0",
+            "--accelerator",
+            "cpu",
+            "--devices",
+            "1",
+        ],
+        check=True,
+        capture_output=True,
+    )
     p = pd.read_csv(preds)
     columns = [c for c in p.columns if c != "smiles"][: len(targets)]
     return float(np.nanmean(roc_auc(y_test, p[columns].to_numpy(float))))
 
 
-def run_drugnet(dataset_dir: Path, targets: list[str], epochs: int, threads: int) -> tuple[float, float, int]:
+def run_drugnet(
+    dataset_dir: Path, targets: list[str], epochs: int, threads: int
+) -> tuple[float, float, int]:
     import torch
 
     from drugnet.features.dataset import load_dataset
@@ -88,8 +136,9 @@ def run_drugnet(dataset_dir: Path, targets: list[str], epochs: int, threads: int
 
     torch.set_num_threads(threads)
     data = load_dataset(dataset_dir, targets)
-    ensemble, history = train_ensemble(data, "gnn", "classification", {"epochs": epochs, "patience": epochs},
-                                       1, 0, "cpu", threads)
+    ensemble, history = train_ensemble(
+        data, "gnn", "classification", {"epochs": epochs, "patience": epochs}, 1, 0, "cpu", threads
+    )
     seconds = float(np.median([row["seconds"] for row in history]))
     test = data.indices("test")
     mean, _ = ensemble.predict(data.store, test, device="cpu")
@@ -98,11 +147,17 @@ def run_drugnet(dataset_dir: Path, targets: list[str], epochs: int, threads: int
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset-dir", default="results/tox21", help="standardized.csv, split.csv, features/")
-    parser.add_argument("--targets", nargs="+", default=None, help="default: every target column of tox21")
+    parser.add_argument(
+        "--dataset-dir", default="results/tox21", help="standardized.csv, split.csv, features/"
+    )
+    parser.add_argument(
+        "--targets", nargs="+", default=None, help="default: every target column of tox21"
+    )
     parser.add_argument("--epochs", type=int, default=10, help="at least 4")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--setup", action="store_true", help=f"create the Chemprop venv at {VENV} if missing")
+    parser.add_argument(
+        "--setup", action="store_true", help=f"create the Chemprop venv at {VENV} if missing"
+    )
     parser.add_argument("--chemprop", default=str(VENV / "bin" / "chemprop"))
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -112,8 +167,11 @@ def main() -> None:
     dataset_dir = Path(args.dataset_dir)
     chemprop = setup_chemprop(VENV) if args.setup else Path(args.chemprop)
     ours_epoch, ours_auc, n_train = run_drugnet(dataset_dir, targets, args.epochs, args.threads)
-    print(f"drugnet gnn: {ours_epoch:.2f} s/epoch (median of {args.epochs}), test ROC-AUC {ours_auc:.3f}, "
-          f"{n_train} training molecules", flush=True)
+    print(
+        f"drugnet gnn: {ours_epoch:.2f} s/epoch (median of {args.epochs}), test ROC-AUC {ours_auc:.3f}, "
+        f"{n_train} training molecules",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         csv, test_csv, dropped = chemprop_table(dataset_dir, targets, tmp)
@@ -124,11 +182,19 @@ def main() -> None:
         split = pd.read_csv(dataset_dir / "split.csv")
         std = pd.read_csv(dataset_dir / "standardized.csv")
         y_test = std.loc[split["split"].to_numpy() == "test", targets].to_numpy(float)
-        their_auc = chemprop_test_auc(chemprop, tmp / "cpE", test_csv, y_test, targets) if not dropped else float("nan")
-    print(f"chemprop: {their_epoch:.2f} s/epoch ((T{args.epochs}={te:.0f}s - T{short}={t1:.0f}s)/{args.epochs - short}), "
-          f"test ROC-AUC {their_auc:.3f}, {dropped} rows dropped (unparseable)")
-    print(f"epoch time ratio drugnet/chemprop: {ours_epoch / their_epoch:.2f} (target <= 0.5); "
-          f"test ROC-AUC difference drugnet - chemprop: {ours_auc - their_auc:+.3f} (target >= 0)")
+        their_auc = (
+            chemprop_test_auc(chemprop, tmp / "cpE", test_csv, y_test, targets)
+            if not dropped
+            else float("nan")
+        )
+    print(
+        f"chemprop: {their_epoch:.2f} s/epoch ((T{args.epochs}={te:.0f}s - T{short}={t1:.0f}s)/{args.epochs - short}), "
+        f"test ROC-AUC {their_auc:.3f}, {dropped} rows dropped (unparseable)"
+    )
+    print(
+        f"epoch time ratio drugnet/chemprop: {ours_epoch / their_epoch:.2f} (target <= 0.5); "
+        f"test ROC-AUC difference drugnet - chemprop: {ours_auc - their_auc:+.3f} (target >= 0)"
+    )
 
 
 if __name__ == "__main__":

@@ -109,7 +109,9 @@ def parse_label(value: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
-_parse_label_cached = functools.lru_cache(maxsize=4096)(parse_label)  # label columns repeat few values
+_parse_label_cached = functools.lru_cache(maxsize=4096)(
+    parse_label
+)  # label columns repeat few values
 
 
 _inchikey_cache: dict[str, str] = {}
@@ -134,8 +136,14 @@ def _standardized_cached(smiles: str, settings: _Settings) -> tuple[str | None, 
     cache_key = (smiles, settings.tautomer, settings.max_heavy_atoms)
     cached = _result_cache.get(cache_key)
     if cached is None:
-        result = standardize_smiles(smiles, tautomer=settings.tautomer, max_heavy_atoms=settings.max_heavy_atoms)
-        cached = (result.reason, "", "") if result.mol is None else (None, *_identifiers_cached(result.mol))
+        result = standardize_smiles(
+            smiles, tautomer=settings.tautomer, max_heavy_atoms=settings.max_heavy_atoms
+        )
+        cached = (
+            (result.reason, "", "")
+            if result.mol is None
+            else (None, *_identifiers_cached(result.mol))
+        )
         if len(_result_cache) >= _RESULT_CACHE_SIZE:
             _result_cache.clear()
         _result_cache[cache_key] = cached
@@ -153,7 +161,7 @@ def _process_chunk(chunk: dict[str, list], settings: _Settings) -> tuple[list[tu
     target_values = chunk["targets"]
     label_values = chunk["labels"]
     for i, (row, ident, smiles, read_error) in enumerate(
-        zip(chunk["row"], chunk["id"], chunk["input_smiles"], chunk["read_error"])
+        zip(chunk["row"], chunk["id"], chunk["input_smiles"], chunk["read_error"], strict=False)
     ):
         if read_error:
             rejected.append((row, ident, smiles, read_error))
@@ -164,7 +172,7 @@ def _process_chunk(chunk: dict[str, list], settings: _Settings) -> tuple[list[tu
             continue
         labels: list[float] = []
         reason = None
-        for name, column in zip(settings.targets, target_values):
+        for name, column in zip(settings.targets, target_values, strict=False):
             value = _parse_label_cached(column[i])
             if value is None:
                 reason = f"{NON_NUMERIC_LABEL}:{name}"
@@ -177,12 +185,14 @@ def _process_chunk(chunk: dict[str, list], settings: _Settings) -> tuple[list[tu
         if reason:
             rejected.append((row, ident, smiles, reason))
             continue
-        accepted.append((row, ident, smiles, canonical, key, tuple(labels), tuple(c[i] for c in label_values)))
+        accepted.append(
+            (row, ident, smiles, canonical, key, tuple(labels), tuple(c[i] for c in label_values))
+        )
     return accepted, rejected
 
 
 def _append_labels(values: list[list[str]], raw: Sequence[str]) -> None:
-    for column, value in zip(values, raw):
+    for column, value in zip(values, raw, strict=False):
         text = value.strip()
         if text.lower() not in MISSING_TOKENS:
             column.append(text)
@@ -205,7 +215,12 @@ class _Store:
         self._first_path = folder / "first.marshal"
         self._first = open(self._first_path, "wb")  # noqa: SIM115 - closed in groups()/close()
         self._db = sqlite3.connect(folder / "duplicates.sqlite")
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", "cache_size=-8000"):
+        for pragma in (
+            "journal_mode=OFF",
+            "synchronous=OFF",
+            "temp_store=FILE",
+            "cache_size=-8000",
+        ):
             self._db.execute(f"PRAGMA {pragma}")
         self._db.execute("CREATE TABLE dup (grp INTEGER NOT NULL, data BLOB NOT NULL)")
 
@@ -244,8 +259,10 @@ class _Store:
 
     def label_kinds(self) -> list[str]:
         """Per label column: "text", "binary" (merged by vote) or "numeric" (mean, std, count)."""
-        return ["text" if text else "binary" if binary else "numeric"
-                for text, binary in zip(self._label_text, self._label_binary)]
+        return [
+            "text" if text else "binary" if binary else "numeric"
+            for text, binary in zip(self._label_text, self._label_binary, strict=False)
+        ]
 
     def groups(self) -> Iterator[tuple]:
         """``(id, input_smiles, smiles, inchikey, n_merged, merged_ids, target values, label values)``
@@ -273,12 +290,21 @@ class _Store:
                     while pending is not None and pending[0] == group:
                         dup_ident, dup_targets, dup_labels = marshal.loads(pending[1])
                         ids.append(dup_ident)
-                        for values, value in zip(target_values, dup_targets):
+                        for values, value in zip(target_values, dup_targets, strict=False):
                             if not math.isnan(value):
                                 values.append(value)
                         _append_labels(label_values, dup_labels)
                         pending = next(duplicates, None)
-                    yield ident, input_smiles, smiles, key, len(ids), encode_merged_ids(ids), target_values, label_values
+                    yield (
+                        ident,
+                        input_smiles,
+                        smiles,
+                        key,
+                        len(ids),
+                        encode_merged_ids(ids),
+                        target_values,
+                        label_values,
+                    )
                     group += 1
 
     def close(self) -> None:
@@ -314,7 +340,9 @@ def _classification_column(groups: list[list[float]]) -> tuple[pd.Series, list[b
 def _label_column(name: str, groups: list[list[str]], kind: str) -> dict[str, pd.Series]:
     """Merged label column(s); ``kind`` is decided over the whole file (``_Store.label_kinds``)."""
     if kind == "text":
-        return {name: pd.Series([";".join(dict.fromkeys(values)) for values in groups], dtype=object)}
+        return {
+            name: pd.Series([";".join(dict.fromkeys(values)) for values in groups], dtype=object)
+        }
     # the column's kind says every non-missing value parses; None would be a bug, kept as NaN
     parsed = [[_parse_label_cached(v) for v in values] for values in groups]
     numbers = [[math.nan if x is None else x for x in values] for values in parsed]
@@ -323,8 +351,12 @@ def _label_column(name: str, groups: list[list[str]], kind: str) -> dict[str, pd
     return _regression_columns(name, numbers)
 
 
-def _standardized_frame(block: list[tuple], settings: _Settings, label_columns: Sequence[str],
-                        label_kinds: Sequence[str]) -> pd.DataFrame:
+def _standardized_frame(
+    block: list[tuple],
+    settings: _Settings,
+    label_columns: Sequence[str],
+    label_kinds: Sequence[str],
+) -> pd.DataFrame:
     """One block of ``standardized`` rows from ``_Store.groups()`` items."""
     data: dict[str, pd.Series] = {
         "id": pd.Series([g[0] for g in block], dtype=object),
@@ -345,13 +377,18 @@ def _standardized_frame(block: list[tuple], settings: _Settings, label_columns: 
             data.update(_regression_columns(name, groups))
     if settings.classification and settings.targets:
         data["n_label_conflicts"] = pd.Series(conflicts, dtype="int64")
-    for j, (name, kind) in enumerate(zip(label_columns, label_kinds)):
+    for j, (name, kind) in enumerate(zip(label_columns, label_kinds, strict=False)):
         data.update(_label_column(name, [g[7][j] for g in block], kind))
     return pd.DataFrame(data, index=pd.RangeIndex(n))
 
 
-def _emit(block: list[tuple], settings: _Settings, label_columns: Sequence[str], label_kinds: Sequence[str],
-          on_block: Callable[[pd.DataFrame], None]) -> int:
+def _emit(
+    block: list[tuple],
+    settings: _Settings,
+    label_columns: Sequence[str],
+    label_kinds: Sequence[str],
+    on_block: Callable[[pd.DataFrame], None],
+) -> int:
     """Hand one block to ``on_block``; returns its number of label conflicts."""
     frame = _standardized_frame(block, settings, label_columns, label_kinds)
     on_block(frame)
@@ -369,7 +406,9 @@ def _rejects_frame(rejects: list[tuple]) -> pd.DataFrame:
     )
 
 
-def _chunk_payload(frame: pd.DataFrame, targets: Sequence[str], label_columns: Sequence[str]) -> dict[str, list]:
+def _chunk_payload(
+    frame: pd.DataFrame, targets: Sequence[str], label_columns: Sequence[str]
+) -> dict[str, list]:
     payload = {c: frame[c].tolist() for c in ("row", "id", "input_smiles", "read_error")}
     payload["targets"] = [frame[c].tolist() for c in targets]
     payload["labels"] = [frame[c].tolist() for c in label_columns]
@@ -428,9 +467,15 @@ def _standardize(
         n_jobs = os.cpu_count() or 1
     start = time.perf_counter()
     settings = _Settings(targets, task == "classification", tautomer, max_heavy_atoms)
-    chunks = read_chunks(path, smiles_column=smiles_column, id_column=id_column,
-                         columns=[*targets, *label_columns], chunk_size=chunk_size, fmt=fmt,
-                         max_record_atoms=record_atom_limit(max_heavy_atoms))
+    chunks = read_chunks(
+        path,
+        smiles_column=smiles_column,
+        id_column=id_column,
+        columns=[*targets, *label_columns],
+        chunk_size=chunk_size,
+        fmt=fmt,
+        max_record_atoms=record_atom_limit(max_heavy_atoms),
+    )
     lazy = (_chunk_payload(frame, targets, label_columns) for frame in chunks)
     first = next(lazy)  # header and column errors surface before any worker starts
     payloads = itertools.chain([first], lazy)
@@ -440,8 +485,9 @@ def _standardize(
         store = _Store(Path(folder), len(label_columns))
         registry = IdRegistry(Path(folder))
         try:
-            for payload, (accepted, rejected) in _map_chunks(partial(_process_chunk, settings=settings),
-                                                             payloads, n_jobs):
+            for payload, (accepted, rejected) in _map_chunks(
+                partial(_process_chunk, settings=settings), payloads, n_jobs
+            ):
                 accepted, id_rejects = registry.check(accepted)
                 if id_rejects:
                     rejected = sorted(rejected + id_rejects, key=lambda r: r[0])
@@ -514,9 +560,20 @@ def standardize_file(
     rejects: list[tuple] = []
     blocks: list[pd.DataFrame] = []
     summary = _standardize(
-        path, on_rejects=rejects.extend, on_block=blocks.append, smiles_column=smiles_column,
-        id_column=id_column, targets=targets, task=task, label_columns=label_columns, tautomer=tautomer,
-        chunk_size=chunk_size, n_jobs=n_jobs, fmt=fmt, max_heavy_atoms=max_heavy_atoms, progress=progress,
+        path,
+        on_rejects=rejects.extend,
+        on_block=blocks.append,
+        smiles_column=smiles_column,
+        id_column=id_column,
+        targets=targets,
+        task=task,
+        label_columns=label_columns,
+        tautomer=tautomer,
+        chunk_size=chunk_size,
+        n_jobs=n_jobs,
+        fmt=fmt,
+        max_heavy_atoms=max_heavy_atoms,
+        progress=progress,
     )
     standardized = blocks[0] if len(blocks) == 1 else pd.concat(blocks, ignore_index=True)
     return StandardizeOutput(standardized, _rejects_frame(rejects), summary)
@@ -535,9 +592,12 @@ def standardize_to_files(
     their targets and renamed when complete; nothing is written when the input is refused.
     Returns the summary.
     """
-    with atomic_path(standardized_path) as standardized_tmp, atomic_path(rejects_path) as rejects_tmp, \
-            open(standardized_tmp, "w", encoding="utf-8", newline="") as standardized_fh, \
-            open(rejects_tmp, "w", encoding="utf-8", newline="") as rejects_fh:
+    with (
+        atomic_path(standardized_path) as standardized_tmp,
+        atomic_path(rejects_path) as rejects_tmp,
+        open(standardized_tmp, "w", encoding="utf-8", newline="") as standardized_fh,
+        open(rejects_tmp, "w", encoding="utf-8", newline="") as rejects_fh,
+    ):
         _rejects_frame([]).to_csv(rejects_fh, index=False)
         blocks_written = [0]
 
@@ -546,8 +606,12 @@ def standardize_to_files(
             blocks_written[0] += 1
 
         summary = _standardize(
-            path, on_rejects=lambda rows: _rejects_frame(rows).to_csv(rejects_fh, index=False, header=False),
-            on_block=write_block, **kwargs,
+            path,
+            on_rejects=lambda rows: _rejects_frame(rows).to_csv(
+                rejects_fh, index=False, header=False
+            ),
+            on_block=write_block,
+            **kwargs,
         )
     if summary_path is not None:
         write_json_atomic(summary, summary_path)
@@ -575,5 +639,3 @@ def format_summary(summary: dict) -> str:
         f"{summary['accepted_unique']} unique accepted, {summary['merged_rows']} merged, "
         f"{summary['rejected']} rejected ({reasons}) in {summary['wall_seconds']:.1f}s"
     )
-
-

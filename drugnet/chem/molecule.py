@@ -120,10 +120,16 @@ def _tautomer_enumerator() -> rdMolStandardize.TautomerEnumerator:
     return _TAUTOMER_ENUMERATOR
 
 
-def record_atom_limit(max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS, max_record_atoms: int | None = None) -> int:
+def record_atom_limit(
+    max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS, max_record_atoms: int | None = None
+) -> int:
     """Atom cap for a whole input record: ``max_record_atoms`` if given, else
     ``max(DEFAULT_MAX_RECORD_ATOMS, max_heavy_atoms)``; never above ``MAX_RECORD_ATOMS_CEILING``."""
-    limit = max(DEFAULT_MAX_RECORD_ATOMS, max_heavy_atoms) if max_record_atoms is None else max_record_atoms
+    limit = (
+        max(DEFAULT_MAX_RECORD_ATOMS, max_heavy_atoms)
+        if max_record_atoms is None
+        else max_record_atoms
+    )
     return min(limit, MAX_RECORD_ATOMS_CEILING)
 
 
@@ -149,7 +155,11 @@ def parse_smiles(smiles: str, *, max_atoms: int = DEFAULT_MAX_RECORD_ATOMS) -> S
                 return StandardizeResult(None, TOO_MANY_ATOMS)
         mol = Chem.MolFromSmiles(smiles)
         if mol is not None:
-            return StandardizeResult(mol) if mol.GetNumAtoms() else StandardizeResult(None, EMPTY_SMILES)
+            return (
+                StandardizeResult(mol)
+                if mol.GetNumAtoms()
+                else StandardizeResult(None, EMPTY_SMILES)
+            )
         raw = Chem.MolFromSmiles(smiles, sanitize=False)
         if raw is None:
             return StandardizeResult(None, UNPARSEABLE_SMILES)
@@ -222,7 +232,9 @@ def standardize_smiles(
     parsed = parse_smiles(smiles, max_atoms=limit)
     if parsed.mol is None:
         return parsed
-    return standardize_mol(parsed.mol, tautomer=tautomer, max_heavy_atoms=max_heavy_atoms, max_record_atoms=limit)
+    return standardize_mol(
+        parsed.mol, tautomer=tautomer, max_heavy_atoms=max_heavy_atoms, max_record_atoms=limit
+    )
 
 
 def fallback_key(smiles: str) -> str:

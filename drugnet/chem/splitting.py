@@ -12,8 +12,11 @@ from rdkit.Chem.Scaffolds import MurckoScaffold
 SPLITS = ("train", "val", "test")
 METHODS = ("scaffold", "random", "stratified", "column")
 _COLUMN_VALUES = {
-    "train": "train", "training": "train",
-    "val": "val", "valid": "val", "validation": "val",
+    "train": "train",
+    "training": "train",
+    "val": "val",
+    "valid": "val",
+    "validation": "val",
     "test": "test",
 }
 
@@ -68,7 +71,9 @@ def scaffold_split(smiles: Sequence[str], sizes: Sequence[float], seed: int = 0)
     rng = np.random.default_rng(seed)
     big = [g for g in groups if len(g) > big_limit]
     small = [g for g in groups if len(g) <= big_limit]
-    ordered = [big[i] for i in rng.permutation(len(big))] + [small[i] for i in rng.permutation(len(small))]
+    ordered = [big[i] for i in rng.permutation(len(big))] + [
+        small[i] for i in rng.permutation(len(small))
+    ]
     return _fill(ordered, n, sizes)
 
 
@@ -169,4 +174,6 @@ def _check_no_leak(inchikeys: pd.Series, split: pd.Series) -> None:
     n_splits = keyed.groupby("k")["s"].nunique()
     leaked = n_splits[n_splits > 1]
     if len(leaked):
-        raise ValueError(f"{len(leaked)} InChIKeys are in more than one split, e.g. {leaked.index[0]}")
+        raise ValueError(
+            f"{len(leaked)} InChIKeys are in more than one split, e.g. {leaked.index[0]}"
+        )

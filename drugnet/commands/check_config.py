@@ -13,8 +13,12 @@ from drugnet.config import ConfigError, check_config, load_config
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="YAML config file (e.g. config/config.yaml)")
-    parser.add_argument("--no-files", action="store_true", help="skip the checks that read data files")
-    parser.add_argument("--print", action="store_true", help="print the config with defaults filled, as JSON")
+    parser.add_argument(
+        "--no-files", action="store_true", help="skip the checks that read data files"
+    )
+    parser.add_argument(
+        "--print", action="store_true", help="print the config with defaults filled, as JSON"
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -27,6 +31,8 @@ def main(args: argparse.Namespace) -> int:
     if args.print:
         print(json.dumps(config, indent=2, sort_keys=True))
     else:
-        print(f"{args.config}: OK ({len(config['datasets'])} datasets, {len(config['libraries'])} libraries, "
-              f"{len(config['campaigns'])} campaigns)")
+        print(
+            f"{args.config}: OK ({len(config['datasets'])} datasets, {len(config['libraries'])} libraries, "
+            f"{len(config['campaigns'])} campaigns)"
+        )
     return 0

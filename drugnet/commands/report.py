@@ -10,10 +10,19 @@ from drugnet.report.inputs import parse_config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config-json", required=True,
-                        help="the run's config as JSON text, or a path to a .json/.yaml file")
-    parser.add_argument("--results-dir", default=None, help="results folder (default: the config's `results`, else results)")
-    parser.add_argument("--output", default=None, help="HTML file to write (default: <results-dir>/report.html)")
+    parser.add_argument(
+        "--config-json",
+        required=True,
+        help="the run's config as JSON text, or a path to a .json/.yaml file",
+    )
+    parser.add_argument(
+        "--results-dir",
+        default=None,
+        help="results folder (default: the config's `results`, else results)",
+    )
+    parser.add_argument(
+        "--output", default=None, help="HTML file to write (default: <results-dir>/report.html)"
+    )
 
 
 def main(args: argparse.Namespace) -> int:

@@ -31,11 +31,17 @@ from drugnet.screening.score import (
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--campaign-json", required=True,
-                        help="the campaign's config block as JSON text, or a path to a .json file")
+    parser.add_argument(
+        "--campaign-json",
+        required=True,
+        help="the campaign's config block as JSON text, or a path to a .json file",
+    )
     parser.add_argument("--library", required=True, help="the library's standardized.csv")
-    parser.add_argument("--results-dir", default="results",
-                        help="folder with <dataset>/standardized.csv, split.csv, models/<model>/")
+    parser.add_argument(
+        "--results-dir",
+        default="results",
+        help="folder with <dataset>/standardized.csv, split.csv, models/<model>/",
+    )
 
 
 def _threshold(text: str) -> float | None:
@@ -50,27 +56,51 @@ def _threshold(text: str) -> float | None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="screen_step", metavar="{score,rank}", required=True)
-    score = sub.add_parser("score", help="predict one shard: score, objective columns, std, applicability "
-                                         "domain; written sorted in rank order")
+    score = sub.add_parser(
+        "score",
+        help="predict one shard: score, objective columns, std, applicability "
+        "domain; written sorted in rank order",
+    )
     _common(score)
     score.add_argument("--shard", type=int, default=0, help="0-based shard index")
     score.add_argument("--n-shards", type=int, default=1)
     score.add_argument("--output", required=True, help="shard predictions CSV")
-    score.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE,
-                       help="rows per prediction batch; keep equal across shards of one run")
-    score.add_argument("--ad-threshold", type=_threshold, default=None,
-                       help="in-domain similarity for every objective dataset; 'auto' (default): each model's "
-                            f"threshold fitted on validation (model.json), {DEFAULT_AD_THRESHOLD} without one")
-    score.add_argument("--run-rows", type=int, default=DEFAULT_RUN_ROWS,
-                       help="rows scored and sorted at once (bounds memory); the shard is a merge of such runs")
+    score.add_argument(
+        "--chunk-size",
+        type=int,
+        default=DEFAULT_CHUNK_SIZE,
+        help="rows per prediction batch; keep equal across shards of one run",
+    )
+    score.add_argument(
+        "--ad-threshold",
+        type=_threshold,
+        default=None,
+        help="in-domain similarity for every objective dataset; 'auto' (default): each model's "
+        f"threshold fitted on validation (model.json), {DEFAULT_AD_THRESHOLD} without one",
+    )
+    score.add_argument(
+        "--run-rows",
+        type=int,
+        default=DEFAULT_RUN_ROWS,
+        help="rows scored and sorted at once (bounds memory); the shard is a merge of such runs",
+    )
     score.add_argument("--threads", type=int, default=1)
-    score.add_argument("--device", default="cpu",
-                       help="torch device of the deep models: cpu (default, tested), cuda, cuda:N or auto")
-    rank = sub.add_parser("rank", help="merge the sorted shards; write ranked.csv, top.csv, top.sdf, enrichment.json")
+    score.add_argument(
+        "--device",
+        default="cpu",
+        help="torch device of the deep models: cpu (default, tested), cuda, cuda:N or auto",
+    )
+    rank = sub.add_parser(
+        "rank", help="merge the sorted shards; write ranked.csv, top.csv, top.sdf, enrichment.json"
+    )
     _common(rank)
-    rank.add_argument("--inputs", nargs="+", required=True, help="shard predictions CSVs (from `screen score`)")
+    rank.add_argument(
+        "--inputs", nargs="+", required=True, help="shard predictions CSVs (from `screen score`)"
+    )
     rank.add_argument("--output-dir", required=True)
-    rank.add_argument("--threads", type=int, default=1, help="processes/threads for the annotations")
+    rank.add_argument(
+        "--threads", type=int, default=1, help="processes/threads for the annotations"
+    )
 
 
 def parse_campaign(text: str) -> dict[str, Any]:
@@ -104,23 +134,36 @@ def main(args: argparse.Namespace) -> int:
     campaign = parse_campaign(args.campaign_json)
     models = _models(campaign, args.results_dir)
     if args.screen_step == "score":
-
         error = device_error(args.device)
         if error:
             print(f"drugnet screen score: error: {error}", file=sys.stderr)
             return 2
 
-
         torch.set_num_threads(max(1, args.threads))
-        featurizer = SharedFeaturizer(args.threads, args.chunk_size)  # one featurization per block for all models
-        predictors = {m.dataset: ensemble_predictor(m.model_dir, args.threads, args.chunk_size, featurizer,
-                                                     args.device)
-                      for m in models}
+        featurizer = SharedFeaturizer(
+            args.threads, args.chunk_size
+        )  # one featurization per block for all models
+        predictors = {
+            m.dataset: ensemble_predictor(
+                m.model_dir, args.threads, args.chunk_size, featurizer, args.device
+            )
+            for m in models
+        }
         # only this shard's rows are read, one run at a time (memory bounded by a run, not the
         # shard or the library); the shard starts at a multiple of chunk_size, so its prediction
         # chunks are the global ones. The shard is written sorted in rank order.
-        score_shard_file(args.library, args.output, campaign, models, predictors, args.shard, args.n_shards,
-                         args.chunk_size, args.ad_threshold, args.run_rows)
+        score_shard_file(
+            args.library,
+            args.output,
+            campaign,
+            models,
+            predictors,
+            args.shard,
+            args.n_shards,
+            args.chunk_size,
+            args.ad_threshold,
+            args.run_rows,
+        )
         return 0
 
     # the library is read only for enrichment labels (id + label columns, if it has any)

@@ -30,7 +30,9 @@ def _counts(matrix: ConceptMatrix) -> tuple[np.ndarray, np.ndarray]:
     return n_pos, n_neg
 
 
-def filter_concepts(matrix: ConceptMatrix, min_positives: int) -> tuple[ConceptMatrix, pd.DataFrame]:
+def filter_concepts(
+    matrix: ConceptMatrix, min_positives: int
+) -> tuple[ConceptMatrix, pd.DataFrame]:
     """Drop concepts with fewer than ``min_positives`` positive molecules or negative items, and
     concepts whose label column duplicates an earlier one (same labels on every item)."""
     n_pos, n_neg = _counts(matrix)
@@ -53,7 +55,14 @@ def filter_concepts(matrix: ConceptMatrix, min_positives: int) -> tuple[ConceptM
         reasons.append(None)
     skipped = pd.DataFrame(
         [
-            (matrix.names[c], matrix.family[c], matrix.level, int(n_pos[c]), int(n_neg[c]), reasons[c])
+            (
+                matrix.names[c],
+                matrix.family[c],
+                matrix.level,
+                int(n_pos[c]),
+                int(n_neg[c]),
+                reasons[c],
+            )
             for c in np.flatnonzero(~keep)
         ],
         columns=SKIPPED_COLUMNS,
@@ -87,7 +96,9 @@ def all_concepts(
     atom_level = hstack([modules[f].concept_labels(mols, level="atom") for f in families])
     raw = {}
     if "atom" in levels:
-        raw["atom"] = atom_level.take_items(subsample_atoms(atom_level.item_mol, atoms_per_molecule, seed=seed))
+        raw["atom"] = atom_level.take_items(
+            subsample_atoms(atom_level.item_mol, atoms_per_molecule, seed=seed)
+        )
     if "molecule" in levels:
         mol_level = atom_level.to_molecule_level(len(mols))
         if "pharmacophore" in families and pharmacophore_points == 3:

@@ -28,7 +28,9 @@ def _fragment_patterns() -> list[FunctionalGroup]:
     path = os.path.join(RDConfig.RDDataDir, "FragmentDescriptors.csv")
     out = []
     with open(path) as handle:
-        rows = csv.reader((line for line in handle if line.strip() and not line.startswith("#")), delimiter="\t")
+        rows = csv.reader(
+            (line for line in handle if line.strip() and not line.startswith("#")), delimiter="\t"
+        )
         for row in rows:
             if len(row) >= 3 and row[0].startswith("fr_"):
                 out.append(FunctionalGroup(row[0], row[2], "fragment"))
@@ -73,7 +75,9 @@ def concept_labels(mols: list[Chem.Mol], *, level: str = "atom") -> ConceptMatri
         sets = []
         for _, query in patterns:
             if mol.HasSubstructMatch(query):
-                sets.append({a for match in mol.GetSubstructMatches(query, maxMatches=10000) for a in match})
+                sets.append(
+                    {a for match in mol.GetSubstructMatches(query, maxMatches=10000) for a in match}
+                )
             else:
                 sets.append(set())
         atom_sets.append(sets)

@@ -54,7 +54,11 @@ class ConceptMatrix:
 
     def select(self, columns: np.ndarray | list[int]) -> ConceptMatrix:
         """Keep the given concept columns (indices or boolean mask)."""
-        idx = np.flatnonzero(columns) if np.asarray(columns).dtype == bool else np.asarray(columns, int)
+        idx = (
+            np.flatnonzero(columns)
+            if np.asarray(columns).dtype == bool
+            else np.asarray(columns, int)
+        )
         return ConceptMatrix(
             names=[self.names[i] for i in idx],
             family=[self.family[i] for i in idx],
@@ -81,7 +85,9 @@ class ConceptMatrix:
             return self
         values = np.zeros((n_mols, self.n_concepts), dtype=bool)
         np.logical_or.at(values, self.item_mol, self.values)
-        return ConceptMatrix(list(self.names), list(self.family), "molecule", values, np.arange(n_mols))
+        return ConceptMatrix(
+            list(self.names), list(self.family), "molecule", values, np.arange(n_mols)
+        )
 
 
 def atom_items(mols: list[Chem.Mol]) -> tuple[np.ndarray, np.ndarray]:

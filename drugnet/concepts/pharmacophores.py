@@ -28,7 +28,9 @@ def signature_factory(max_points: int = 2) -> SigFactory.SigFactory:
     gobbi = Gobbi_Pharm2D.factory
     factory = SigFactory.SigFactory(
         gobbi.featFactory,  # type: ignore[attr-defined]  # set at runtime, not in rdkit stubs
-        minPointCount=2, maxPointCount=max_points, trianglePruneBins=max_points == 3
+        minPointCount=2,
+        maxPointCount=max_points,
+        trianglePruneBins=max_points == 3,
     )
     factory.SetBins(list(Gobbi_Pharm2D.defaultBins))
     factory.Init()
@@ -52,7 +54,9 @@ def _points(factory: SigFactory.SigFactory, bit: int) -> int:
     return factory.GetBitInfo(bit)[0]
 
 
-def concept_labels(mols: list[Chem.Mol], *, level: str = "atom", max_points: int = 2) -> ConceptMatrix:
+def concept_labels(
+    mols: list[Chem.Mol], *, level: str = "atom", max_points: int = 2
+) -> ConceptMatrix:
     """Pharmacophore labels for every bit of the factory (empty columns included; filter with
     ``all_concepts``). Atom level is restricted to 2-point bits (see module docstring)."""
     if level not in LEVELS:
@@ -76,6 +80,8 @@ def concept_labels(mols: list[Chem.Mol], *, level: str = "atom", max_points: int
         sets: list[set[int]] = [set() for _ in bits]
         for bit, matches in info.items():
             if bit in column:
-                sets[column[bit]].update(a for match in matches for feature in match for a in feature)
+                sets[column[bit]].update(
+                    a for match in matches for feature in match for a in feature
+                )
         atom_sets.append(sets)
     return atom_matrix(mols, names, FAMILY, atom_sets)

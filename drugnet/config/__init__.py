@@ -190,12 +190,16 @@ def _labelled_targets(path: Path, targets: list[str]) -> set[str]:
     return found
 
 
-def _check_table(kind: str, name: str, block: Mapping, key: str, columns_needed: dict[str, str]) -> list[str]:
+def _check_table(
+    kind: str, name: str, block: Mapping, key: str, columns_needed: dict[str, str]
+) -> list[str]:
     problems: list[str] = []
     path = Path(block[key])
     where = f"{kind}.{name}.{key}"
     if not path.is_file():
-        return [f"config key {where}: file {str(path)!r} does not exist (paths are relative to {Path.cwd()})"]
+        return [
+            f"config key {where}: file {str(path)!r} does not exist (paths are relative to {Path.cwd()})"
+        ]
     columns = _table_columns(path)
     if columns is None:
         return problems
@@ -214,7 +218,9 @@ def _property_objective_problems(obj: Mapping, where: str) -> list[str]:
     """A property objective's window needs at least one bound and ``lo <= hi``."""
     lo, hi = obj["window"]
     if lo is None and hi is None:
-        return [f"config key {where}.window: expected [lo, hi] with at least one number, got [null, null]"]
+        return [
+            f"config key {where}.window: expected [lo, hi] with at least one number, got [null, null]"
+        ]
     if lo is not None and hi is not None and lo > hi:
         return [f"config key {where}.window: expected lo <= hi, got {list(obj['window'])}"]
     return []
@@ -230,7 +236,9 @@ def check_config(config: Mapping, check_files: bool = True) -> None:
         if abs(sum(sizes) - 1.0) > 1e-6:
             problems.append(f"config key datasets.{name}.split.sizes: {sizes} must sum to 1")
         if split.get("method") == "column" and "column" not in split:
-            problems.append(f"config key datasets.{name}.split.column: required when split.method is 'column'")
+            problems.append(
+                f"config key datasets.{name}.split.column: required when split.method is 'column'"
+            )
         needed = {"smiles_column": ds.get("smiles_column", "smiles")}
         if "id_column" in ds:
             needed["id_column"] = ds["id_column"]
@@ -244,19 +252,27 @@ def check_config(config: Mapping, check_files: bool = True) -> None:
             if not found and _table_columns(Path(ds["path"])) is not None:
                 labelled = _labelled_targets(Path(ds["path"]), list(ds["targets"]))
                 if not labelled:
-                    problems.append(f"config key datasets.{name}.targets: every label of {ds['targets']} is missing in {ds['path']!r}")
+                    problems.append(
+                        f"config key datasets.{name}.targets: every label of {ds['targets']} is missing in {ds['path']!r}"
+                    )
             if "test_path" in ds:
                 problems += _check_table("datasets", name, ds, "test_path", needed)
         models = model_settings(config, name).get("models", list(MODEL_KINDS))
         if not models:
-            problems.append(f"config key datasets.{name}.model.models: at least one model is needed")
+            problems.append(
+                f"config key datasets.{name}.model.models: at least one model is needed"
+            )
         elif "consensus" in models and len(models) < 2:
-            problems.append(f"config key model.models (dataset {name}): consensus combines the other models; "
-                            f"expected at least one of {list(MODEL_KINDS)} besides it, got {models}")
+            problems.append(
+                f"config key model.models (dataset {name}): consensus combines the other models; "
+                f"expected at least one of {list(MODEL_KINDS)} besides it, got {models}"
+            )
         method = model_settings(config, name).get("consensus", {}).get("method", "auto")
         if method == "rank_mean" and ds["task"] != "classification" and "consensus" in models:
-            problems.append(f"config key model.consensus.method (dataset {name}): rank_mean is for classification; "
-                            f"expected auto, mean or stacking for a {ds['task']} dataset")
+            problems.append(
+                f"config key model.consensus.method (dataset {name}): rank_mean is for classification; "
+                f"expected auto, mean or stacking for a {ds['task']} dataset"
+            )
     for name, lib in config.get("libraries", {}).items():
         needed = {"smiles_column": lib.get("smiles_column", "smiles")}
         if "id_column" in lib:
@@ -278,12 +294,20 @@ def check_config(config: Mapping, check_files: bool = True) -> None:
                 continue
             ds = datasets.get(obj["dataset"])
             if ds is None:
-                problems.append(f"config key {where}.dataset: {obj['dataset']!r} is not a configured dataset (datasets: {sorted(datasets)})")
+                problems.append(
+                    f"config key {where}.dataset: {obj['dataset']!r} is not a configured dataset (datasets: {sorted(datasets)})"
+                )
                 continue
             if obj["target"] != "all" and obj["target"] not in ds["targets"]:
-                problems.append(f"config key {where}.target: {obj['target']!r} is not a target of dataset {obj['dataset']!r} (expected 'all' or one of {ds['targets']})")
+                problems.append(
+                    f"config key {where}.target: {obj['target']!r} is not a target of dataset {obj['dataset']!r} (expected 'all' or one of {ds['targets']})"
+                )
             model = camp.get("model", "best")
-            if model != "best" and model not in model_settings(config, obj["dataset"]).get("models", MODEL_KINDS):
-                problems.append(f"config key campaigns.{name}.model: {model!r} is not trained for dataset {obj['dataset']!r}")
+            if model != "best" and model not in model_settings(config, obj["dataset"]).get(
+                "models", MODEL_KINDS
+            ):
+                problems.append(
+                    f"config key campaigns.{name}.model: {model!r} is not trained for dataset {obj['dataset']!r}"
+                )
     if problems:
         raise ConfigError("\n".join(problems))

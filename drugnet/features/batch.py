@@ -25,7 +25,7 @@ class GraphBatch:
     n_mols: int
     mol_features: torch.Tensor | None = None
 
-    def to(self, device: torch.device | str) -> "GraphBatch":
+    def to(self, device: torch.device | str) -> GraphBatch:
         return GraphBatch(
             x=self.x.to(device),
             edge_index=self.edge_index.to(device),

@@ -45,12 +45,16 @@ def _parse(start: int, smiles: list[str]) -> list[Chem.Mol]:
     for i, smi in enumerate(smiles):
         mol = Chem.MolFromSmiles(smi) if isinstance(smi, str) and smi else None
         if mol is None:
-            raise ValueError(f"row {start + i}: SMILES {smi!r} does not parse (input must be standardized)")
+            raise ValueError(
+                f"row {start + i}: SMILES {smi!r} does not parse (input must be standardized)"
+            )
         mols.append(mol)
     return mols
 
 
-def _featurize_chunk(args: tuple[int, list[str], int, int, tuple[str, ...]]) -> dict[str, np.ndarray]:
+def _featurize_chunk(
+    args: tuple[int, list[str], int, int, tuple[str, ...]],
+) -> dict[str, np.ndarray]:
     """Features of one chunk of SMILES (runs in a worker); each SMILES is parsed once."""
     start, smiles, radius, n_bits, names = args
     mols = _parse(start, smiles)
@@ -58,8 +62,15 @@ def _featurize_chunk(args: tuple[int, list[str], int, int, tuple[str, ...]]) -> 
     ecfp = np.empty((len(mols), n_bits), dtype=np.uint8)
     for i, mol in enumerate(mols):
         ecfp[i] = ecfp_counts(mol, radius, n_bits)
-    return {"x": x, "edge_index": edge_index, "edge_attr": edge_attr, "n_atoms": n_atoms, "n_edges": n_edges,
-            "ecfp": ecfp, "descriptors": descriptor_matrix(mols, names)}
+    return {
+        "x": x,
+        "edge_index": edge_index,
+        "edge_attr": edge_attr,
+        "n_atoms": n_atoms,
+        "n_edges": n_edges,
+        "ecfp": ecfp,
+        "descriptors": descriptor_matrix(mols, names),
+    }
 
 
 def _chunks(smiles: Sequence[str], chunk_size: int, *settings: Any) -> Iterator[tuple]:
@@ -88,8 +99,12 @@ def _featurized(tasks: Iterator[tuple], n_jobs: int) -> Iterator[dict[str, np.nd
             yield pending.popleft().get()
 
 
-def _concat(parts: list[np.ndarray], empty_shape: tuple[int, int], dtype: type, axis: int = 0) -> torch.Tensor:
-    return torch.from_numpy(np.concatenate(parts, axis=axis) if parts else np.zeros(empty_shape, dtype))
+def _concat(
+    parts: list[np.ndarray], empty_shape: tuple[int, int], dtype: type, axis: int = 0
+) -> torch.Tensor:
+    return torch.from_numpy(
+        np.concatenate(parts, axis=axis) if parts else np.zeros(empty_shape, dtype)
+    )
 
 
 def _ptr(counts: list[np.ndarray]) -> torch.Tensor:
@@ -97,12 +112,19 @@ def _ptr(counts: list[np.ndarray]) -> torch.Tensor:
     return torch.from_numpy(np.concatenate(([0], np.cumsum(flat))).astype(np.int64))
 
 
-def _settings(radius: int, n_bits: int, descriptors: str | Sequence[str], names: Sequence[str]) -> dict:
-    return {"radius": radius, "n_bits": n_bits,
-            "descriptors": descriptors if isinstance(descriptors, str) else list(names)}
+def _settings(
+    radius: int, n_bits: int, descriptors: str | Sequence[str], names: Sequence[str]
+) -> dict:
+    return {
+        "radius": radius,
+        "n_bits": n_bits,
+        "descriptors": descriptors if isinstance(descriptors, str) else list(names),
+    }
 
 
-def _meta(n: int, settings: dict, names: Sequence[str], n_atoms: int, n_edges: int) -> dict[str, Any]:
+def _meta(
+    n: int, settings: dict, names: Sequence[str], n_atoms: int, n_edges: int
+) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
         "n": n,
@@ -132,7 +154,9 @@ def featurize_smiles(
     n = len(smiles)
     ecfp = np.empty((n, n_bits), dtype=np.uint8)
     desc = np.empty((n, len(names)), dtype=np.float32)
-    graph_parts: dict[str, list[np.ndarray]] = {k: [] for k in ("x", "edge_index", "edge_attr", "n_atoms", "n_edges")}
+    graph_parts: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("x", "edge_index", "edge_attr", "n_atoms", "n_edges")
+    }
     tasks = _chunks(smiles, chunk_size, radius, n_bits, names)
     done = 0
     with progress(n, "featurize", "molecules") as bar:
@@ -153,8 +177,13 @@ def featurize_smiles(
         "atom_feature_names": list(ATOM_FEATURE_NAMES),
         "bond_feature_names": list(BOND_FEATURE_NAMES),
     }
-    meta = _meta(n, _settings(radius, n_bits, descriptors, names), names,
-                 int(graphs["atom_ptr"][-1]), int(graphs["edge_ptr"][-1]))
+    meta = _meta(
+        n,
+        _settings(radius, n_bits, descriptors, names),
+        names,
+        int(graphs["atom_ptr"][-1]),
+        int(graphs["edge_ptr"][-1]),
+    )
     return Features(
         graphs=graphs,
         ecfp={"counts": torch.from_numpy(ecfp), "radius": radius, "n_bits": n_bits},
@@ -168,10 +197,17 @@ def read_standardized_smiles(standardized_csv: str | os.PathLike) -> list[str]:
     return [smi for block in _smiles_blocks(standardized_csv, None) for smi in block]
 
 
-def _smiles_blocks(standardized_csv: str | os.PathLike, block_rows: int | None) -> Iterator[list[str]]:
+def _smiles_blocks(
+    standardized_csv: str | os.PathLike, block_rows: int | None
+) -> Iterator[list[str]]:
     """The ``smiles`` column in blocks of ``block_rows`` (all at once when None)."""
-    reader = pd.read_csv(standardized_csv, usecols=["smiles"], dtype={"smiles": str}, keep_default_na=False,
-                         chunksize=block_rows)
+    reader = pd.read_csv(
+        standardized_csv,
+        usecols=["smiles"],
+        dtype={"smiles": str},
+        keep_default_na=False,
+        chunksize=block_rows,
+    )
     if block_rows is None:
         yield reader["smiles"].tolist()
         return
@@ -207,7 +243,8 @@ class _CacheWriter:
         self.graphs["edge_ptr"].append(np.zeros(1, np.int64))
         self.ecfp: dict[str, Any] = {
             "counts": StreamedTensor(folder, "ecfp", np.uint8, (n_bits,)),
-            "radius": radius, "n_bits": n_bits,
+            "radius": radius,
+            "n_bits": n_bits,
         }
         self.descriptors: dict[str, Any] = {
             "values": StreamedTensor(folder, "descriptors", np.float32, (len(names),)),
@@ -257,20 +294,32 @@ def featurize_file(
     names = tuple(descriptor_names(descriptors))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tasks = _file_tasks(_smiles_blocks(standardized_csv, block_rows), chunk_size, radius, n_bits, names)
-    with tempfile.TemporaryDirectory(prefix="drugnet-featurize-") as folder, \
-            progress(None, "featurize", "molecules") as bar:
+    tasks = _file_tasks(
+        _smiles_blocks(standardized_csv, block_rows), chunk_size, radius, n_bits, names
+    )
+    with (
+        tempfile.TemporaryDirectory(prefix="drugnet-featurize-") as folder,
+        progress(None, "featurize", "molecules") as bar,
+    ):
         writer = _CacheWriter(Path(folder), radius, n_bits, names)
         for part in _featurized(tasks, n_jobs):
             bar.update(writer.add(part))
         writer.save(out)
-    meta = _meta(writer.n, _settings(radius, n_bits, descriptors, names), names, writer.n_atoms, writer.n_edges)
+    meta = _meta(
+        writer.n,
+        _settings(radius, n_bits, descriptors, names),
+        names,
+        writer.n_atoms,
+        writer.n_edges,
+    )
     meta["source"] = str(Path(standardized_csv))
     write_json_atomic(meta, out / META_FILE)
     return meta
 
 
-def store_from_smiles(smiles: Sequence[str], settings: Mapping[str, Any] | None = None, n_jobs: int = 1) -> FeatureStore:
+def store_from_smiles(
+    smiles: Sequence[str], settings: Mapping[str, Any] | None = None, n_jobs: int = 1
+) -> FeatureStore:
     """Featurize ``smiles`` into an in-memory ``FeatureStore`` (``settings``: radius, n_bits, descriptors)."""
     allowed = {"radius", "n_bits", "descriptors", "chunk_size"}
     kwargs = {k: v for k, v in (settings or {}).items() if k in allowed}

@@ -62,29 +62,52 @@ def open_store(features_dir: str | Path) -> FeatureSource:
     return FeatureStore(features_dir)
 
 
-def read_labels(standardized_csv: str | Path, targets: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+def read_labels(
+    standardized_csv: str | Path, targets: list[str]
+) -> tuple[pd.DataFrame, np.ndarray]:
     """``standardized.csv`` as a frame (id/smiles as str) and its target matrix ``[n, T]`` float32 (blank -> NaN)."""
-    frame = pd.read_csv(standardized_csv, dtype={"id": str, "smiles": str, "inchikey": str}, keep_default_na=False, na_values=[""])
+    frame = pd.read_csv(
+        standardized_csv,
+        dtype={"id": str, "smiles": str, "inchikey": str},
+        keep_default_na=False,
+        na_values=[""],
+    )
     missing = [t for t in targets if t not in frame.columns]
     if missing:
         raise ValueError(f"{standardized_csv}: target columns not found: {missing}")
-    y = frame[targets].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float32) if targets else np.zeros((len(frame), 0), np.float32)
+    y = (
+        frame[targets].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float32)
+        if targets
+        else np.zeros((len(frame), 0), np.float32)
+    )
     return frame, y
 
 
-def load_dataset(dataset_dir: str | Path, targets: list[str], store: FeatureSource | None = None, with_split: bool = True) -> Dataset:
+def load_dataset(
+    dataset_dir: str | Path,
+    targets: list[str],
+    store: FeatureSource | None = None,
+    with_split: bool = True,
+) -> Dataset:
     """Load ``<dataset_dir>/standardized.csv`` (+ ``split.csv`` when ``with_split``) and ``features/``."""
     dataset_dir = Path(dataset_dir)
     frame, y = read_labels(dataset_dir / "standardized.csv", targets)
     split = None
     if with_split:
-        split_frame = pd.read_csv(dataset_dir / "split.csv", dtype={"id": str, "split": str}, keep_default_na=False)
-        if len(split_frame) != len(frame) or (split_frame["id"].to_numpy() != frame["id"].to_numpy()).any():
+        split_frame = pd.read_csv(
+            dataset_dir / "split.csv", dtype={"id": str, "split": str}, keep_default_na=False
+        )
+        if (
+            len(split_frame) != len(frame)
+            or (split_frame["id"].to_numpy() != frame["id"].to_numpy()).any()
+        ):
             raise ValueError(f"{dataset_dir}: split.csv is not row-aligned with standardized.csv")
         split = split_frame["split"].to_numpy(dtype=str)
     store = store if store is not None else open_store(dataset_dir / "features")
     if store.n != len(frame):
-        raise ValueError(f"{dataset_dir}: feature cache has {store.n} rows, standardized.csv {len(frame)}")
+        raise ValueError(
+            f"{dataset_dir}: feature cache has {store.n} rows, standardized.csv {len(frame)}"
+        )
     return Dataset(
         ids=frame["id"].astype(str).tolist(),
         smiles=frame["smiles"].astype(str).tolist(),
@@ -108,7 +131,13 @@ def load_external_test(dataset_dir: str | Path, targets: list[str]) -> Dataset |
     for j, t in enumerate(present):
         y[:, targets.index(t)] = y_present[:, j]
     store = open_store(ext / "features")
-    return Dataset(frame["id"].astype(str).tolist(), frame["smiles"].astype(str).tolist(), list(targets), y, store)
+    return Dataset(
+        frame["id"].astype(str).tolist(),
+        frame["smiles"].astype(str).tolist(),
+        list(targets),
+        y,
+        store,
+    )
 
 
 def input_dims(store: FeatureSource, kind: str, use_descriptors: bool) -> dict[str, int]:
@@ -130,14 +159,18 @@ def model_inputs(
 ) -> GraphBatch: ...
 @overload
 def model_inputs(
-    store: FeatureSource, indices: np.ndarray, kind: Literal["snn", "rf_ecfp"],
+    store: FeatureSource,
+    indices: np.ndarray,
+    kind: Literal["snn", "rf_ecfp"],
     use_descriptors: bool,
 ) -> torch.Tensor: ...
 @overload
 def model_inputs(
     store: FeatureSource, indices: np.ndarray, kind: str, use_descriptors: bool
 ) -> GraphBatch | torch.Tensor: ...
-def model_inputs(store: FeatureSource, indices: np.ndarray, kind: str, use_descriptors: bool) -> GraphBatch | torch.Tensor:
+def model_inputs(
+    store: FeatureSource, indices: np.ndarray, kind: str, use_descriptors: bool
+) -> GraphBatch | torch.Tensor:
     """Model input for rows ``indices``: a ``GraphBatch`` (gnn) or raw float features ``[n, F]`` (snn, rf_ecfp).
 
     snn: ECFP counts followed by descriptors (NaN kept; the model's scaler imputes);

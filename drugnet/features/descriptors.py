@@ -10,7 +10,7 @@ give exactly the values of the per-name RDKit functions.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 from rdkit import Chem
@@ -30,11 +30,20 @@ EXTRA_DESCRIPTORS: dict[str, Callable[[Chem.Mol], float]] = {
 # Structural-alert / toxicophore catalogs of RDKit's FilterCatalog. Left out for cost: PAINS
 # (assay interference, the slowest) and CHEMBL_BMS (second slowest); the rest cost about 10x
 # an ECFP per molecule together.
-ALERT_CATALOGS = ("BRENK", "NIH", "ZINC", "CHEMBL_Dundee", "CHEMBL_Glaxo", "CHEMBL_Inpharmatica",
-                  "CHEMBL_LINT", "CHEMBL_MLSMR", "CHEMBL_SureChEMBL")
+ALERT_CATALOGS = (
+    "BRENK",
+    "NIH",
+    "ZINC",
+    "CHEMBL_Dundee",
+    "CHEMBL_Glaxo",
+    "CHEMBL_Inpharmatica",
+    "CHEMBL_LINT",
+    "CHEMBL_MLSMR",
+    "CHEMBL_SureChEMBL",
+)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _catalog(name: str) -> FilterCatalog:
     params = FilterCatalogParams()
     params.AddCatalog(getattr(FilterCatalogParams.FilterCatalogs, name))
@@ -67,15 +76,41 @@ _GROUPS: dict[str, tuple[Callable[[Chem.Mol], Sequence[float]], list[str]]] = {
 # cost: qed, BCUT2D_*, EState/VSA_EState, SlogP_VSA/SMR_VSA, BertzCT, fr_* (per-descriptor costs
 # measured by benchmarks/featurize.py: docs/benchmarks.md, "Costs behind limits in the code").
 _DEFAULT = [
-    "MolWt", "MolLogP", "MolMR", "TPSA", "LabuteASA",
-    "NumHDonors", "NumHAcceptors", "NHOHCount", "NOCount", "NumRotatableBonds",
-    "HeavyAtomCount", "NumHeteroatoms", "FractionCSP3", "HallKierAlpha",
-    "RingCount", "NumAromaticRings", "NumAliphaticRings", "NumSaturatedRings",
-    "NumAromaticCarbocycles", "NumAromaticHeterocycles", "NumAliphaticHeterocycles",
-    "NumSaturatedHeterocycles", "NumHeterocycles", "NumSpiroAtoms", "NumBridgeheadAtoms",
-    "NumAmideBonds", "NumAtomStereoCenters", "Chi0n", "Chi1n", "Chi0v", "Chi1v",
+    "MolWt",
+    "MolLogP",
+    "MolMR",
+    "TPSA",
+    "LabuteASA",
+    "NumHDonors",
+    "NumHAcceptors",
+    "NHOHCount",
+    "NOCount",
+    "NumRotatableBonds",
+    "HeavyAtomCount",
+    "NumHeteroatoms",
+    "FractionCSP3",
+    "HallKierAlpha",
+    "RingCount",
+    "NumAromaticRings",
+    "NumAliphaticRings",
+    "NumSaturatedRings",
+    "NumAromaticCarbocycles",
+    "NumAromaticHeterocycles",
+    "NumAliphaticHeterocycles",
+    "NumSaturatedHeterocycles",
+    "NumHeterocycles",
+    "NumSpiroAtoms",
+    "NumBridgeheadAtoms",
+    "NumAmideBonds",
+    "NumAtomStereoCenters",
+    "Chi0n",
+    "Chi1n",
+    "Chi0v",
+    "Chi1v",
     *[f"PEOE_VSA{i}" for i in range(1, 15)],
-    "FormalCharge", "NumPositiveAtoms", "NumNegativeAtoms",
+    "FormalCharge",
+    "NumPositiveAtoms",
+    "NumNegativeAtoms",
 ]
 
 DESCRIPTOR_SETS: dict[str, list[str]] = {
@@ -83,7 +118,8 @@ DESCRIPTOR_SETS: dict[str, list[str]] = {
     "all": [name for name, _ in Descriptors._descList],
     # DeepTox-style inputs for the SNN: the default set, RDKit's fr_* functional-group counts and
     # structural-alert counts per FilterCatalog catalog
-    "deeptox": _DEFAULT + [name for name, _ in Descriptors._descList if name.startswith("fr_")]
+    "deeptox": _DEFAULT
+    + [name for name, _ in Descriptors._descList if name.startswith("fr_")]
     + [f"Alerts_{c}" for c in ALERT_CATALOGS],
 }
 
@@ -92,7 +128,9 @@ def descriptor_names(names: str | Sequence[str]) -> list[str]:
     """Resolve a set name (``default``, ``all``) or a list of names; unknown names raise ValueError."""
     if isinstance(names, str):
         if names not in DESCRIPTOR_SETS:
-            raise ValueError(f"unknown descriptor set {names!r}; choose from {sorted(DESCRIPTOR_SETS)}")
+            raise ValueError(
+                f"unknown descriptor set {names!r}; choose from {sorted(DESCRIPTOR_SETS)}"
+            )
         return list(DESCRIPTOR_SETS[names])
     unknown = [n for n in names if n not in _FUNCTIONS]
     if unknown:
@@ -109,7 +147,7 @@ def _plan(key: str | tuple[str, ...]) -> tuple[int, list, list]:
     for fn, group_names in _GROUPS.values():
         hit = [(position[n], j) for j, n in enumerate(group_names) if n in position]
         if len(hit) > 1:
-            out_idx, group_idx = zip(*hit)
+            out_idx, group_idx = zip(*hit, strict=False)
             groups.append((fn, list(out_idx), list(group_idx)))
             covered.update(out_idx)
     singles = [(_FUNCTIONS[n], i) for i, n in enumerate(names) if i not in covered]
@@ -131,14 +169,16 @@ def _fill(mol: Chem.Mol, out: np.ndarray, groups: list, singles: list) -> None:
             pass
 
 
-def descriptor_matrix(mols: Sequence[Chem.Mol], names: str | Sequence[str] = "default") -> np.ndarray:
+def descriptor_matrix(
+    mols: Sequence[Chem.Mol], names: str | Sequence[str] = "default"
+) -> np.ndarray:
     """Descriptor values of ``mols``, float32 ``[len(mols), d]`` (NaN for failures and non-finite values).
 
     Row ``i`` equals ``compute_descriptors(mols[i], names)``; the float32 conversion runs once.
     """
     d, groups, singles = _plan(names if isinstance(names, str) else tuple(names))
     out = np.full((len(mols), d), np.nan, dtype=np.float64)
-    for row, mol in zip(out, mols):
+    for row, mol in zip(out, mols, strict=False):
         _fill(mol, row, groups, singles)
     with np.errstate(over="ignore", invalid="ignore"):
         values32 = out.astype(np.float32)

@@ -11,7 +11,9 @@ from rdkit.Chem import rdFingerprintGenerator
 
 
 @lru_cache(maxsize=8)
-def morgan_generator(radius: int = 2, n_bits: int = 2048) -> rdFingerprintGenerator.FingerprintGenerator64:
+def morgan_generator(
+    radius: int = 2, n_bits: int = 2048
+) -> rdFingerprintGenerator.FingerprintGenerator64:
     """The Morgan generator for ``radius``/``n_bits``, built once per process."""
     return rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=n_bits)
 

@@ -25,9 +25,18 @@ _HYBRIDIZATIONS = (
 )
 _RING_SIZES = tuple(range(3, 9))
 _CT = Chem.rdchem.ChiralType
-_CHIRALITIES = ((_CT.CHI_UNSPECIFIED, "none"), (_CT.CHI_TETRAHEDRAL_CW, "CW"), (_CT.CHI_TETRAHEDRAL_CCW, "CCW"))
+_CHIRALITIES = (
+    (_CT.CHI_UNSPECIFIED, "none"),
+    (_CT.CHI_TETRAHEDRAL_CW, "CW"),
+    (_CT.CHI_TETRAHEDRAL_CCW, "CCW"),
+)
 _BT = Chem.rdchem.BondType
-_BOND_TYPES = ((_BT.SINGLE, "single"), (_BT.DOUBLE, "double"), (_BT.TRIPLE, "triple"), (_BT.AROMATIC, "aromatic"))
+_BOND_TYPES = (
+    (_BT.SINGLE, "single"),
+    (_BT.DOUBLE, "double"),
+    (_BT.TRIPLE, "triple"),
+    (_BT.AROMATIC, "aromatic"),
+)
 _BS = Chem.rdchem.BondStereo
 _STEREOS = (
     (_BS.STEREONONE, "none"),
@@ -153,12 +162,14 @@ def _extend_bonds(mol: Chem.Mol, ends: list[int], cols: list[int]) -> int:
         bond = get_bond(i)
         ends.append(bond.GetBeginAtomIdx())
         ends.append(bond.GetEndAtomIdx())
-        cols.extend((
-            _BOND_TYPE_COL.get(bond.GetBondType(), _NO_COL),
-            _CONJUGATED if bond.GetIsConjugated() else _NO_COL,
-            _BOND_IN_RING if bond.IsInRing() else _NO_COL,
-            _STEREO_COL.get(bond.GetStereo(), _NO_COL),
-        ))
+        cols.extend(
+            (
+                _BOND_TYPE_COL.get(bond.GetBondType(), _NO_COL),
+                _CONJUGATED if bond.GetIsConjugated() else _NO_COL,
+                _BOND_IN_RING if bond.IsInRing() else _NO_COL,
+                _STEREO_COL.get(bond.GetStereo(), _NO_COL),
+            )
+        )
     return n
 
 
@@ -184,7 +195,9 @@ def bond_features(mol: Chem.Mol) -> np.ndarray:
     return _one_hot(cols, n, _BOND_COLS_PER_ROW, N_BOND_FEATURES)
 
 
-def mols_to_graphs(mols: list[Chem.Mol]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def mols_to_graphs(
+    mols: list[Chem.Mol],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The graphs of ``mols`` concatenated: ``x``, ``edge_index`` (molecule-local atom indices),
     ``edge_attr`` as in ``mol_to_graph``, plus atoms and edges per molecule (int64).
 

@@ -57,7 +57,9 @@ def _as_index(indices: Indices | None, n: int) -> torch.Tensor:
     return torch.where(idx < 0, idx + n, idx)
 
 
-def _segments(ptr: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _segments(
+    ptr: torch.Tensor, idx: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """For molecules ``idx``: owner (batch position) of every selected row, the gather index
     into the flat rows, and the exclusive cumulative row count per molecule (batch offsets)."""
     starts = ptr[idx]
@@ -77,7 +79,9 @@ class FeatureStore:
         self.path = None if path is None else Path(path)
         if features is not None:  # pre-fill the lazy attributes
             self.__dict__.update(
-                _graphs=features.graphs, _ecfp=features.ecfp, _descriptors=features.descriptors,
+                _graphs=features.graphs,
+                _ecfp=features.ecfp,
+                _descriptors=features.descriptors,
                 meta=features.meta,
             )
         elif not self._file(META_FILE).is_file():
@@ -142,7 +146,9 @@ class FeatureStore:
         if mol_features is not None:
             mol_features = torch.as_tensor(mol_features, dtype=torch.float32)
             if mol_features.shape[0] != idx.numel():
-                raise ValueError(f"mol_features has {mol_features.shape[0]} rows for {idx.numel()} molecules")
+                raise ValueError(
+                    f"mol_features has {mol_features.shape[0]} rows for {idx.numel()} molecules"
+                )
         return GraphBatch(
             x=g["x"][atom_gather].to(torch.float32),
             edge_index=edge_index,

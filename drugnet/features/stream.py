@@ -37,7 +37,11 @@ class StreamedTensor:
     separately appended sub-rows (``edge_index`` ``[2, E]`` grows along dim 1)."""
 
     def __init__(
-        self, folder: Path, name: str, dtype: npt.DTypeLike, tail: Sequence[int] = (),
+        self,
+        folder: Path,
+        name: str,
+        dtype: npt.DTypeLike,
+        tail: Sequence[int] = (),
         parts: int = 1,
     ):
         self.dtype, self.tail, self.parts = np.dtype(dtype), tuple(tail), parts
@@ -52,7 +56,7 @@ class StreamedTensor:
             self._files[0].write(block.tobytes())
             self.rows += block.shape[0]
             return
-        for fh, row in zip(self._files, block):
+        for fh, row in zip(self._files, block, strict=False):
             fh.write(row.tobytes())
         self.rows += block.shape[1]
 
@@ -128,9 +132,10 @@ def save_streamed(obj: dict[str, Any], path: str | os.PathLike) -> None:
     if len(records) != len(streamed):
         raise RuntimeError(f"{path}: {len(records)} storage records for {len(streamed)} tensors")
     with open(path, "r+b") as fh:
-        for info, value in zip(records, streamed):
+        for info, value in zip(records, streamed, strict=False):
             if info.file_size != value.nbytes:
-                raise RuntimeError(f"{path}: record {info.filename} has {info.file_size} bytes, "
-                                   f"tensor {value.shape} needs {value.nbytes}")
+                raise RuntimeError(
+                    f"{path}: record {info.filename} has {info.file_size} bytes, "
+                    f"tensor {value.shape} needs {value.nbytes}"
+                )
             _fill_record(fh, info, central[info.filename], value.paths)
-

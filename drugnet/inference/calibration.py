@@ -57,7 +57,11 @@ def _fit_one(method: str, p: np.ndarray, y: np.ndarray) -> dict[str, Any]:
         return {"method": "platt", "a": float(lr.coef_[0, 0]), "b": float(lr.intercept_[0])}
     if method == "isotonic":
         iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, y)
-        return {"method": "isotonic", "x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()}
+        return {
+            "method": "isotonic",
+            "x": iso.X_thresholds_.tolist(),
+            "y": iso.y_thresholds_.tolist(),
+        }
     return {"method": "identity"}
 
 
@@ -75,7 +79,9 @@ def apply_task(params: dict[str, Any], p: np.ndarray) -> np.ndarray:
 
 
 def _cv_losses(p: np.ndarray, y: np.ndarray, seed: int) -> dict[str, float]:
-    folds = StratifiedKFold(min(CV_FOLDS, int(min(y.sum(), len(y) - y.sum()))), shuffle=True, random_state=seed)
+    folds = StratifiedKFold(
+        min(CV_FOLDS, int(min(y.sum(), len(y) - y.sum()))), shuffle=True, random_state=seed
+    )
     out = {m: np.zeros(len(y)) for m in METHODS}
     for fit_rows, held in folds.split(p, y):
         for m in METHODS:
@@ -88,7 +94,11 @@ def fit_task(p: np.ndarray, y: np.ndarray, seed: int = 0) -> dict[str, Any]:
     p, y = np.asarray(p, dtype=np.float64), np.asarray(y, dtype=np.float64)
     n_pos = int(y.sum())
     if len(y) < MIN_LABELS or min(n_pos, len(y) - n_pos) < MIN_CLASS:
-        return {"method": "identity", "reason": f"too few labels ({len(y)} rows, {n_pos} positive)", "n": len(y)}
+        return {
+            "method": "identity",
+            "reason": f"too few labels ({len(y)} rows, {n_pos} positive)",
+            "n": len(y),
+        }
     losses = _cv_losses(p, y, seed)
     best = min(METHODS, key=lambda m: (losses[m], METHODS.index(m)))
     return {**_fit_one(best, p, y), "cv_log_loss": losses, "n": len(y)}
@@ -106,12 +116,18 @@ def _label_mask(labels: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     return labelled if mask is None else labelled & _as_2d(mask).astype(bool)
 
 
-def fit_calibration(probs: np.ndarray, labels: np.ndarray, mask: np.ndarray | None = None, seed: int = 0) -> dict[str, Any]:
+def fit_calibration(
+    probs: np.ndarray, labels: np.ndarray, mask: np.ndarray | None = None, seed: int = 0
+) -> dict[str, Any]:
     """``{"tasks": [task params, ...]}`` from validation ``probs``/``labels`` ``[n, T]`` (NaN label or
     ``mask`` False = not used)."""
     probs, labels = _as_2d(probs), _as_2d(labels)
     use = _label_mask(labels, mask)
-    return {"tasks": [fit_task(probs[use[:, t], t], labels[use[:, t], t], seed) for t in range(probs.shape[1])]}
+    return {
+        "tasks": [
+            fit_task(probs[use[:, t], t], labels[use[:, t], t], seed) for t in range(probs.shape[1])
+        ]
+    }
 
 
 def apply_calibration(params: dict[str, Any] | None, probs: np.ndarray) -> np.ndarray:
@@ -123,7 +139,11 @@ def apply_calibration(params: dict[str, Any] | None, probs: np.ndarray) -> np.nd
     tasks = params["tasks"]
     if flat.shape[1] != len(tasks):
         raise ValueError(f"calibration has {len(tasks)} tasks, predictions have {flat.shape[1]}")
-    out = np.column_stack([apply_task(tasks[t], flat[:, t]) for t in range(len(tasks))]) if len(tasks) else flat
+    out = (
+        np.column_stack([apply_task(tasks[t], flat[:, t]) for t in range(len(tasks))])
+        if len(tasks)
+        else flat
+    )
     return out.reshape(probs.shape)
 
 
@@ -136,7 +156,9 @@ def domain_weight(params: dict[str, Any], similarity: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def error_crossing(p: np.ndarray, y: np.ndarray, s: np.ndarray, pi: np.ndarray) -> tuple[float, list[float]]:
+def error_crossing(
+    p: np.ndarray, y: np.ndarray, s: np.ndarray, pi: np.ndarray
+) -> tuple[float, list[float]]:
     """Similarity where the model's expected squared error reaches the prevalence's.
 
     Least squares of the per-row Brier difference ``(p - y)^2 - (pi - y)^2`` on ``s``: ``c0 + c1 s``;
@@ -152,22 +174,32 @@ def error_crossing(p: np.ndarray, y: np.ndarray, s: np.ndarray, pi: np.ndarray) 
     return (0.0 if c0 + c1 * float(np.mean(s)) < 0 else 1.0), [float(c0), float(c1)]
 
 
-def _shrink_nll(beta: np.ndarray, p: np.ndarray, y: np.ndarray, s: np.ndarray, pi: np.ndarray, threshold: float) -> float:
+def _shrink_nll(
+    beta: np.ndarray, p: np.ndarray, y: np.ndarray, s: np.ndarray, pi: np.ndarray, threshold: float
+) -> float:
     w = 1.0 / (1.0 + np.exp(-beta[0] * (s - threshold)))
     return log_loss(w * p + (1 - w) * pi, y)
 
 
-def error_by_similarity(p: np.ndarray, y: np.ndarray, s: np.ndarray, pi: np.ndarray, bins: int = 5) -> list[dict]:
+def error_by_similarity(
+    p: np.ndarray, y: np.ndarray, s: np.ndarray, pi: np.ndarray, bins: int = 5
+) -> list[dict]:
     """Validation evidence for the threshold: per similarity quantile bin, the Brier score of the
     calibrated model and of the training prevalence."""
     edges = np.unique(np.quantile(s, np.linspace(0, 1, bins + 1))) if len(s) else np.array([])
     rows = []
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in zip(edges[:-1], edges[1:], strict=False):
         sel = (s >= lo) & ((s <= hi) if hi == edges[-1] else (s < hi))
         if sel.any():
-            rows.append({"similarity_lo": float(lo), "similarity_hi": float(hi), "n": int(sel.sum()),
-                         "brier_model": float(np.mean((p[sel] - y[sel]) ** 2)),
-                         "brier_prevalence": float(np.mean((pi[sel] - y[sel]) ** 2))})
+            rows.append(
+                {
+                    "similarity_lo": float(lo),
+                    "similarity_hi": float(hi),
+                    "n": int(sel.sum()),
+                    "brier_model": float(np.mean((p[sel] - y[sel]) ** 2)),
+                    "brier_prevalence": float(np.mean((pi[sel] - y[sel]) ** 2)),
+                }
+            )
     return rows
 
 
@@ -178,7 +210,10 @@ MAX_BETA = 100.0
 
 
 def fit_shrinkage(
-    probs: np.ndarray, labels: np.ndarray, similarity: np.ndarray, prevalence: np.ndarray | list[float],
+    probs: np.ndarray,
+    labels: np.ndarray,
+    similarity: np.ndarray,
+    prevalence: np.ndarray | list[float],
     mask: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """One shrinkage curve pooled over tasks from (calibrated) validation ``probs`` ``[n, T]``,
@@ -191,16 +226,36 @@ def fit_shrinkage(
     p, y = probs[rows, tasks], labels[rows, tasks]
     s, pi = np.asarray(similarity, dtype=np.float64)[rows], prevalence[tasks]
     if len(y) < MIN_LABELS or len(np.unique(y)) < 2 or np.ptp(s) <= 0:
-        return {"beta": 0.0, "threshold": 0.0, "prevalence": prevalence.tolist(), "weight_at_threshold": 0.5,
-                "reason": "too few validation labels or similarities: no shrinkage", "evidence": []}
+        return {
+            "beta": 0.0,
+            "threshold": 0.0,
+            "prevalence": prevalence.tolist(),
+            "weight_at_threshold": 0.5,
+            "reason": "too few validation labels or similarities: no shrinkage",
+            "evidence": [],
+        }
     threshold, coef = error_crossing(p, y, s, pi)
-    fit = minimize(_shrink_nll, x0=np.array([10.0]), args=(p, y, s, pi, threshold), method="L-BFGS-B",
-                   bounds=[(0.0, MAX_BETA)])
-    return {"beta": float(fit.x[0]), "threshold": threshold, "prevalence": prevalence.tolist(),
-            "brier_difference_fit": coef, "n": int(len(y)),
-            "similarity_range": [float(s.min()), float(s.max())],
-            "log_loss": {"shrunk": float(fit.fun), "unshrunk": log_loss(p, y), "prevalence": log_loss(pi, y)},
-            "evidence": error_by_similarity(p, y, s, pi)}
+    fit = minimize(
+        _shrink_nll,
+        x0=np.array([10.0]),
+        args=(p, y, s, pi, threshold),
+        method="L-BFGS-B",
+        bounds=[(0.0, MAX_BETA)],
+    )
+    return {
+        "beta": float(fit.x[0]),
+        "threshold": threshold,
+        "prevalence": prevalence.tolist(),
+        "brier_difference_fit": coef,
+        "n": int(len(y)),
+        "similarity_range": [float(s.min()), float(s.max())],
+        "log_loss": {
+            "shrunk": float(fit.fun),
+            "unshrunk": log_loss(p, y),
+            "prevalence": log_loss(pi, y),
+        },
+        "evidence": error_by_similarity(p, y, s, pi),
+    }
 
 
 def apply_shrinkage(

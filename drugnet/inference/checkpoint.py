@@ -60,7 +60,9 @@ def member_name(kind: str, k: int, selection: bool = False) -> str:
 def _save_members(ensemble: Ensemble, path: Path, selection: bool = False) -> list[dict]:
     (path / SELECTION_DIR if selection else path).mkdir(parents=True, exist_ok=True)
     members = []
-    for k, (member, info) in enumerate(zip(ensemble.members, ensemble.member_info or [{}] * len(ensemble.members))):
+    for k, (member, info) in enumerate(
+        zip(ensemble.members, ensemble.member_info or [{}] * len(ensemble.members), strict=False)
+    ):
         name = member_name(ensemble.kind, k, selection)
         with atomic_path(path / name) as tmp:
             if ensemble.kind == "rf_ecfp":
@@ -73,12 +75,17 @@ def _save_members(ensemble: Ensemble, path: Path, selection: bool = False) -> li
 
 def _write_history(history: list[dict], path: Path) -> None:
     with atomic_path(path) as tmp:
-        pd.DataFrame(history, columns=["member", "epoch", "train_loss", "val_metric", "lr", "seconds"]).to_csv(tmp, index=False)
+        pd.DataFrame(
+            history, columns=["member", "epoch", "train_loss", "val_metric", "lr", "seconds"]
+        ).to_csv(tmp, index=False)
 
 
 def save_model_dir(
-    ensemble: Ensemble, path: str | Path, history: list[dict] | None = None,
-    selection: Ensemble | None = None, selection_history: list[dict] | None = None,
+    ensemble: Ensemble,
+    path: str | Path,
+    history: list[dict] | None = None,
+    selection: Ensemble | None = None,
+    selection_history: list[dict] | None = None,
 ) -> Path:
     """Write ``ensemble`` to directory ``path`` (created); with ``selection`` (the training-split fit
     behind a refitted ``ensemble``) also ``selection/``. ``history.csv`` is the selection fit's
@@ -101,7 +108,10 @@ def save_model_dir(
     }
     if selection is not None:
         meta["selection_members"] = _save_members(selection, path, selection=True)
-        meta["selection_target_mean"], meta["selection_target_std"] = selection.target_mean, selection.target_std
+        meta["selection_target_mean"], meta["selection_target_std"] = (
+            selection.target_mean,
+            selection.target_std,
+        )
         if history is not None:
             _write_history(history, path / "refit_history.csv")
         history = selection_history
@@ -123,7 +133,9 @@ def read_model_json(path: str | Path) -> dict:
     try:
         meta = json.loads((path / "model.json").read_text())
     except (OSError, ValueError) as exc:
-        raise ModelDirError(f"{path}: no readable model.json ({exc}); is this a drugnet model folder?") from exc
+        raise ModelDirError(
+            f"{path}: no readable model.json ({exc}); is this a drugnet model folder?"
+        ) from exc
     if not isinstance(meta, dict) or meta.get("kind") not in KINDS:
         raise ModelDirError(f"{path}/model.json: 'kind' must be one of {', '.join(KINDS)}")
     version = meta.get("format_version")
@@ -151,11 +163,20 @@ def member_file(path: Path, kind: str, k: int, info: Any, selection: bool = Fals
     expected = member_name(kind, k, selection)
     name = info.get("file") if isinstance(info, dict) else None
     if name != expected:
-        raise ModelDirError(f"{path}/model.json: member {k} file is {name!r}, expected {expected!r}")
+        raise ModelDirError(
+            f"{path}/model.json: member {k} file is {name!r}, expected {expected!r}"
+        )
     file = path / expected
     folder = path / SELECTION_DIR if selection else path
-    if folder.is_symlink() or file.is_symlink() or not file.is_file() or file.resolve().parent != folder.resolve():
-        raise ModelDirError(f"{path}: {expected} must be a regular file inside the model folder (not a symlink)")
+    if (
+        folder.is_symlink()
+        or file.is_symlink()
+        or not file.is_file()
+        or file.resolve().parent != folder.resolve()
+    ):
+        raise ModelDirError(
+            f"{path}: {expected} must be a regular file inside the model folder (not a symlink)"
+        )
     return file
 
 
@@ -209,11 +230,22 @@ def save_consensus(model: ConsensusModel, evidence: dict[str, Any], path: Any) -
     """Write ``model.json`` (no weights: the components are the sibling directories it names)."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    meta = {"format_version": FORMAT_VERSION, "kind": "consensus", "task": model.task, "targets": model.targets,
-            "hparams": model.hparams, "method": model.combiner.method, "models": model.models,
-            "params": model.combiner.params, "feature_settings": model.feature_settings,
-            "target_mean": model.target_mean, "target_std": model.target_std, "members": [], "ensemble_size": 0,
-            **evidence}
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "kind": "consensus",
+        "task": model.task,
+        "targets": model.targets,
+        "hparams": model.hparams,
+        "method": model.combiner.method,
+        "models": model.models,
+        "params": model.combiner.params,
+        "feature_settings": model.feature_settings,
+        "target_mean": model.target_mean,
+        "target_std": model.target_std,
+        "members": [],
+        "ensemble_size": 0,
+        **evidence,
+    }
     if model.calibration is not None:
         meta["calibration"] = model.calibration
     with atomic_path(path / "model.json") as tmp:
@@ -224,19 +256,33 @@ def _check_component_names(path: Any, names: Any) -> None:
     """Refuse component names that could leave the parent folder or nest consensus models."""
     allowed = [k for k in KINDS if k != "consensus"]
     if not isinstance(names, list) or not names or any(n not in allowed for n in names):
-        raise ModelDirError(f"{path}/model.json: 'models' must be a non-empty list of {allowed}, got {names!r}")
+        raise ModelDirError(
+            f"{path}/model.json: 'models' must be a non-empty list of {allowed}, got {names!r}"
+        )
 
 
-def load_consensus(path: Any, meta: dict[str, Any], threads: int | None = None, fit: str = "final") -> ConsensusModel:
+def load_consensus(
+    path: Any, meta: dict[str, Any], threads: int | None = None, fit: str = "final"
+) -> ConsensusModel:
     """Rebuild a consensus from its ``model.json`` and the sibling model directories it names."""
     root = Path(path).parent
     _check_component_names(path, meta.get("models"))
     missing = [m for m in meta["models"] if not (root / m / "model.json").exists()]
     if missing:
-        raise FileNotFoundError(f"{path}: the consensus combines {meta['models']}, but {missing} have no model.json under {root}")
+        raise FileNotFoundError(
+            f"{path}: the consensus combines {meta['models']}, but {missing} have no model.json under {root}"
+        )
     components = [load_model_dir(root / m, threads=threads, fit=fit) for m in meta["models"]]
     check_components(meta["models"], components)
     combiner = Combiner(meta["method"], meta["task"], meta["params"])
-    return ConsensusModel(meta["task"], list(meta["targets"]), list(meta["models"]), components, combiner,
-                          meta.get("feature_settings") or {}, meta.get("target_mean"), meta.get("target_std"),
-                          calibration=meta.get("calibration"))
+    return ConsensusModel(
+        meta["task"],
+        list(meta["targets"]),
+        list(meta["models"]),
+        components,
+        combiner,
+        meta.get("feature_settings") or {},
+        meta.get("target_mean"),
+        meta.get("target_std"),
+        calibration=meta.get("calibration"),
+    )

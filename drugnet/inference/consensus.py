@@ -68,11 +68,13 @@ def _apply_task(method: str, task: str, params: dict[str, Any], P: np.ndarray) -
     """Combine ``P`` ``[M, n]`` for one task."""
     if method == "rank_mean" and params:
         qs = [np.asarray(q, float) for q in params["quantiles"]]
-        pct = np.mean([_cdf(p, q) for p, q in zip(P, qs)], axis=0)
+        pct = np.mean([_cdf(p, q) for p, q in zip(P, qs, strict=False)], axis=0)
         grid = np.linspace(0, 1, N_QUANTILES)
         return np.mean([np.interp(pct, grid, q) for q in qs], axis=0)
     if method == "stacking" and params:
-        z = (_logit(P) if task == "classification" else P).T @ np.asarray(params["coef"]) + params["intercept"]
+        z = (_logit(P) if task == "classification" else P).T @ np.asarray(params["coef"]) + params[
+            "intercept"
+        ]
         return 1 / (1 + np.exp(-z)) if task == "classification" else z
     return P.mean(0)
 
@@ -86,16 +88,25 @@ class Combiner:
     params: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
-    def fit(cls, method: str, task: str, P: np.ndarray, y: np.ndarray) -> "Combiner":
+    def fit(cls, method: str, task: str, P: np.ndarray, y: np.ndarray) -> Combiner:
         """Fit on validation predictions ``P`` ``[M, n, T]`` and labels ``y`` ``[n, T]``."""
         if method == "rank_mean" and task != "classification":
-            raise ValueError("consensus method rank_mean is for classification only; use mean or stacking")
-        return cls(method, task, [_fit_task(method, task, P[:, :, t], y[:, t]) for t in range(y.shape[1])])
+            raise ValueError(
+                "consensus method rank_mean is for classification only; use mean or stacking"
+            )
+        return cls(
+            method, task, [_fit_task(method, task, P[:, :, t], y[:, t]) for t in range(y.shape[1])]
+        )
 
     def combine(self, P: np.ndarray) -> np.ndarray:
         """Combined predictions ``[n, T]`` from model predictions ``P`` ``[M, n, T]``."""
-        cols = [_apply_task(self.method, self.task, self.params[t], P[:, :, t]) for t in range(P.shape[2])]
-        return np.stack(cols, axis=1).astype(np.float32) if cols else np.zeros(P.shape[1:], np.float32)
+        cols = [
+            _apply_task(self.method, self.task, self.params[t], P[:, :, t])
+            for t in range(P.shape[2])
+        ]
+        return (
+            np.stack(cols, axis=1).astype(np.float32) if cols else np.zeros(P.shape[1:], np.float32)
+        )
 
 
 @dataclass
@@ -115,7 +126,9 @@ class ConsensusModel:
     target_mean: list[float] | None = None
     target_std: list[float] | None = None
     kind: str = "consensus"
-    calibration: dict | None = None  # of the combined probability, fitted on validation (drugnet.train.calibration_fit)
+    calibration: dict | None = (
+        None  # of the combined probability, fitted on validation (drugnet.train.calibration_fit)
+    )
 
     @property
     def hparams(self) -> dict[str, Any]:
@@ -127,18 +140,32 @@ class ConsensusModel:
 
     @property
     def member_info(self) -> list[dict]:
-        return [{"model": name, **info} for name, c in zip(self.models, self.components) for info in c.member_info]
+        return [
+            {"model": name, **info}
+            for name, c in zip(self.models, self.components, strict=False)
+            for info in c.member_info
+        ]
 
     @property
     def use_descriptors(self) -> bool:
         return any(c.use_descriptors and c.kind != "rf_ecfp" for c in self.components)
 
-    def predict_members(self, store: Any, indices: np.ndarray | None = None, device: str = "auto", batch_size: int = 1024) -> np.ndarray:
+    def predict_members(
+        self,
+        store: Any,
+        indices: np.ndarray | None = None,
+        device: str = "auto",
+        batch_size: int = 1024,
+    ) -> np.ndarray:
         """Each component's ensemble mean, ``[M, n, T]``."""
         return np.stack([c.predict(store, indices, device, batch_size)[0] for c in self.components])
 
     def predict(
-        self, store: Any, indices: np.ndarray | None = None, device: str = "auto", batch_size: int = 1024,
+        self,
+        store: Any,
+        indices: np.ndarray | None = None,
+        device: str = "auto",
+        batch_size: int = 1024,
         similarity: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Combined prediction (calibrated, and shrunk by ``similarity`` when given, like ``Ensemble``)."""
@@ -155,9 +182,11 @@ class ConsensusModel:
 def check_components(models: list[str], components: list[Any]) -> None:
     if not components:
         raise ValueError("consensus: no models to combine (model.models lists only consensus?)")
-    for name, c in zip(models, components):
+    for name, c in zip(models, components, strict=False):
         if c.kind == "consensus":
             raise ValueError(f"consensus: model {name!r} is itself a consensus")
         if c.targets != components[0].targets or c.task != components[0].task:
-            raise ValueError(f"consensus: model {name!r} has targets/task {c.targets}/{c.task}, "
-                             f"{models[0]!r} has {components[0].targets}/{components[0].task}")
+            raise ValueError(
+                f"consensus: model {name!r} has targets/task {c.targets}/{c.task}, "
+                f"{models[0]!r} has {components[0].targets}/{components[0].task}"
+            )

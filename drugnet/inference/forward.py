@@ -24,8 +24,17 @@ def _to(batch: Any, device: torch.device) -> Any:
 
 
 @torch.no_grad()
-def predict_raw(model: nn.Module, make_inputs: InputFn, indices: np.ndarray, device: torch.device, batch_size: int = 1024) -> np.ndarray:
+def predict_raw(
+    model: nn.Module,
+    make_inputs: InputFn,
+    indices: np.ndarray,
+    device: torch.device,
+    batch_size: int = 1024,
+) -> np.ndarray:
     """Model outputs (logits / standardized values) for ``indices`` in eval mode, ``[len(indices), T]``."""
     model.eval()
-    outs = [model(_to(make_inputs(indices[i : i + batch_size]), device)).float().cpu() for i in range(0, len(indices), batch_size)]
+    outs = [
+        model(_to(make_inputs(indices[i : i + batch_size]), device)).float().cpu()
+        for i in range(0, len(indices), batch_size)
+    ]
     return torch.cat(outs).numpy() if outs else np.zeros((0, 0), np.float32)

@@ -26,7 +26,10 @@ def feature_settings_of(ensemble: Ensemble | ConsensusModel) -> dict:
 
 
 def predict_smiles(
-    ensemble: Ensemble | ConsensusModel, smiles: list[str], threads: int = 1, device: str = "auto",
+    ensemble: Ensemble | ConsensusModel,
+    smiles: list[str],
+    threads: int = 1,
+    device: str = "auto",
     similarity: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Ensemble mean and std ``[n, T]`` for already standardized SMILES (calibrated when the model
@@ -41,13 +44,22 @@ def training_similarity(
     """Max ECFP4 Tanimoto to the training split of the dataset the model directory sits in
     (``<dataset>/models/<model>``), when the model has a domain shrinkage and that split exists."""
     dataset_dir = Path(model_dir).resolve().parent.parent
-    if not (ensemble.calibration or {}).get("shrinkage") or not (dataset_dir / "split.csv").is_file():
+    if (
+        not (ensemble.calibration or {}).get("shrinkage")
+        or not (dataset_dir / "split.csv").is_file()
+    ):
         return None
-    frame = pd.read_csv(dataset_dir / "standardized.csv", usecols=["smiles"], dtype=str, keep_default_na=False)
-    split = pd.read_csv(dataset_dir / "split.csv", usecols=["split"], dtype=str, keep_default_na=False)["split"]
+    frame = pd.read_csv(
+        dataset_dir / "standardized.csv", usecols=["smiles"], dtype=str, keep_default_na=False
+    )
+    split = pd.read_csv(
+        dataset_dir / "split.csv", usecols=["split"], dtype=str, keep_default_na=False
+    )["split"]
     if len(split) != len(frame):
         return None
-    return max_tanimoto(ecfp4_bits(smiles), ecfp4_bits(frame["smiles"][split.to_numpy() == "train"].tolist()))[0]
+    return max_tanimoto(
+        ecfp4_bits(smiles), ecfp4_bits(frame["smiles"][split.to_numpy() == "train"].tolist())
+    )[0]
 
 
 def rejects_path(output: str | Path) -> Path:
@@ -74,12 +86,32 @@ def predict_file(
     plus ``ad_similarity`` when the model's training split is found and the predictions are
     shrunk by it) and the rejected rows to ``rejects_path(output)``. Returns the prediction table."""
     ensemble = load_model_dir(model_dir, threads=threads)
-    std_out = standardize_file(input_path, smiles_column=smiles_column, id_column=id_column, targets=[], task=ensemble.task, n_jobs=threads)
+    std_out = standardize_file(
+        input_path,
+        smiles_column=smiles_column,
+        id_column=id_column,
+        targets=[],
+        task=ensemble.task,
+        n_jobs=threads,
+    )
     standardized, rejects = std_out.standardized, std_out.rejects
-    table = pd.DataFrame({"id": standardized["id"].astype(str).to_numpy(), "smiles": standardized["smiles"].astype(str).to_numpy()})
-    similarity = training_similarity(ensemble, model_dir, table["smiles"].tolist()) if len(table) else None
+    table = pd.DataFrame(
+        {
+            "id": standardized["id"].astype(str).to_numpy(),
+            "smiles": standardized["smiles"].astype(str).to_numpy(),
+        }
+    )
+    similarity = (
+        training_similarity(ensemble, model_dir, table["smiles"].tolist()) if len(table) else None
+    )
     if len(table):
-        mean, std = predict_smiles(ensemble, table["smiles"].tolist(), threads=threads, device=device, similarity=similarity)
+        mean, std = predict_smiles(
+            ensemble,
+            table["smiles"].tolist(),
+            threads=threads,
+            device=device,
+            similarity=similarity,
+        )
     else:
         mean = std = np.zeros((0, len(ensemble.targets)), np.float32)
     for t, target in enumerate(ensemble.targets):

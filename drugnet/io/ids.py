@@ -57,9 +57,16 @@ class IdRegistry:
 
     def __init__(self, folder: Path) -> None:
         self._db = sqlite3.connect(folder / "ids.sqlite")
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", "cache_size=-8000"):
+        for pragma in (
+            "journal_mode=OFF",
+            "synchronous=OFF",
+            "temp_store=FILE",
+            "cache_size=-8000",
+        ):
             self._db.execute(f"PRAGMA {pragma}")
-        self._db.execute("CREATE TABLE ids (id TEXT PRIMARY KEY, key TEXT NOT NULL, row INTEGER NOT NULL) WITHOUT ROWID")
+        self._db.execute(
+            "CREATE TABLE ids (id TEXT PRIMARY KEY, key TEXT NOT NULL, row INTEGER NOT NULL) WITHOUT ROWID"
+        )
 
     def _known(self, ids: list[str]) -> dict[str, tuple[str, int]]:
         known: dict[str, tuple[str, int]] = {}
@@ -78,16 +85,32 @@ class IdRegistry:
         for record in accepted:
             row, ident, input_smiles, key = record[0], record[1], record[2], record[4]
             if _PLACEHOLDER.fullmatch(ident) and ident != placeholder(row):
-                rejected.append((row, ident, input_smiles, f"{RESERVED_ID}: ids of the form '#<number>' name blank-id rows"))
+                rejected.append(
+                    (
+                        row,
+                        ident,
+                        input_smiles,
+                        f"{RESERVED_ID}: ids of the form '#<number>' name blank-id rows",
+                    )
+                )
                 continue
             first = known.get(ident) or new.get(ident)
             if first is not None and first[0] != key:
-                rejected.append((row, ident, input_smiles, f"{DUPLICATE_ID}:row {first[1]} (another structure has this id)"))
+                rejected.append(
+                    (
+                        row,
+                        ident,
+                        input_smiles,
+                        f"{DUPLICATE_ID}:row {first[1]} (another structure has this id)",
+                    )
+                )
                 continue
             if first is None:
                 new[ident] = (key, row)
             kept.append(record)
-        self._db.executemany("INSERT INTO ids VALUES (?, ?, ?)", [(i, k, r) for i, (k, r) in new.items()])
+        self._db.executemany(
+            "INSERT INTO ids VALUES (?, ?, ?)", [(i, k, r) for i, (k, r) in new.items()]
+        )
         return kept, rejected
 
     def close(self) -> None:

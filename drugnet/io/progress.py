@@ -114,7 +114,11 @@ class LogProgress:
         """Log the final line once."""
         if not self.closed:
             self.closed = True
-            self.logger.info(self.line() + " (done)" if self.total is None or self.n >= self.total else self.line())
+            self.logger.info(
+                self.line() + " (done)"
+                if self.total is None or self.n >= self.total
+                else self.line()
+            )
 
 
 def progress(
@@ -139,5 +143,9 @@ def progress(
         iterable = cast(Iterable | None, iterable_or_total)  # not an int: an iterable or None
     isatty = getattr(stream, "isatty", None)
     if isatty is not None and isatty():
-        return tqdm(iterable, total=total, desc=desc or None, unit=unit, file=stream, dynamic_ncols=True)
-    return LogProgress(iterable, total=total, desc=desc, unit=unit, interval=interval, logger=logger)
+        return tqdm(
+            iterable, total=total, desc=desc or None, unit=unit, file=stream, dynamic_ncols=True
+        )
+    return LogProgress(
+        iterable, total=total, desc=desc, unit=unit, interval=interval, logger=logger
+    )

@@ -146,12 +146,16 @@ def _check_not_utf16(path: Path) -> None:
         sample = fh.read(4096)
     start = sample[:4]
     if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # also UTF-32 LE
-        raise InputError(f"{path}: the file is UTF-16 or UTF-32 encoded (byte-order mark); save it as UTF-8")
+        raise InputError(
+            f"{path}: the file is UTF-16 or UTF-32 encoded (byte-order mark); save it as UTF-8"
+        )
     if start == codecs.BOM_UTF32_BE:
         raise InputError(f"{path}: the file is UTF-32 encoded (byte-order mark); save it as UTF-8")
     if _looks_utf16(sample):
-        raise InputError(f"{path}: the file looks UTF-16 encoded without a byte-order mark (every other byte "
-                         "is zero); save it as UTF-8")
+        raise InputError(
+            f"{path}: the file looks UTF-16 encoded without a byte-order mark (every other byte "
+            "is zero); save it as UTF-8"
+        )
 
 
 def _looks_utf16(sample: bytes) -> bool:
@@ -197,13 +201,16 @@ def read_chunks(
     kind = detect_format(path, fmt)
     columns = list(dict.fromkeys(columns))
     if kind == "smi" and columns:
-        raise InputError(f"{path}: .smi files carry only 'SMILES [name]'; cannot read columns {columns}")
+        raise InputError(
+            f"{path}: .smi files carry only 'SMILES [name]'; cannot read columns {columns}"
+        )
     n_rows = 0
     try:
         _check_not_utf16(path)
         if kind in ("csv", "tsv"):
-            chunks = _read_delimited(path, "," if kind == "csv" else "\t", smiles_column, id_column, columns,
-                                     chunk_size)
+            chunks = _read_delimited(
+                path, "," if kind == "csv" else "\t", smiles_column, id_column, columns, chunk_size
+            )
         elif kind == "smi":
             chunks = _read_smi(path, chunk_size)
         else:
@@ -217,8 +224,13 @@ def read_chunks(
         raise InputError(f"{path}: empty input (no data rows)")
 
 
-def _frame(rows: list[int], ids: list[str], smiles: list[str], errors: list[str],
-           extras: dict[str, list[str]]) -> pd.DataFrame:
+def _frame(
+    rows: list[int],
+    ids: list[str],
+    smiles: list[str],
+    errors: list[str],
+    extras: dict[str, list[str]],
+) -> pd.DataFrame:
     data: dict[str, object] = {
         "row": pd.Series(rows, dtype="int64"),
         "id": pd.Series(ids, dtype=object),
@@ -230,8 +242,12 @@ def _frame(rows: list[int], ids: list[str], smiles: list[str], errors: list[str]
     return pd.DataFrame(data)
 
 
-def _chunked(records: Iterable[tuple[str, str, str, Sequence[str]]], columns: list[str],
-             chunk_size: int, named: bool = True) -> Iterator[pd.DataFrame]:
+def _chunked(
+    records: Iterable[tuple[str, str, str, Sequence[str]]],
+    columns: list[str],
+    chunk_size: int,
+    named: bool = True,
+) -> Iterator[pd.DataFrame]:
     """Frames of ``(id or "", input_smiles, read_error, extra values)`` records, numbered from 1.
 
     A blank id becomes ``#<row>`` when the file has ids (``named``: an id column, SDF or .smi
@@ -245,7 +261,10 @@ def _chunked(records: Iterable[tuple[str, str, str, Sequence[str]]], columns: li
             return
         rows = list(range(start, start + len(batch)))
         start += len(batch)
-        ids = [ident or (placeholder(row) if named else str(row)) for (ident, _, _, _), row in zip(batch, rows)]
+        ids = [
+            ident or (placeholder(row) if named else str(row))
+            for (ident, _, _, _), row in zip(batch, rows, strict=False)
+        ]
         extras = {c: [r[3][j] for r in batch] for j, c in enumerate(columns)}
         yield _frame(rows, ids, [r[1] for r in batch], [r[2] for r in batch], extras)
 
@@ -256,7 +275,9 @@ def _missing_column_error(path: Path, what: str, column: str, found: Iterable[st
     if len(found) == 1:
         others = [d for d in _OTHER_DELIMITERS if d in found[0]]
         if others:
-            hint = f" (the header is one field containing {others[0]!r}: wrong delimiter or format?)"
+            hint = (
+                f" (the header is one field containing {others[0]!r}: wrong delimiter or format?)"
+            )
     return InputError(f"{path}: {what} column {column!r} not found; columns found: {found}{hint}")
 
 
@@ -304,13 +325,24 @@ class _Lines:
             taken = self.taken
             if not taken:  # nothing was read (defensive: the reader raised before taking a line)
                 return
-            if fields is not None and len(taken) == 1 and not taken[0][1].strip() and sep not in taken[0][1]:
+            if (
+                fields is not None
+                and len(taken) == 1
+                and not taken[0][1].strip()
+                and sep not in taken[0][1]
+            ):
                 continue  # blank line (a line holding a delimiter is a row of empty fields)
             yield fields, error, taken
 
 
-def _read_delimited(path: Path, sep: str, smiles_column: str, id_column: str | None,
-                    columns: list[str], chunk_size: int) -> Iterator[pd.DataFrame]:
+def _read_delimited(
+    path: Path,
+    sep: str,
+    smiles_column: str,
+    id_column: str | None,
+    columns: list[str],
+    chunk_size: int,
+) -> Iterator[pd.DataFrame]:
     kind = "CSV" if sep == "," else "TSV"
     with _open_text(path) as fh:
         lines = _Lines(fh)
@@ -320,8 +352,12 @@ def _read_delimited(path: Path, sep: str, smiles_column: str, id_column: str | N
             raise InputError(f"{path}: empty input (no header and no data rows)")
         fields, error, taken = first
         if fields is None:
-            raise InputError(f"{path}: cannot parse the header (line {taken[0][0]}) as {kind}: {error}")
-        header = [_clean(f).strip() for f in fields]  # as check-config reads it: "smiles, id" names "id"
+            raise InputError(
+                f"{path}: cannot parse the header (line {taken[0][0]}) as {kind}: {error}"
+            )
+        header = [
+            _clean(f).strip() for f in fields
+        ]  # as check-config reads it: "smiles, id" names "id"
         index: dict[str, int] = {}
         for i, name in enumerate(header):
             index.setdefault(name, i)
@@ -335,8 +371,12 @@ def _read_delimited(path: Path, sep: str, smiles_column: str, id_column: str | N
         n_fields = len(header)
         smiles_at = index[smiles_column]
         id_at = index[id_column] if id_column is not None else None
-        wanted = [(name, index[name]) for name in dict.fromkeys(
-            [smiles_column, *([id_column] if id_column is not None else []), *columns])]
+        wanted = [
+            (name, index[name])
+            for name in dict.fromkeys(
+                [smiles_column, *([id_column] if id_column is not None else []), *columns]
+            )
+        ]
         blanks = [""] * len(columns)
 
         def rows() -> Iterator[tuple[str, str, str, Sequence[str]]]:
@@ -353,10 +393,17 @@ def _read_delimited(path: Path, sep: str, smiles_column: str, id_column: str | N
                 read_error = ""
                 bad = [name for name, i in wanted if _has_bad_bytes(fields[i])]
                 if bad:
-                    read_error = f"{ENCODING_ERROR}: invalid UTF-8 in column {bad[0]!r} (line {line})"
+                    read_error = (
+                        f"{ENCODING_ERROR}: invalid UTF-8 in column {bad[0]!r} (line {line})"
+                    )
                     fields = [_clean(f) for f in fields]
                 ident = fields[id_at].strip() if id_at is not None else ""
-                yield ident, fields[smiles_at].strip(), read_error, [fields[index[c]] for c in columns]
+                yield (
+                    ident,
+                    fields[smiles_at].strip(),
+                    read_error,
+                    [fields[index[c]] for c in columns],
+                )
 
         yield from _chunked(rows(), columns, chunk_size, named=id_column is not None)
 
@@ -391,7 +438,7 @@ def _sdf_blocks(fh: io.BufferedIOBase) -> Iterator[tuple[bytes, bool]]:
     content = False
     for number, line in enumerate(fh):
         if number == 0 and line.startswith(codecs.BOM_UTF8):
-            line = line[len(codecs.BOM_UTF8):]
+            line = line[len(codecs.BOM_UTF8) :]
         if line.rstrip() == b"$$$$":
             if content:
                 yield b"".join(lines) + (b"" if oversized else line), oversized
@@ -422,14 +469,21 @@ def _name_line(block: bytes) -> str:
     return block.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
 
 
-def _sdf_record(block: bytes, oversized: bool, id_column: str | None, columns: list[str],
-                max_atoms: int) -> tuple[str, str, str, list[str], list[str] | None]:
+def _sdf_record(
+    block: bytes, oversized: bool, id_column: str | None, columns: list[str], max_atoms: int
+) -> tuple[str, str, str, list[str], list[str] | None]:
     """(id or "", input_smiles, read_error, extra values, property names or None when the
     record does not parse) of one SDF record."""
     blanks = [""] * len(columns)
     if oversized:
         name = _name_line(block) if id_column is None else ""
-        return name, "", f"{BROKEN_SDF_BLOCK}: record larger than {SDF_MAX_RECORD_BYTES // 2**20} MiB", blanks, None
+        return (
+            name,
+            "",
+            f"{BROKEN_SDF_BLOCK}: record larger than {SDF_MAX_RECORD_BYTES // 2**20} MiB",
+            blanks,
+            None,
+        )
     try:
         block.decode("utf-8")
         dirty = False
@@ -449,9 +503,11 @@ def _sdf_record(block: bytes, oversized: bool, id_column: str | None, columns: l
     error = ""
     if dirty:
         # invalid bytes now read U+FFFD; only the fields that are read can reject the record
-        where = ["the name line" if id_column is None else f"SD property {id_column!r}", *(
-            f"SD property {c!r}" for c in columns)]
-        bad = [w for w, value in zip(where, [ident, *extras]) if "\ufffd" in value]
+        where = [
+            "the name line" if id_column is None else f"SD property {id_column!r}",
+            *(f"SD property {c!r}" for c in columns),
+        ]
+        bad = [w for w, value in zip(where, [ident, *extras], strict=False) if "\ufffd" in value]
         if bad:
             error = f"{ENCODING_ERROR}: invalid UTF-8 in {bad[0]}"
     if mol.GetNumAtoms() > max_atoms:
@@ -465,11 +521,14 @@ def _sdf_record(block: bytes, oversized: bool, id_column: str | None, columns: l
         return ident, "", error or BROKEN_SDF_BLOCK, extras, props
 
 
-def _read_sdf(path: Path, id_column: str | None, columns: list[str], chunk_size: int,
-              max_atoms: int) -> Iterator[pd.DataFrame]:
+def _read_sdf(
+    path: Path, id_column: str | None, columns: list[str], chunk_size: int, max_atoms: int
+) -> Iterator[pd.DataFrame]:
     with _open_binary(path) as fh, rdBase.BlockLogs():
-        records = (_sdf_record(block, oversized, id_column, columns, max_atoms)
-                   for block, oversized in _sdf_blocks(fh))
+        records = (
+            _sdf_record(block, oversized, id_column, columns, max_atoms)
+            for block, oversized in _sdf_blocks(fh)
+        )
         head = list(itertools.islice(records, SDF_PROPERTY_WINDOW))
         wanted = ([id_column] if id_column else []) + columns
         seen = set(itertools.chain.from_iterable(r[4] for r in head if r[4] is not None))
@@ -477,8 +536,13 @@ def _read_sdf(path: Path, id_column: str | None, columns: list[str], chunk_size:
             if column in seen or not head:
                 continue
             if all(r[4] is None for r in head):
-                raise InputError(f"{path}: SD property {column!r} not found: none of the first "
-                                 f"{len(head)} records parses")
+                raise InputError(
+                    f"{path}: SD property {column!r} not found: none of the first "
+                    f"{len(head)} records parses"
+                )
             raise _missing_column_error(path, "SD property", column, sorted(seen))
-        rows = ((ident, smiles, error, extras) for ident, smiles, error, extras, _ in itertools.chain(head, records))
+        rows = (
+            (ident, smiles, error, extras)
+            for ident, smiles, error, extras, _ in itertools.chain(head, records)
+        )
         yield from _chunked(rows, columns, chunk_size)

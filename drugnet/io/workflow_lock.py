@@ -68,7 +68,12 @@ def record_owner(snakemake_dir: str | os.PathLike = ".snakemake") -> Path:
     folder = Path(snakemake_dir)
     folder.mkdir(parents=True, exist_ok=True)
     pid = os.getpid()
-    owner = {"host": socket.gethostname(), "pid": pid, "start_time": _start_time(pid), "pgid": os.getpgrp()}
+    owner = {
+        "host": socket.gethostname(),
+        "pid": pid,
+        "start_time": _start_time(pid),
+        "pgid": os.getpgrp(),
+    }
     path = _owner_path(folder, pid)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(owner) + "\n")
@@ -86,8 +91,15 @@ def _owners(folder: Path) -> list[dict]:
     for path in sorted(folder.glob(f"{OWNER_PREFIX}*.json")):
         try:
             owner = json.loads(path.read_text())
-            owners.append({"host": str(owner["host"]), "pid": int(owner["pid"]),
-                           "start_time": owner.get("start_time"), "pgid": owner.get("pgid"), "path": path})
+            owners.append(
+                {
+                    "host": str(owner["host"]),
+                    "pid": int(owner["pid"]),
+                    "start_time": owner.get("start_time"),
+                    "pgid": owner.get("pgid"),
+                    "path": path,
+                }
+            )
         except (OSError, ValueError, KeyError, TypeError):
             continue
     return owners
@@ -121,7 +133,11 @@ def lock_hint(snakemake_dir: str | os.PathLike = ".snakemake") -> str | None:
             _drop_dead_records(folder)
         return None
     owners = [_describe(owner) for owner in _owners(folder)]
-    held = "; ".join(owners) if owners else "a run drugnet has no record of (killed before its first job, or a dry run)"
+    held = (
+        "; ".join(owners)
+        if owners
+        else "a run drugnet has no record of (killed before its first job, or a dry run)"
+    )
     return (
         f"{locks} holds Snakemake locks, from {held}. If Snakemake stops with LockException: "
         "Snakemake never removes a killed run's lock itself, and drugnet does not either, because "

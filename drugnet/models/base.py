@@ -15,7 +15,9 @@ class LayerEmbedding:
     mol: torch.Tensor
 
 
-def replace_units(state: torch.Tensor, replacement: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+def replace_units(
+    state: torch.Tensor, replacement: tuple[torch.Tensor, torch.Tensor] | None
+) -> torch.Tensor:
     """``state`` with columns ``units`` set to ``values`` (a copy), or ``state`` itself when None."""
     if replacement is None:
         return state

@@ -34,16 +34,20 @@ class RFEcfp:
             return RandomForestClassifier(class_weight=self.hparams.get("class_weight"), **kwargs)
         return RandomForestRegressor(**kwargs)
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> "RFEcfp":
+    def fit(self, X: np.ndarray, y: np.ndarray) -> RFEcfp:
         """Fit on counts ``X`` ``[n, bits]`` and labels ``y`` ``[n, T]`` (NaN = missing)."""
         self.forests = []
         for t in range(y.shape[1]):
             mask = ~np.isnan(y[:, t])
             yt = y[mask, t]
             if len(yt) == 0 or (self.task == "classification" and len(np.unique(yt)) < 2):
-                self.forests.append(float(yt[0]) if len(yt) else 0.5 if self.task == "classification" else 0.0)
+                self.forests.append(
+                    float(yt[0]) if len(yt) else 0.5 if self.task == "classification" else 0.0
+                )
                 continue
-            self.forests.append(self._forest().fit(X[mask], yt.astype(int) if self.task == "classification" else yt))
+            self.forests.append(
+                self._forest().fit(X[mask], yt.astype(int) if self.task == "classification" else yt)
+            )
         return self
 
     def set_threads(self, threads: int) -> None:

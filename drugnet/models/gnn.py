@@ -117,11 +117,13 @@ class GNN(nn.Module):
             self.mol_scaler.fit(mol_features)
 
     def _forward_states(
-        self, batch: GraphBatch, replace: Mapping[int, tuple[torch.Tensor, torch.Tensor]] | None = None
+        self,
+        batch: GraphBatch,
+        replace: Mapping[int, tuple[torch.Tensor, torch.Tensor]] | None = None,
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         h = batch.x
         states = [h]
-        for layer, (conv, act) in enumerate(zip(self.convs, self.acts), start=1):
+        for layer, (conv, act) in enumerate(zip(self.convs, self.acts, strict=False), start=1):
             act = cast(nn.Sequential, act)  # an activation_block; ModuleList items are typed Module
             out = act[:-1](conv(h, batch.edge_index, batch.edge_attr))
             skip = h if self.residual and layer > 1 else None
@@ -138,7 +140,9 @@ class GNN(nn.Module):
         return self._head(h, batch)
 
     @torch.no_grad()
-    def forward_ablated(self, batch: GraphBatch, replace: Mapping[int, tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+    def forward_ablated(
+        self, batch: GraphBatch, replace: Mapping[int, tuple[torch.Tensor, torch.Tensor]]
+    ) -> torch.Tensor:
         """`forward` with units of hidden layers fixed: ``replace[l] = (units, values)`` sets those
         units of every atom's layer-``l`` state (the `embed` state) to ``values`` before the next
         layer reads it (mean ablation when ``values`` are unit means). Call in eval mode."""
@@ -163,7 +167,11 @@ class GNN(nn.Module):
         states). Call in eval mode.
         """
         _, states = self._forward_states(batch)
-        out = [LayerEmbedding(states[0], self.input_readout(states[0], batch.batch, dim_size=batch.n_mols))]
+        out = [
+            LayerEmbedding(
+                states[0], self.input_readout(states[0], batch.batch, dim_size=batch.n_mols)
+            )
+        ]
         for h in states[1:]:
             out.append(LayerEmbedding(h, self.readout(h, batch.batch, dim_size=batch.n_mols)))
         return out

@@ -41,8 +41,11 @@ def make_linear(d_in: int, d_out: int, variant: str) -> nn.Linear:
 def mlp(dims: list[int], variant: str, dropout: float, norm: str = "batch") -> nn.Sequential:
     """``Linear -> activation_block`` for every consecutive pair in ``dims`` (activation after the last one too)."""
     layers: list[nn.Module] = []
-    for d_in, d_out in zip(dims[:-1], dims[1:]):
-        layers += [make_linear(d_in, d_out, variant), activation_block(d_out, variant, dropout, norm)]
+    for d_in, d_out in zip(dims[:-1], dims[1:], strict=False):
+        layers += [
+            make_linear(d_in, d_out, variant),
+            activation_block(d_out, variant, dropout, norm),
+        ]
     return nn.Sequential(*layers)
 
 
@@ -80,7 +83,7 @@ class FeatureScaler(nn.Module):
         return x
 
     @torch.no_grad()
-    def fit(self, x: torch.Tensor) -> "FeatureScaler":
+    def fit(self, x: torch.Tensor) -> FeatureScaler:
         """Fit median, mean and std on training inputs ``x`` (raw, may contain NaN)."""
         x = self._transform(x).double()
         x = torch.where(torch.isfinite(x), x, torch.nan)

@@ -68,7 +68,9 @@ TASK_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 
-def default_hparams(kind: str, overrides: dict[str, Any] | None = None, task: str | None = None) -> dict[str, Any]:
+def default_hparams(
+    kind: str, overrides: dict[str, Any] | None = None, task: str | None = None
+) -> dict[str, Any]:
     """``DEFAULT_HPARAMS[kind]``, then ``TASK_DEFAULTS[(kind, task)]``, then ``overrides`` (unknown keys are an error)."""
     if kind not in DEFAULT_HPARAMS:
         raise ValueError(f"unknown model kind {kind!r}; expected one of {sorted(DEFAULT_HPARAMS)}")
@@ -85,24 +87,66 @@ _DIMENSION_KEYS = {"atom_dim", "bond_dim", "mol_dim", "in_dim", "n_log", "n_task
 # What the model is (read by ``from_hparams`` and by input building: ``use_descriptors``), per kind,
 # input dimensions included; everything else in a hparams dict is a training setting.
 ARCHITECTURE_KEYS: dict[str, frozenset[str]] = {
-    "gnn": frozenset({
-        "kind", "variant", "hidden", "depth", "aggr", "readout", "residual", "dropout",
-        "head_hidden", "norm", "use_descriptors", "atom_dim", "bond_dim", "mol_dim", "n_tasks",
-    }),
-    "snn": frozenset({
-        "kind", "variant", "hidden", "depth", "dropout", "input_dropout", "min_feature_count",
-        "norm", "use_descriptors", "in_dim", "n_log", "n_tasks",
-    }),
-    "rf_ecfp": frozenset({
-        "kind", "n_estimators", "min_samples_leaf", "max_features", "class_weight", "n_tasks",
-    }),
+    "gnn": frozenset(
+        {
+            "kind",
+            "variant",
+            "hidden",
+            "depth",
+            "aggr",
+            "readout",
+            "residual",
+            "dropout",
+            "head_hidden",
+            "norm",
+            "use_descriptors",
+            "atom_dim",
+            "bond_dim",
+            "mol_dim",
+            "n_tasks",
+        }
+    ),
+    "snn": frozenset(
+        {
+            "kind",
+            "variant",
+            "hidden",
+            "depth",
+            "dropout",
+            "input_dropout",
+            "min_feature_count",
+            "norm",
+            "use_descriptors",
+            "in_dim",
+            "n_log",
+            "n_tasks",
+        }
+    ),
+    "rf_ecfp": frozenset(
+        {
+            "kind",
+            "n_estimators",
+            "min_samples_leaf",
+            "max_features",
+            "class_weight",
+            "n_tasks",
+        }
+    ),
 }
 
 # How a deep model is optimized (``drugnet.train.settings.TrainSettings``).
-TRAINING_KEYS: frozenset[str] = frozenset({
-    "lr", "epochs", "patience", "batch_size", "weight_decay", "warmup_epochs", "grad_clip",
-    "pos_weight",
-})
+TRAINING_KEYS: frozenset[str] = frozenset(
+    {
+        "lr",
+        "epochs",
+        "patience",
+        "batch_size",
+        "weight_decay",
+        "warmup_epochs",
+        "grad_clip",
+        "pos_weight",
+    }
+)
 
 
 def split_hparams(hparams: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -123,8 +167,10 @@ def split_hparams(hparams: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str,
         elif key in TRAINING_KEYS:
             training[key] = value
         else:
-            raise ValueError(f"hyperparameter {key!r} is neither an architecture nor a training "
-                             f"setting for {kind}")
+            raise ValueError(
+                f"hyperparameter {key!r} is neither an architecture nor a training "
+                f"setting for {kind}"
+            )
     return architecture, training
 
 

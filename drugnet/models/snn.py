@@ -73,12 +73,14 @@ class SNN(nn.Module):
         self.scaler.fit(features)
 
     def _states(
-        self, features: torch.Tensor, replace: Mapping[int, tuple[torch.Tensor, torch.Tensor]] | None = None
+        self,
+        features: torch.Tensor,
+        replace: Mapping[int, tuple[torch.Tensor, torch.Tensor]] | None = None,
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         h = self.scaler(features)
         states = [h]
         h = self.input_dropout(h)
-        for layer, (linear, act) in enumerate(zip(self.linears, self.acts), start=1):
+        for layer, (linear, act) in enumerate(zip(self.linears, self.acts, strict=False), start=1):
             act = cast(nn.Sequential, act)  # an activation_block; ModuleList items are typed Module
             h = replace_units(act[:-1](linear(h)), (replace or {}).get(layer))
             states.append(h)
@@ -86,7 +88,9 @@ class SNN(nn.Module):
         return h, states
 
     @torch.no_grad()
-    def forward_ablated(self, features: torch.Tensor, replace: Mapping[int, tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+    def forward_ablated(
+        self, features: torch.Tensor, replace: Mapping[int, tuple[torch.Tensor, torch.Tensor]]
+    ) -> torch.Tensor:
         """`forward` with units of hidden layers fixed: ``replace[l] = (units, values)`` sets those
         units of the layer-``l`` state (the `embed` state) to ``values`` for every molecule (mean
         ablation when ``values`` are unit means). Call in eval mode."""

@@ -73,7 +73,9 @@ class AtlasSettings:
     ablation: bool = schema_default("probe.ablation")
     ablation_k: int = schema_default("probe.ablation_k")
     ablation_draws: int = schema_default("probe.ablation_draws")
-    extra_models: dict[str, str] = field(default_factory=dict)  # name -> model dir probed as one more network
+    extra_models: dict[str, str] = field(
+        default_factory=dict
+    )  # name -> model dir probed as one more network
 
 
 @dataclass
@@ -85,11 +87,19 @@ class AtlasResult:
     skipped: pd.DataFrame
     selectivity: pd.DataFrame = field(default_factory=pd.DataFrame)
     examples: dict = field(default_factory=dict)  # neuron_examples.json (probe_model_dir)
-    top_units: dict[str, pd.DataFrame] = field(default_factory=dict)  # level -> neurons.family_top_units
+    top_units: dict[str, pd.DataFrame] = field(
+        default_factory=dict
+    )  # level -> neurons.family_top_units
     family_selectivity: pd.DataFrame = field(default_factory=pd.DataFrame)
-    receptive_field: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=receptive_field.RECEPTIVE_FIELD_COLUMNS))
-    ablation: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ablation.ABLATION_COLUMNS))
-    unit_aucs: dict[int, dict[str, list[np.ndarray]]] = field(default_factory=dict)  # member -> level -> layers
+    receptive_field: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=receptive_field.RECEPTIVE_FIELD_COLUMNS)
+    )
+    ablation: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=ablation.ABLATION_COLUMNS)
+    )
+    unit_aucs: dict[int, dict[str, list[np.ndarray]]] = field(
+        default_factory=dict
+    )  # member -> level -> layers
 
 
 @dataclass
@@ -105,13 +115,23 @@ class MemberTables:
 
 
 def probe_member(
-    embeddings: dict[str, dict[str, list[np.ndarray]]], concepts: ConceptSet, is_test_mol: np.ndarray,
-    settings: AtlasSettings, *, member: int, control: bool,
+    embeddings: dict[str, dict[str, list[np.ndarray]]],
+    concepts: ConceptSet,
+    is_test_mol: np.ndarray,
+    settings: AtlasSettings,
+    *,
+    member: int,
+    control: bool,
 ) -> MemberTables:
     """Probes (trained, random_init and, when ``control``, the control task), neurons and detector
     counts of one member; every table gets a ``member`` column."""
     out = MemberTables()
-    bar = progress((2 + control) * len(concepts.matrices), "probe", f"probe sets (member {member})", interval=10.0)
+    bar = progress(
+        (2 + control) * len(concepts.matrices),
+        "probe",
+        f"probe sets (member {member})",
+        interval=10.0,
+    )
     kw = {"n_boot": settings.n_boot, "C": settings.C, "seed": settings.seed, "member": member}
     for level, matrix in concepts.matrices.items():
         if level not in embeddings["trained"] or matrix.n_concepts == 0:
@@ -123,17 +143,32 @@ def probe_member(
         # layers identical to the trained ones (the input layer) are not refitted: same numbers
         same = [l for l in range(len(random)) if np.array_equal(random[l], trained[l])]
         differ = [l for l in range(len(random)) if l not in same]
-        table_random = probes.probe_layers([random[l] for l in differ], matrix, is_test_item, network="random_init", **kw)
-        table_random["layer"] = np.asarray(differ)[table_random["layer"].to_numpy()] if differ else table_random["layer"]
+        table_random = probes.probe_layers(
+            [random[l] for l in differ], matrix, is_test_item, network="random_init", **kw
+        )
+        table_random["layer"] = (
+            np.asarray(differ)[table_random["layer"].to_numpy()]
+            if differ
+            else table_random["layer"]
+        )
         bar.update()
         copied = table_trained[table_trained["layer"].isin(same)].assign(network="random_init")
         out.probes += [table_trained, pd.concat([copied, table_random])]
         for name, extra in embeddings.items():
             if name not in NETWORKS and level in extra:  # extra networks (pretrained encoders)
-                out.probes.append(probes.probe_layers(extra[level], matrix, is_test_item, network=name, **kw))
+                out.probes.append(
+                    probes.probe_layers(extra[level], matrix, is_test_item, network=name, **kw)
+                )
         if control:
-            out.probes.append(probes.probe_layers(trained, probes.control_task_concepts(matrix, seed=settings.seed),
-                                                  is_test_item, network="control_task", **kw))
+            out.probes.append(
+                probes.probe_layers(
+                    trained,
+                    probes.control_task_concepts(matrix, seed=settings.seed),
+                    is_test_item,
+                    network="control_task",
+                    **kw,
+                )
+            )
             bar.update()
         for network, layers in (("trained", trained), ("random_init", random)):
             aucs = neurons.layer_aucs(layers, matrix)
@@ -142,14 +177,23 @@ def probe_member(
                 out.top_units[level] = neurons.family_top_units(None, matrix, aucs=aucs)
                 out.unit_aucs[level] = aucs
             out.neurons.append(table.assign(member=member))
-            out.detectors.append(neurons.detector_counts(strengths, matrix, network=network).assign(member=member))
-        out.levels[level] = {"n_items": len(matrix.item_mol), "n_test_items": int(is_test_item.sum()),
-                             "n_concepts": matrix.n_concepts, "n_layers": len(trained)}
+            out.detectors.append(
+                neurons.detector_counts(strengths, matrix, network=network).assign(member=member)
+            )
+        out.levels[level] = {
+            "n_items": len(matrix.item_mol),
+            "n_test_items": int(is_test_item.sum()),
+            "n_concepts": matrix.n_concepts,
+            "n_layers": len(trained),
+        }
     return out
 
 
 def run_atlas(
-    embeddings: dict, concepts: ConceptSet, is_test_mol: np.ndarray, settings: AtlasSettings,
+    embeddings: dict,
+    concepts: ConceptSet,
+    is_test_mol: np.ndarray,
+    settings: AtlasSettings,
 ) -> AtlasResult:
     """Probe, control and analyse one or several ensemble members.
 
@@ -159,26 +203,42 @@ def run_atlas(
     scaffolds). The control task (primary member only: ``settings.member`` when probed, else the
     first) reuses the trained embeddings with labels moved between molecules.
     """
-    by_member = embeddings if all(isinstance(k, int) for k in embeddings) else {settings.member: embeddings}
+    by_member = (
+        embeddings if all(isinstance(k, int) for k in embeddings) else {settings.member: embeddings}
+    )
     primary = settings.member if settings.member in by_member else min(by_member)
-    parts = {m: probe_member(emb, concepts, is_test_mol, settings, member=m, control=m == primary)
-             for m, emb in sorted(by_member.items())}
-    probe_table = pd.concat([t for p in parts.values() for t in p.probes], ignore_index=True).sort_values(
-        ["level", "family", "concept", "network", "member", "layer"], kind="stable"
-    )[probes.PROBE_COLUMNS].reset_index(drop=True)
+    parts = {
+        m: probe_member(emb, concepts, is_test_mol, settings, member=m, control=m == primary)
+        for m, emb in sorted(by_member.items())
+    }
+    probe_table = (
+        pd.concat([t for p in parts.values() for t in p.probes], ignore_index=True)
+        .sort_values(["level", "family", "concept", "network", "member", "layer"], kind="stable")[
+            probes.PROBE_COLUMNS
+        ]
+        .reset_index(drop=True)
+    )
     selectivity = hierarchy.selectivity_table(probe_table)
     detectors = pd.concat([t for p in parts.values() for t in p.detectors], ignore_index=True)
     levels = parts[primary].levels
     summary = summarize(probe_table, selectivity, settings, levels)
     summary.update(
-        detector_units=detectors.to_dict(orient="records"), items=levels, n_molecules=len(is_test_mol),
-        n_test_molecules=int(is_test_mol.sum()), settings=asdict(settings), primary_member=primary,
+        detector_units=detectors.to_dict(orient="records"),
+        items=levels,
+        n_molecules=len(is_test_mol),
+        n_test_molecules=int(is_test_mol.sum()),
+        settings=asdict(settings),
+        primary_member=primary,
         probed_members=sorted(by_member),
     )
     rf_table = pd.DataFrame(columns=receptive_field.RECEPTIVE_FIELD_COLUMNS)
     if "atom" in levels:  # a graph network: layers have a receptive field
-        rf_table = receptive_field.receptive_field_table(probe_table, replication.member_peaks(selectivity))
-        summary["receptive_field"] = receptive_field_summary(rf_table, selectivity, levels, settings)
+        rf_table = receptive_field.receptive_field_table(
+            probe_table, replication.member_peaks(selectivity)
+        )
+        summary["receptive_field"] = receptive_field_summary(
+            rf_table, selectivity, levels, settings
+        )
     return AtlasResult(
         probes=probe_table,
         neurons=pd.concat([t for p in parts.values() for t in p.neurons], ignore_index=True),
@@ -193,44 +253,69 @@ def run_atlas(
     )
 
 
-def summarize(probe_table: pd.DataFrame, selectivity: pd.DataFrame, settings: AtlasSettings, levels: dict) -> dict:
+def summarize(
+    probe_table: pd.DataFrame, selectivity: pd.DataFrame, settings: AtlasSettings, levels: dict
+) -> dict:
     """Per-member and combined hierarchy tests, verdict, agreement, peak distributions, controls."""
     kw = {"n_permutations": settings.n_permutations, "seed": settings.seed}
     peaks = replication.member_peaks(selectivity)
     tests = replication.level_tests(peaks, **kw)
     per_member = replication.member_tests(peaks, **kw)
-    holds = {lv: sum(t[lv]["verdict"].startswith("HOLDS") for t in per_member.values() if lv in t) for lv in tests}
+    holds = {
+        lv: sum(t[lv]["verdict"].startswith("HOLDS") for t in per_member.values() if lv in t)
+        for lv in tests
+    }
     verdict = " | ".join(
         f"{level}-level concepts: {t['verdict']} [{'combined over ' + str(len(per_member)) + ' members; ' if len(per_member) > 1 else ''}"
-        f"holds in {holds[level]}/{len(per_member)} member(s) alone]" for level, t in tests.items())
+        f"holds in {holds[level]}/{len(per_member)} member(s) alone]"
+        for level, t in tests.items()
+    )
     return {
         "question": "does selectivity (trained - random_init probe AUC) peak in earlier layers for "
         "functional groups than interaction centers than pharmacophores?",
         "verdict": verdict,
         "tests": tests,
-        "members": {str(m): {"tests": t, "verdict": " | ".join(f"{lv}-level concepts: {x['verdict']}" for lv, x in t.items())}
-                    for m, t in per_member.items()},
+        "members": {
+            str(m): {
+                "tests": t,
+                "verdict": " | ".join(
+                    f"{lv}-level concepts: {x['verdict']}" for lv, x in t.items()
+                ),
+            }
+            for m, t in per_member.items()
+        },
         "agreement": replication.agreement(peaks),
         "peak_layers": hierarchy.family_peak_distribution(peaks),
         "peaks_per_concept": peaks.to_dict(orient="records"),
         "control_task_mean_auc": {
-            level: float(probe_table[(probe_table.network == "control_task") & (probe_table.level == level)]["auc"].mean())
+            level: float(
+                probe_table[(probe_table.network == "control_task") & (probe_table.level == level)][
+                    "auc"
+                ].mean()
+            )
             for level in levels
         },
     }
 
 
-def receptive_field_summary(table: pd.DataFrame, selectivity: pd.DataFrame, levels: dict, settings: AtlasSettings) -> dict:
+def receptive_field_summary(
+    table: pd.DataFrame, selectivity: pd.DataFrame, levels: dict, settings: AtlasSettings
+) -> dict:
     """Per level: the distance-vs-first-decodable-layer test and the receptive-field-matched hierarchy test."""
     kw = {"n_permutations": settings.n_permutations, "seed": settings.seed}
     out = {}
     for level, info in levels.items():
         n_layers = info["n_layers"] - 1
         out[level] = {
-            "bound": "first layer = distance (atom state sees its partner)" if level == "atom"
+            "bound": "first layer = distance (atom state sees its partner)"
+            if level == "atom"
             else "first layer = ceil(distance / 2) (the middle atom sees both features)",
-            "distance_test": receptive_field.distance_test(table[table.level == level], n_layers, **kw),
-            "matched_test": receptive_field.matched_hierarchy_test(selectivity, level, settings.matched_layer, **kw),
+            "distance_test": receptive_field.distance_test(
+                table[table.level == level], n_layers, **kw
+            ),
+            "matched_test": receptive_field.matched_hierarchy_test(
+                selectivity, level, settings.matched_layer, **kw
+            ),
         }
     return out
 
@@ -243,17 +328,29 @@ def plot_selectivity(selectivity: pd.DataFrame, png: Path, svg: Path) -> None:
     levels = sorted(selectivity["level"].unique())
     heights = [max(selectivity[selectivity.level == lv]["concept"].nunique(), 1) for lv in levels]
     fig, axes = plt.subplots(
-        1, max(len(levels), 1), figsize=(5 * max(len(levels), 1), 2 + 0.07 * max(heights, default=1)), squeeze=False
+        1,
+        max(len(levels), 1),
+        figsize=(5 * max(len(levels), 1), 2 + 0.07 * max(heights, default=1)),
+        squeeze=False,
     )
     order = {f: i for i, f in enumerate(hierarchy.FAMILY_ORDER)}
     image = None
-    for ax, level in zip(axes[0], levels):
+    for ax, level in zip(axes[0], levels, strict=False):
         sub = selectivity[selectivity.level == level]
         grid = sub.set_index(["family", "concept", "layer"])["selectivity"].unstack("layer")
         peak = grid.fillna(-np.inf).to_numpy().argmax(axis=1)
-        rank = [(order.get(f, len(order)), p, c) for (f, c), p in zip(grid.index, peak)]
+        rank = [
+            (order.get(f, len(order)), p, c) for (f, c), p in zip(grid.index, peak, strict=False)
+        ]
         grid = grid.iloc[sorted(range(len(rank)), key=rank.__getitem__)]  # family, then peak layer
-        image = ax.imshow(grid.to_numpy(dtype=float), aspect="auto", cmap="RdBu_r", vmin=-0.5, vmax=0.5, interpolation="nearest")
+        image = ax.imshow(
+            grid.to_numpy(dtype=float),
+            aspect="auto",
+            cmap="RdBu_r",
+            vmin=-0.5,
+            vmax=0.5,
+            interpolation="nearest",
+        )
         ax.set_xticks(range(grid.shape[1]), [str(c) for c in grid.columns])
         ax.set_yticks(range(grid.shape[0]), [c for _, c in grid.index], fontsize=3)
         families = [f for f, _ in grid.index]
@@ -266,7 +363,9 @@ def plot_selectivity(selectivity: pd.DataFrame, png: Path, svg: Path) -> None:
         ax.set_xlabel("layer")
         ax.set_title(f"{level}-level concepts")
     if image is not None:
-        fig.colorbar(image, ax=axes[0].tolist(), label="selectivity (AUC trained - random init)", shrink=0.5)
+        fig.colorbar(
+            image, ax=axes[0].tolist(), label="selectivity (AUC trained - random init)", shrink=0.5
+        )
     for path in (png, svg):
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format=path.suffix[1:], dpi=150)
@@ -285,17 +384,29 @@ def write_atlas(result: AtlasResult, output_dir: str | Path) -> None:
         ("probes.csv", result.probes),
         ("neurons.csv", result.neurons),
         ("skipped_concepts.csv", result.skipped[SKIPPED_COLUMNS]),
-        ("family_selectivity.csv", result.family_selectivity.reindex(columns=replication.FAMILY_SELECTIVITY_COLUMNS)),
-        ("receptive_field.csv", result.receptive_field.reindex(columns=receptive_field.RECEPTIVE_FIELD_COLUMNS)),
+        (
+            "family_selectivity.csv",
+            result.family_selectivity.reindex(columns=replication.FAMILY_SELECTIVITY_COLUMNS),
+        ),
+        (
+            "receptive_field.csv",
+            result.receptive_field.reindex(columns=receptive_field.RECEPTIVE_FIELD_COLUMNS),
+        ),
         ("ablation.csv", result.ablation.reindex(columns=ablation.ABLATION_COLUMNS)),
     ):
         with atomic_path(out / name) as tmp:
             frame.to_csv(tmp, index=False)
-    plot_selectivity(result.selectivity, out / "selectivity_heatmap.png", out / "selectivity_heatmap.svg")
+    plot_selectivity(
+        result.selectivity, out / "selectivity_heatmap.png", out / "selectivity_heatmap.svg"
+    )
     if len(result.receptive_field):
         n_layers = max(info["n_layers"] for info in result.hierarchy["items"].values()) - 1
-        receptive_field.plot_distance_vs_layer(result.receptive_field, n_layers, out / "receptive_field.png",
-                                               out / "receptive_field.svg")
+        receptive_field.plot_distance_vs_layer(
+            result.receptive_field,
+            n_layers,
+            out / "receptive_field.png",
+            out / "receptive_field.svg",
+        )
     if len(result.ablation):
         ablation.plot_ablation(result.ablation, out / "ablation.png", out / "ablation.svg")
     with atomic_path(out / "hierarchy.json") as tmp:
@@ -349,20 +460,27 @@ def collect_embeddings(
         if atom_keep is not None and layers[0].atom is not None:
             n_atoms = layers[0].atom.shape[0]
             if n_atoms != offsets[stop] - offsets[start]:
-                raise ValueError("featurized atom count differs from RDKit's: atom order cannot be matched")
+                raise ValueError(
+                    "featurized atom count differs from RDKit's: atom order cannot be matched"
+                )
             lo, hi = np.searchsorted(atom_keep, [offsets[start], offsets[stop]])
             local = atom_keep[lo:hi] - offsets[start]
-            atom_parts.append([layer.atom[torch.as_tensor(local)].float().numpy() for layer in layers])
-    out = {"molecule": [np.concatenate(parts) for parts in zip(*mol_parts)]}
+            atom_parts.append(
+                [layer.atom[torch.as_tensor(local)].float().numpy() for layer in layers]
+            )
+    out = {"molecule": [np.concatenate(parts) for parts in zip(*mol_parts, strict=False)]}
     if atom_parts:
-        out["atom"] = [np.concatenate(parts) for parts in zip(*atom_parts)]
+        out["atom"] = [np.concatenate(parts) for parts in zip(*atom_parts, strict=False)]
     return out
 
 
 @torch.no_grad()
 def unit_atom_states(
-    model: torch.nn.Module, inputs: Callable[[np.ndarray], Any], atom_counts: np.ndarray,
-    layer_units: list[tuple[int, int]], batch_size: int = 256,
+    model: torch.nn.Module,
+    inputs: Callable[[np.ndarray], Any],
+    atom_counts: np.ndarray,
+    layer_units: list[tuple[int, int]],
+    batch_size: int = 256,
 ) -> np.ndarray:
     """``[n_atoms_total, len(layer_units)]``: atom states (``model.embed``) of the given (layer, unit)
     pairs for every atom of molecules ``0..n-1``, in molecule order then RDKit atom order."""
@@ -373,8 +491,12 @@ def unit_atom_states(
         stop = min(start + batch_size, len(atom_counts))
         layers = model.embed(inputs(np.arange(start, stop)))
         if layers[0].atom is None or layers[0].atom.shape[0] != offsets[stop] - offsets[start]:
-            raise ValueError("featurized atom count differs from RDKit's: atom order cannot be matched")
-        parts.append(torch.stack([layers[l].atom[:, u] for l, u in layer_units], dim=1).float().numpy())
+            raise ValueError(
+                "featurized atom count differs from RDKit's: atom order cannot be matched"
+            )
+        parts.append(
+            torch.stack([layers[l].atom[:, u] for l, u in layer_units], dim=1).float().numpy()
+        )
     return np.concatenate(parts)
 
 
@@ -404,8 +526,12 @@ def atom_fingerprint_drops(mol: Chem.Mol, radius: int, n_bits: int) -> np.ndarra
 
 @torch.no_grad()
 def fingerprint_occlusion(
-    model: torch.nn.Module, features: torch.Tensor, mols: list[Chem.Mol], layer_units: list[tuple[int, int]],
-    radius: int, n_bits: int,
+    model: torch.nn.Module,
+    features: torch.Tensor,
+    mols: list[Chem.Mol],
+    layer_units: list[tuple[int, int]],
+    radius: int,
+    n_bits: int,
 ) -> list[np.ndarray]:
     """Per-atom view of molecule-level units of a fingerprint model (SNN), one forward pass.
 
@@ -423,11 +549,17 @@ def fingerprint_occlusion(
     full = model.embed(features)
     parts = model.embed(occluded)
     owner = torch.repeat_interleave(torch.arange(len(mols)), torch.as_tensor(sizes))
-    values = torch.stack([full[l].mol[owner, u] - parts[l].mol[:, u] for l, u in layer_units], dim=1).float().numpy()
+    values = (
+        torch.stack([full[l].mol[owner, u] - parts[l].mol[:, u] for l, u in layer_units], dim=1)
+        .float()
+        .numpy()
+    )
     return np.split(values, np.cumsum(sizes)[:-1])
 
 
-def concept_carriers(concepts: ConceptSet, level: str, concept: str, n_mols: int) -> np.ndarray | None:
+def concept_carriers(
+    concepts: ConceptSet, level: str, concept: str, n_mols: int
+) -> np.ndarray | None:
     """Molecules that carry ``concept``: its molecule-level label when kept there, else (atom-level
     concept) molecules with a positive probed atom (atoms are subsampled, so a lower bound)."""
     molecule = concepts.matrices.get("molecule")
@@ -468,7 +600,11 @@ def neuron_examples(
     ``frame`` is ``standardized.csv``; ``rows`` the probed rows (``mols[i]`` parsed from
     ``frame.smiles[rows[i]]``, the atom order of the values).
     """
-    level = "atom" if kind == "gnn" and "atom" in trained and "atom" in concepts.matrices else "molecule"
+    level = (
+        "atom"
+        if kind == "gnn" and "atom" in trained and "atom" in concepts.matrices
+        else "molecule"
+    )
     if level not in trained or level not in concepts.matrices or settings.examples_per_unit <= 0:
         return {}
     units = (top_units or {}).get(level)
@@ -476,7 +612,7 @@ def neuron_examples(
         units = neurons.family_top_units(trained[level], concepts.matrices[level])
     if units.empty:
         return {}
-    layer_units = list(zip(units["layer"].astype(int), units["unit"].astype(int)))
+    layer_units = list(zip(units["layer"].astype(int), units["unit"].astype(int), strict=False))
     n_atoms = np.array([m.GetNumAtoms() for m in mols])
     offsets = np.concatenate([[0], np.cumsum(n_atoms)])
     if kind == "gnn":
@@ -487,68 +623,114 @@ def neuron_examples(
         baselines = np.median(states, axis=0)
         values_kind = "activation"
     else:
-        if not fingerprint or fingerprint.get("radius") is None or fingerprint.get("n_bits") is None:
+        if (
+            not fingerprint
+            or fingerprint.get("radius") is None
+            or fingerprint.get("n_bits") is None
+        ):
             return {}
         scores = np.stack([trained[level][l][:, u] for l, u in layer_units], axis=1)
         baselines = np.zeros(len(layer_units))
         values_kind = "occlusion"
     picked = [
-        neurons.pick_examples(scores[:, k], groups, n_atoms, n=settings.examples_per_unit,
-                              carriers=concept_carriers(concepts, level, concept, len(mols)))
+        neurons.pick_examples(
+            scores[:, k],
+            groups,
+            n_atoms,
+            n=settings.examples_per_unit,
+            carriers=concept_carriers(concepts, level, concept, len(mols)),
+        )
         for k, concept in enumerate(units["concept"])
     ]
     picks = [[i for i, _ in p] for p in picked]
     occlusion: dict[int, np.ndarray] = {}
     if values_kind == "occlusion":
         chosen = sorted({i for p in picks for i in p})
-        values = fingerprint_occlusion(model, inputs(np.asarray(chosen)), [mols[i] for i in chosen], layer_units,
-                                       int(fingerprint["radius"]), int(fingerprint["n_bits"]))
-        occlusion = dict(zip(chosen, values))
+        values = fingerprint_occlusion(
+            model,
+            inputs(np.asarray(chosen)),
+            [mols[i] for i in chosen],
+            layer_units,
+            int(fingerprint["radius"]),
+            int(fingerprint["n_bits"]),
+        )
+        occlusion = dict(zip(chosen, values, strict=False))
     concept_atoms: dict[tuple[str, str], dict[int, list[int]]] = {}
     for family, group in units.assign(k=range(len(units))).groupby("family", sort=False):
         chosen = sorted({i for k in group["k"] for i in picks[k]})
-        found = neurons.concept_atom_sets([mols[i] for i in chosen], family, group["concept"].tolist())
+        found = neurons.concept_atom_sets(
+            [mols[i] for i in chosen], family, group["concept"].tolist()
+        )
         for concept, atom_lists in found.items():
-            concept_atoms[(family, concept)] = dict(zip(chosen, atom_lists))
+            concept_atoms[(family, concept)] = dict(zip(chosen, atom_lists, strict=False))
     out_units = []
     for k, unit in enumerate(units.itertuples(index=False)):
         examples = []
         for i, why in picked[k]:
-            values = states[offsets[i] : offsets[i + 1], k] if values_kind == "activation" else occlusion[i][:, k]
+            values = (
+                states[offsets[i] : offsets[i + 1], k]
+                if values_kind == "activation"
+                else occlusion[i][:, k]
+            )
             atoms = concept_atoms.get((unit.family, unit.concept), {}).get(i)
-            examples.append({
-                "row": int(rows[i]), "id": str(frame["id"].iloc[rows[i]]), "smiles": str(frame["smiles"].iloc[rows[i]]),
-                "picked": why, "score": round(float(scores[i, k]), 5), "has_concept": None if atoms is None else bool(atoms),
-                "concept_atoms": atoms, "atom_values": [round(float(v), 5) for v in values],
-            })
+            examples.append(
+                {
+                    "row": int(rows[i]),
+                    "id": str(frame["id"].iloc[rows[i]]),
+                    "smiles": str(frame["smiles"].iloc[rows[i]]),
+                    "picked": why,
+                    "score": round(float(scores[i, k]), 5),
+                    "has_concept": None if atoms is None else bool(atoms),
+                    "concept_atoms": atoms,
+                    "atom_values": [round(float(v), 5) for v in values],
+                }
+            )
         shown = [v for e in examples for v in e["atom_values"]]
-        scale = max((abs(v) for v in shown), default=0.0) if values_kind == "occlusion" else max(shown, default=0.0)
-        out_units.append({
-            "family": unit.family, "layer": int(unit.layer), "unit": int(unit.unit), "concept": unit.concept,
-            "auc": round(float(unit.auc), 5), "baseline": round(float(baselines[k]), 5), "scale": round(float(scale), 5),
-            "examples": examples,
-        })
+        scale = (
+            max((abs(v) for v in shown), default=0.0)
+            if values_kind == "occlusion"
+            else max(shown, default=0.0)
+        )
+        out_units.append(
+            {
+                "family": unit.family,
+                "layer": int(unit.layer),
+                "unit": int(unit.unit),
+                "concept": unit.concept,
+                "auc": round(float(unit.auc), 5),
+                "baseline": round(float(baselines[k]), 5),
+                "scale": round(float(scale), 5),
+                "examples": examples,
+            }
+        )
     meaning = {
         "activation": "the unit's activation (embed atom state) at each atom; score = max over the molecule's atoms; "
-                      "baseline = the unit's median over all atoms of the probed molecules",
+        "baseline = the unit's median over all atoms of the probed molecules",
         "occlusion": "unit(full input) - unit(input without the Morgan count-fingerprint environments that contain "
-                     "the atom; descriptors unchanged); positive = the fingerprint features around the atom raise the "
-                     "unit; score = the unit's activation for the molecule; baseline 0",
+        "the atom; descriptors unchanged); positive = the fingerprint features around the atom raise the "
+        "unit; score = the unit's activation for the molecule; baseline 0",
     }[values_kind]
     return {
-        "format_version": EXAMPLES_FORMAT, "kind": kind, "network": "trained", "member": settings.member,
-        "level": level, "values": values_kind, "values_meaning": meaning,
+        "format_version": EXAMPLES_FORMAT,
+        "kind": kind,
+        "network": "trained",
+        "member": settings.member,
+        "level": level,
+        "values": values_kind,
+        "values_meaning": meaning,
         "selection": "per concept family and hidden layer, the trained unit with the highest AUC (activation higher "
-                     "on positives) for any concept of the family; examples: half the probed molecules with the highest "
-                     "score (picked=highest), then the highest-scoring ones that carry the unit's concept "
-                     f"(picked=highest_with_concept); one per Murcko scaffold, at most {neurons.EXAMPLE_MAX_ATOMS} heavy atoms",
+        "on positives) for any concept of the family; examples: half the probed molecules with the highest "
+        "score (picked=highest), then the highest-scoring ones that carry the unit's concept "
+        f"(picked=highest_with_concept); one per Murcko scaffold, at most {neurons.EXAMPLE_MAX_ATOMS} heavy atoms",
         "atom_order": "Chem.MolFromSmiles(smiles)",
         "fingerprint": fingerprint if values_kind == "occlusion" else None,
         "units": out_units,
     }
 
 
-def load_probe_molecules(dataset_dir: str | Path, max_molecules: int | None, seed: int) -> tuple[np.ndarray, list[Chem.Mol]]:
+def load_probe_molecules(
+    dataset_dir: str | Path, max_molecules: int | None, seed: int
+) -> tuple[np.ndarray, list[Chem.Mol]]:
     """Row indices (sorted, seeded random subset of ``standardized.csv``) and their molecules
     parsed with ``Chem.MolFromSmiles`` (the featurizer's atom order); unparsable rows dropped."""
     frame, _ = read_labels(Path(dataset_dir) / "standardized.csv", [])
@@ -561,7 +743,10 @@ def load_probe_molecules(dataset_dir: str | Path, max_molecules: int | None, see
 
 
 def probe_model_dir(
-    dataset_dir: str | Path, model_dir: str | Path, settings: AtlasSettings, log: Callable[[str], None] = print
+    dataset_dir: str | Path,
+    model_dir: str | Path,
+    settings: AtlasSettings,
+    log: Callable[[str], None] = print,
 ) -> AtlasResult:
     """Atlas of the first ``settings.members`` members (all when None) of the ensemble in
     ``model_dir`` on ``dataset_dir``; control task and neuron examples for ``settings.member``;
@@ -573,16 +758,24 @@ def probe_model_dir(
     if ensemble.kind not in ("gnn", "snn"):
         raise ValueError(f"probing needs a deep model (gnn|snn), {model_dir} holds {ensemble.kind}")
     members = probed_members(len(ensemble.members), settings)
-    seeds = {m: int((ensemble.member_info[m] if ensemble.member_info else {}).get("seed", m)) for m in members}
+    seeds = {
+        m: int((ensemble.member_info[m] if ensemble.member_info else {}).get("seed", m))
+        for m in members
+    }
     rows, mols = load_probe_molecules(dataset_dir, settings.max_molecules, settings.seed)
     levels = ("atom", "molecule") if ensemble.kind == "gnn" else ("molecule",)
     concepts = all_concepts(
-        mols, min_positives=settings.min_positives, levels=levels,
-        atoms_per_molecule=settings.atoms_per_molecule, seed=settings.seed,
+        mols,
+        min_positives=settings.min_positives,
+        levels=levels,
+        atoms_per_molecule=settings.atoms_per_molecule,
+        seed=settings.seed,
     )
     timings["concepts_s"] = time.perf_counter() - t0
-    log(f"{len(mols)} molecules, members {members}; concepts kept: "
-        + ", ".join(f"{lv}={m.n_concepts}" for lv, m in concepts.matrices.items()))
+    log(
+        f"{len(mols)} molecules, members {members}; concepts kept: "
+        + ", ".join(f"{lv}={m.n_concepts}" for lv, m in concepts.matrices.items())
+    )
     store = open_store(Path(dataset_dir) / "features")
 
     def inputs(positions: np.ndarray) -> Any:
@@ -596,45 +789,79 @@ def probe_model_dir(
     counts = np.array([m.GetNumAtoms() for m in mols])
     t1 = time.perf_counter()
     embeddings = {
-        m: {name: collect_embeddings(net, inputs, counts, atom_keep, settings.batch_size)
-            for name, net in (("trained", ensemble.members[m]),
-                              ("random_init", random_init_like(ensemble.members[m], ensemble.hparams, seeds[m])))}
+        m: {
+            name: collect_embeddings(net, inputs, counts, atom_keep, settings.batch_size)
+            for name, net in (
+                ("trained", ensemble.members[m]),
+                ("random_init", random_init_like(ensemble.members[m], ensemble.hparams, seeds[m])),
+            )
+        }
         for m in members
     }
     primary = settings.member
     for name, extra_dir in settings.extra_models.items():
-        embeddings[primary][name] = extra_embeddings(name, extra_dir, store, rows, counts, atom_keep, settings)
+        embeddings[primary][name] = extra_embeddings(
+            name, extra_dir, store, rows, counts, atom_keep, settings
+        )
     timings["embed_s"] = time.perf_counter() - t1
     groups = probes.scaffold_groups(mols)
-    is_test_mol = probes.split_molecules(groups, test_fraction=settings.test_fraction, seed=settings.seed)
+    is_test_mol = probes.split_molecules(
+        groups, test_fraction=settings.test_fraction, seed=settings.seed
+    )
     t2 = time.perf_counter()
     result = run_atlas(embeddings, concepts, is_test_mol, settings)
     timings["probe_s"] = time.perf_counter() - t2
     t3 = time.perf_counter()
     primary = result.hierarchy["primary_member"]
     frame, _ = read_labels(Path(dataset_dir) / "standardized.csv", [])
-    fingerprint = {k: dict(getattr(store, "settings", {}) or {}).get(k) for k in ("radius", "n_bits")}
-    result.examples = neuron_examples(ensemble.members[primary], ensemble.kind, inputs, mols, rows, frame,
-                                      embeddings[primary]["trained"], concepts, groups,
-                                      replace(settings, member=primary), fingerprint, result.top_units)
+    fingerprint = {
+        k: dict(getattr(store, "settings", {}) or {}).get(k) for k in ("radius", "n_bits")
+    }
+    result.examples = neuron_examples(
+        ensemble.members[primary],
+        ensemble.kind,
+        inputs,
+        mols,
+        rows,
+        frame,
+        embeddings[primary]["trained"],
+        concepts,
+        groups,
+        replace(settings, member=primary),
+        fingerprint,
+        result.top_units,
+    )
     timings["examples_s"] = time.perf_counter() - t3
     t4 = time.perf_counter()
-    result.ablation, result.hierarchy["ablation"] = run_ablation(dataset_dir, ensemble, embeddings, concepts, result,
-                                                                 settings, store)
+    result.ablation, result.hierarchy["ablation"] = run_ablation(
+        dataset_dir, ensemble, embeddings, concepts, result, settings, store
+    )
     timings["ablation_s"] = time.perf_counter() - t4
     timings["total_s"] = time.perf_counter() - t0
-    timings["cpu_s"] = time.process_time() - cpu0  # all threads; compare with total_s to see machine load
+    timings["cpu_s"] = (
+        time.process_time() - cpu0
+    )  # all threads; compare with total_s to see machine load
     result.hierarchy.update(
-        model_dir=str(model_dir), dataset_dir=str(dataset_dir), kind=ensemble.kind, member=primary,
-        member_seed=seeds[primary], member_seeds={str(m): s for m, s in seeds.items()},
+        model_dir=str(model_dir),
+        dataset_dir=str(dataset_dir),
+        kind=ensemble.kind,
+        member=primary,
+        member_seed=seeds[primary],
+        member_seeds={str(m): s for m, s in seeds.items()},
         random_init="per member: build_model(hparams) after torch.manual_seed(member seed); "
-        "input scaling buffers copied from the trained member", timings=timings,
+        "input scaling buffers copied from the trained member",
+        timings=timings,
     )
     return result
 
 
 def extra_embeddings(
-    name: str, model_dir: str | Path, store: Any, rows: np.ndarray, counts: np.ndarray, atom_keep: np.ndarray | None,
+    name: str,
+    model_dir: str | Path,
+    store: Any,
+    rows: np.ndarray,
+    counts: np.ndarray,
+    atom_keep: np.ndarray | None,
     settings: AtlasSettings,
 ) -> dict[str, list[np.ndarray]]:
     """Embeddings of member 0 of another gnn/snn model directory on the probed items (an extra network)."""
@@ -642,16 +869,24 @@ def extra_embeddings(
         raise ValueError(f"extra network name {name!r} is reserved ({', '.join(NETWORKS)})")
     extra = load_model_dir(model_dir)
     if extra.kind not in ("gnn", "snn"):
-        raise ValueError(f"extra network {name}: {model_dir} holds {extra.kind}, probing needs gnn|snn")
+        raise ValueError(
+            f"extra network {name}: {model_dir} holds {extra.kind}, probing needs gnn|snn"
+        )
     return collect_embeddings(
-        extra.members[0], lambda pos: model_inputs(store, rows[pos], extra.kind, extra.use_descriptors), counts,
-        atom_keep, settings.batch_size)
+        extra.members[0],
+        lambda pos: model_inputs(store, rows[pos], extra.kind, extra.use_descriptors),
+        counts,
+        atom_keep,
+        settings.batch_size,
+    )
 
 
 def probed_members(n_members: int, settings: AtlasSettings) -> list[int]:
     """Members ``0..members-1`` (all when ``settings.members`` is None); the primary member must exist."""
     if settings.member >= n_members or settings.member < 0:
-        raise ValueError(f"member {settings.member} does not exist: the ensemble has {n_members} member(s)")
+        raise ValueError(
+            f"member {settings.member} does not exist: the ensemble has {n_members} member(s)"
+        )
     if settings.members is not None and settings.members < 1:
         raise ValueError(f"probe.members must be >= 1 (or all), got {settings.members}")
     count = n_members if settings.members is None else min(settings.members, n_members)
@@ -659,8 +894,13 @@ def probed_members(n_members: int, settings: AtlasSettings) -> list[int]:
 
 
 def run_ablation(
-    dataset_dir: str | Path, ensemble: Any, embeddings: dict, concepts: ConceptSet, result: AtlasResult,
-    settings: AtlasSettings, store: Any,
+    dataset_dir: str | Path,
+    ensemble: Any,
+    embeddings: dict,
+    concepts: ConceptSet,
+    result: AtlasResult,
+    settings: AtlasSettings,
+    store: Any,
 ) -> tuple[pd.DataFrame, dict]:
     """`ablation.ablation_table` of every probed member on the validation split (classification only),
     unit means from the probed items; returns the table and a summary for ``hierarchy.json``."""
@@ -668,7 +908,9 @@ def run_ablation(
     if not settings.ablation:
         return empty, {"status": "off (probe.ablation: false)"}
     if ensemble.task != "classification":
-        return empty, {"status": f"skipped: validation ROC-AUC needs a classification task, this model is {ensemble.task}"}
+        return empty, {
+            "status": f"skipped: validation ROC-AUC needs a classification task, this model is {ensemble.task}"
+        }
     data = load_dataset(dataset_dir, ensemble.targets, store=store)
     val = data.indices("val")
     if len(val) == 0:
@@ -683,11 +925,25 @@ def run_ablation(
         aucs = result.unit_aucs[member].get(level)
         if not aucs:
             continue
-        means = [np.asarray(layer, dtype=np.float64).mean(axis=0) for layer in emb["trained"][level][1:]]
-        tables.append(ablation.ablation_table(
-            ensemble.members[member], inputs, data.y[val], ensemble.targets, aucs, means, concepts.matrices[level],
-            member=member, k=settings.ablation_k, draws=settings.ablation_draws, seed=settings.seed,
-            batch_size=settings.batch_size))
+        means = [
+            np.asarray(layer, dtype=np.float64).mean(axis=0) for layer in emb["trained"][level][1:]
+        ]
+        tables.append(
+            ablation.ablation_table(
+                ensemble.members[member],
+                inputs,
+                data.y[val],
+                ensemble.targets,
+                aucs,
+                means,
+                concepts.matrices[level],
+                member=member,
+                k=settings.ablation_k,
+                draws=settings.ablation_draws,
+                seed=settings.seed,
+                batch_size=settings.batch_size,
+            )
+        )
     table = pd.concat(tables, ignore_index=True) if tables else empty
     return table, ablation_summary(table, level, len(val))
 
@@ -697,7 +953,14 @@ def ablation_summary(table: pd.DataFrame, level: str, n_val: int) -> dict:
     excess = ablation.excess_drops(table) if len(table) else pd.DataFrame()
     rows = []
     if len(excess):
-        grouped = excess.groupby(["family", "layer"])[["top_drop", "random_mean_drop", "excess_drop"]].mean()
+        grouped = excess.groupby(["family", "layer"])[
+            ["top_drop", "random_mean_drop", "excess_drop"]
+        ].mean()
         rows = grouped.reset_index().to_dict(orient="records")
-    return {"status": "done", "level": level, "n_validation_molecules": int(n_val),
-            "replacement": "unit mean over the probed items (mean ablation)", "per_family_layer": rows}
+    return {
+        "status": "done",
+        "level": level,
+        "n_validation_molecules": int(n_val),
+        "replacement": "unit mean over the probed items (mean ablation)",
+        "per_family_layer": rows,
+    }

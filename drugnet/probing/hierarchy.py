@@ -13,7 +13,9 @@ FAMILY_ORDER = ("functional_group", "interaction_center", "pharmacophore")
 def selectivity_table(probes: pd.DataFrame) -> pd.DataFrame:
     """``trained - random_init`` AUC per (concept, family, level, layer[, member]), plus both AUCs and
     the control-task AUC when present (a ``member`` column is kept when ``probes`` has one)."""
-    keys = ["concept", "family", "level", "layer"] + (["member"] if "member" in probes.columns else [])
+    keys = ["concept", "family", "level", "layer"] + (
+        ["member"] if "member" in probes.columns else []
+    )
     wide = probes.set_index(keys + ["network"])["auc"].unstack("network").reset_index()
     wide.columns.name = None
     wide["selectivity"] = wide["trained"] - wide["random_init"]
@@ -25,9 +27,11 @@ def peak_layers(selectivity: pd.DataFrame, *, first_layer: int = 1) -> pd.DataFr
     selectivity is 0 by construction) where selectivity is highest, and that selectivity."""
     hidden = selectivity[(selectivity["layer"] >= first_layer) & selectivity["selectivity"].notna()]
     best = hidden.loc[hidden.groupby(["concept", "level"], sort=False)["selectivity"].idxmax()]
-    return best[["concept", "family", "level", "layer", "selectivity"]].rename(
-        columns={"layer": "peak_layer", "selectivity": "peak_selectivity"}
-    ).reset_index(drop=True)
+    return (
+        best[["concept", "family", "level", "layer", "selectivity"]]
+        .rename(columns={"layer": "peak_layer", "selectivity": "peak_selectivity"})
+        .reset_index(drop=True)
+    )
 
 
 def _standardized_ranks(values: np.ndarray) -> np.ndarray:
@@ -38,7 +42,9 @@ def _standardized_ranks(values: np.ndarray) -> np.ndarray:
     return r / norm if norm > 0 else r
 
 
-def permutation_spearman(x: np.ndarray, y: np.ndarray, *, n_permutations: int = 10_000, seed: int = 0) -> tuple[float, float]:
+def permutation_spearman(
+    x: np.ndarray, y: np.ndarray, *, n_permutations: int = 10_000, seed: int = 0
+) -> tuple[float, float]:
     """Mean Spearman correlation of ``x [n]`` with each column of ``y [n, m]`` and its one-sided
     permutation p-value (``x`` shuffled across rows, the same shuffle for every column)."""
     y = np.asarray(y, dtype=float)
@@ -80,7 +86,8 @@ def ordering_test(
     x = np.array([rank_of[f] for f in family[keep]], dtype=float)
     y = peaks[keep]
     result = {
-        "statistic": "spearman(family rank, peak layer)" + (", mean over members" if peaks.shape[1] > 1 else ""),
+        "statistic": "spearman(family rank, peak layer)"
+        + (", mean over members" if peaks.shape[1] > 1 else ""),
         "order": list(order),
         "n_concepts": int(keep.sum()),
         "n_members": int(peaks.shape[1]),
@@ -89,8 +96,11 @@ def ordering_test(
         "alpha": alpha,
     }
     if len(set(x)) < 2 or all(len(set(col)) < 2 for col in y.T):
-        result.update(rho=float("nan"), p_value=float("nan"),
-                      verdict="NOT TESTABLE: need at least two families and two distinct peak layers")
+        result.update(
+            rho=float("nan"),
+            p_value=float("nan"),
+            verdict="NOT TESTABLE: need at least two families and two distinct peak layers",
+        )
         return result
     observed, p = permutation_spearman(x, y, n_permutations=n_permutations, seed=seed)
     holds = p < alpha and observed > 0
@@ -119,8 +129,13 @@ def family_peak_distribution(peaks: pd.DataFrame) -> dict:
 
 
 def pairwise_ordering(
-    family: np.ndarray | list[str], peak_layer: np.ndarray, *, n_permutations: int = 10_000, seed: int = 0,
-    alpha: float = 0.05, order: tuple[str, ...] = FAMILY_ORDER,
+    family: np.ndarray | list[str],
+    peak_layer: np.ndarray,
+    *,
+    n_permutations: int = 10_000,
+    seed: int = 0,
+    alpha: float = 0.05,
+    order: tuple[str, ...] = FAMILY_ORDER,
 ) -> dict[str, dict]:
     """`ordering_test` for each ordered pair of families (``a<b``): the overall trend can be
     significant while one step of the hierarchy is missing or reversed."""
@@ -130,7 +145,11 @@ def pairwise_ordering(
         for b in order[i + 1 :]:
             keep = np.isin(family, (a, b))
             out[f"{a}<{b}"] = ordering_test(
-                family[keep], np.asarray(peak_layer)[keep], n_permutations=n_permutations, seed=seed,
-                alpha=alpha, order=(a, b),
+                family[keep],
+                np.asarray(peak_layer)[keep],
+                n_permutations=n_permutations,
+                seed=seed,
+                alpha=alpha,
+                order=(a, b),
             )
     return out

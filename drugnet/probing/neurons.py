@@ -28,13 +28,21 @@ def unit_auc(activations: np.ndarray, labels: np.ndarray) -> np.ndarray:
         return (pos_rank_sum - (n_pos * (n_pos + 1) / 2)[:, None]) / (n_pos * n_neg)[:, None]
 
 
-def layer_aucs(layers: list[np.ndarray], concepts: ConceptMatrix, *, first_layer: int = 1) -> list[np.ndarray]:
+def layer_aucs(
+    layers: list[np.ndarray], concepts: ConceptMatrix, *, first_layer: int = 1
+) -> list[np.ndarray]:
     """`unit_auc` ``[n_concepts, n_units]`` of every layer from ``first_layer`` on."""
-    return [unit_auc(np.asarray(layers[i]), concepts.values) for i in range(first_layer, len(layers))]
+    return [
+        unit_auc(np.asarray(layers[i]), concepts.values) for i in range(first_layer, len(layers))
+    ]
 
 
 def neuron_table(
-    layers: list[np.ndarray], concepts: ConceptMatrix, *, network: str, first_layer: int = 1,
+    layers: list[np.ndarray],
+    concepts: ConceptMatrix,
+    *,
+    network: str,
+    first_layer: int = 1,
     aucs: list[np.ndarray] | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Best concept of every unit of layers ``first_layer..`` (layer 0, the input, is skipped by
@@ -57,14 +65,26 @@ def neuron_table(
         sign = np.where(auc[best, units] >= 0.5, 1, -1)
         for unit in units:
             rows.append(
-                (network, concepts.level, layer_index, int(unit), concepts.names[best[unit]],
-                 concepts.family[best[unit]], float(best_auc[unit]), int(sign[unit]))
+                (
+                    network,
+                    concepts.level,
+                    layer_index,
+                    int(unit),
+                    concepts.names[best[unit]],
+                    concepts.family[best[unit]],
+                    float(best_auc[unit]),
+                    int(sign[unit]),
+                )
             )
     return pd.DataFrame(rows, columns=NEURON_COLUMNS), strengths
 
 
 def detector_counts(
-    strengths: list[np.ndarray], concepts: ConceptMatrix, *, network: str, first_layer: int = 1,
+    strengths: list[np.ndarray],
+    concepts: ConceptMatrix,
+    *,
+    network: str,
+    first_layer: int = 1,
     threshold: float = DETECTOR_AUC,
 ) -> pd.DataFrame:
     """Per family and layer: units with max(AUC, 1-AUC) >= ``threshold`` for at least one concept of
@@ -76,17 +96,24 @@ def detector_counts(
         for fam in sorted(set(concepts.family)):
             n = int(detects[family == fam].any(axis=0).sum())
             rows.append((network, concepts.level, first_layer + offset, fam, n, strength.shape[1]))
-    return pd.DataFrame(rows, columns=["network", "level", "layer", "family", "n_detectors", "n_units"])
+    return pd.DataFrame(
+        rows, columns=["network", "level", "layer", "family", "n_detectors", "n_units"]
+    )
 
 
 # --- example molecules of top units ----------------------------------------------------------
 
 EXAMPLES_PER_UNIT = 4
-EXAMPLE_MAX_ATOMS = 40  # larger molecules depict poorly at report size; they are skipped as examples
+EXAMPLE_MAX_ATOMS = (
+    40  # larger molecules depict poorly at report size; they are skipped as examples
+)
 
 
 def family_top_units(
-    layers: list[np.ndarray] | None, concepts: ConceptMatrix, *, first_layer: int = 1,
+    layers: list[np.ndarray] | None,
+    concepts: ConceptMatrix,
+    *,
+    first_layer: int = 1,
     aucs: list[np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Per concept family and hidden layer, the unit that fires most selectively on a concept of that
@@ -109,13 +136,26 @@ def family_top_units(
             if sub.size == 0 or sub.max() < 0:
                 continue
             c, unit = np.unravel_index(int(sub.argmax()), sub.shape)
-            rows.append((fam, first_layer + offset, int(unit), concepts.names[columns[c]], float(sub[c, unit])))
+            rows.append(
+                (
+                    fam,
+                    first_layer + offset,
+                    int(unit),
+                    concepts.names[columns[c]],
+                    float(sub[c, unit]),
+                )
+            )
     return pd.DataFrame(rows, columns=["family", "layer", "unit", "concept", "auc"])
 
 
 def pick_examples(
-    scores: np.ndarray, groups: np.ndarray, n_atoms: np.ndarray, *, n: int = EXAMPLES_PER_UNIT,
-    max_atoms: int = EXAMPLE_MAX_ATOMS, carriers: np.ndarray | None = None,
+    scores: np.ndarray,
+    groups: np.ndarray,
+    n_atoms: np.ndarray,
+    *,
+    n: int = EXAMPLES_PER_UNIT,
+    max_atoms: int = EXAMPLE_MAX_ATOMS,
+    carriers: np.ndarray | None = None,
 ) -> list[tuple[int, str]]:
     """Example molecules of a unit: ``(index, why)`` pairs, ``why`` = ``highest`` or ``highest_with_concept``.
 
@@ -149,8 +189,11 @@ def concept_atom_sets(mols: list, family: str, concepts: list[str]) -> dict[str,
     """Per concept of ``family`` (one labelling run for all ``mols``), the atoms of each molecule
     that carry it (atom-level ``drugnet.concepts`` labels). Concepts without an atom-level label
     (e.g. 3-point pharmacophores) or of an unknown family are left out."""
-    module = {"functional_group": functional_groups, "interaction_center": interaction_centers,
-              "pharmacophore": pharmacophores}.get(family)
+    module = {
+        "functional_group": functional_groups,
+        "interaction_center": interaction_centers,
+        "pharmacophore": pharmacophores,
+    }.get(family)
     if module is None or not mols:
         return {}
     matrix = module.concept_labels(list(mols), level="atom")
@@ -158,6 +201,8 @@ def concept_atom_sets(mols: list, family: str, concepts: list[str]) -> dict[str,
     for concept in dict.fromkeys(concepts):
         if concept in matrix.names:
             column = matrix.column(concept)
-            out[concept] = [sorted(int(a) for a in matrix.item_atom[(matrix.item_mol == m) & column])
-                            for m in range(len(mols))]
+            out[concept] = [
+                sorted(int(a) for a in matrix.item_atom[(matrix.item_mol == m) & column])
+                for m in range(len(mols))
+            ]
     return out

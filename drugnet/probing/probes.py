@@ -17,7 +17,19 @@ from sklearn.preprocessing import StandardScaler
 
 from drugnet.concepts.matrix import ConceptMatrix, subsample_atoms  # noqa: F401 (re-exported)
 
-PROBE_COLUMNS = ["concept", "family", "level", "layer", "network", "auc", "ci_low", "ci_high", "n_pos", "n_neg", "member"]
+PROBE_COLUMNS = [
+    "concept",
+    "family",
+    "level",
+    "layer",
+    "network",
+    "auc",
+    "ci_low",
+    "ci_high",
+    "n_pos",
+    "n_neg",
+    "member",
+]
 
 
 def scaffold_groups(mols: list[Chem.Mol]) -> np.ndarray:
@@ -103,7 +115,12 @@ def auc_with_ci(
 
 
 def fit_probes_batched(
-    x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, *, C: float = 0.1, max_iter: int = 100,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    *,
+    C: float = 0.1,
+    max_iter: int = 100,
     tol: float = 1e-4,
 ) -> np.ndarray:
     """Test decision scores ``[n_test, n_concepts]`` of one L2 logistic regression per label column.
@@ -129,8 +146,13 @@ def fit_probes_batched(
         grad = np.concatenate([grad_w.ravel(), residual.sum(axis=0, dtype=np.float64)])
         return value / n, grad / n
 
-    result = minimize(objective, np.zeros(d * k + k), jac=True, method="L-BFGS-B",
-                      options={"maxiter": max_iter, "gtol": tol})
+    result = minimize(
+        objective,
+        np.zeros(d * k + k),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": max_iter, "gtol": tol},
+    )
     weight = result.x[: d * k].reshape(d, k)
     return np.asarray(x_test, dtype=np.float64) @ weight + result.x[d * k :]
 
@@ -174,9 +196,23 @@ def probe_layers(
         if fittable.any():
             scores[:, fittable] = fit_probes_batched(x_train, y_train[:, fittable], x_test, C=C)
         for c, name in enumerate(concepts.names):
-            auc, lo, hi = auc_with_ci(scores[:, c], y_test[:, c], weights) if fittable[c] else (np.nan,) * 3
+            auc, lo, hi = (
+                auc_with_ci(scores[:, c], y_test[:, c], weights) if fittable[c] else (np.nan,) * 3
+            )
             rows.append(
-                (name, concepts.family[c], concepts.level, layer_index, network, auc, lo, hi, int(n_pos[c]), int(n_neg[c]), member)
+                (
+                    name,
+                    concepts.family[c],
+                    concepts.level,
+                    layer_index,
+                    network,
+                    auc,
+                    lo,
+                    hi,
+                    int(n_pos[c]),
+                    int(n_neg[c]),
+                    member,
+                )
             )
     return pd.DataFrame(rows, columns=PROBE_COLUMNS)
 

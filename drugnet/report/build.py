@@ -29,7 +29,9 @@ SECTIONS: tuple[tuple[str, str, SectionBuilder], ...] = (
 )
 
 
-def _safe(key: str, title: str, builder: SectionBuilder, config: Mapping, results: Path) -> H.Section:
+def _safe(
+    key: str, title: str, builder: SectionBuilder, config: Mapping, results: Path
+) -> H.Section:
     """Run one section builder; an unexpected error becomes a visible note instead of no report."""
     start = time.perf_counter()
     try:

@@ -26,7 +26,11 @@ ENRICHMENT_METRICS = ("roc_auc", "pr_auc", "ef_1", "ef_5", "bedroc_20", "n_activ
 
 def objective_columns(top: pd.DataFrame) -> list[str]:
     """Prediction columns: those with a ``<column>.std`` partner."""
-    return [c[: -len(".std")] for c in top.columns if c.endswith(".std") and c[: -len(".std")] in top.columns]
+    return [
+        c[: -len(".std")]
+        for c in top.columns
+        if c.endswith(".std") and c[: -len(".std")] in top.columns
+    ]
 
 
 def _dd(label: str, value: str, cls: str = "") -> str:
@@ -39,21 +43,35 @@ def candidate_card(row: pd.Series, objectives: list[str]) -> str:
     negative, shade ∝ |attribution|; plain when absent or empty), the ``explanation`` text under
     it, and its key numbers."""
     mol = mol_from_smiles(row.get("smiles"))
-    weights = parse_atom_weights(row.get("explanation_atoms"), mol.GetNumAtoms() if mol is not None else None)
+    weights = parse_atom_weights(
+        row.get("explanation_atoms"), mol.GetNumAtoms() if mol is not None else None
+    )
     if weights:
-        svg = mol_svg_weights(mol, weights, positive=POSITIVE, negative=NEGATIVE, width=238, height=180)
+        svg = mol_svg_weights(
+            mol, weights, positive=POSITIVE, negative=NEGATIVE, width=238, height=180
+        )
     else:
         svg = mol_svg(mol, width=238, height=180)
-    picture = svg if svg is not None else f'<p class="missing">no depiction: cannot parse SMILES {H.esc(row.get("smiles"))}</p>'
+    picture = (
+        svg
+        if svg is not None
+        else f'<p class="missing">no depiction: cannot parse SMILES {H.esc(row.get("smiles"))}</p>'
+    )
     explanation = H.fmt(row.get("explanation")).strip()
     if explanation:
         picture += f'<p class="explain">{H.esc(explanation)}</p>'
-    items = [_dd("rank", H.fmt(row.get("rank"))), _dd("id", H.fmt(row.get("id"))), _dd("score", H.fmt(row.get("score")))]
+    items = [
+        _dd("rank", H.fmt(row.get("rank"))),
+        _dd("id", H.fmt(row.get("id"))),
+        _dd("score", H.fmt(row.get("score"))),
+    ]
     for col in objectives[:CARD_OBJECTIVES]:
         items.append(_dd(col, f"{H.fmt(row.get(col))} ± {H.fmt(row.get(f'{col}.std'))}"))
     if len(objectives) > CARD_OBJECTIVES:
         stds = pd.to_numeric(pd.Series([row.get(f"{c}.std") for c in objectives]), errors="coerce")
-        items.append(_dd("mean std", f"{H.fmt(float(stds.mean()))} over {len(objectives)} objectives"))
+        items.append(
+            _dd("mean std", f"{H.fmt(float(stds.mean()))} over {len(objectives)} objectives")
+        )
     if "ad_similarity" in row.index or "in_domain" in row.index:
         domain = "in domain" if _truthy(row.get("in_domain")) else "outside domain"
         items.append(_dd("domain", f"{domain} (sim {H.fmt(row.get('ad_similarity'), 2)})"))
@@ -79,7 +97,9 @@ ATTRIBUTION_LEGEND = legend_html(
 
 def has_attributions(top: pd.DataFrame) -> bool:
     """True when some row of ``explanation_atoms`` holds at least one atom weight."""
-    return "explanation_atoms" in top and any(parse_atom_weights(v) for v in top["explanation_atoms"])
+    return "explanation_atoms" in top and any(
+        parse_atom_weights(v) for v in top["explanation_atoms"]
+    )
 
 
 def _truthy(value: object) -> bool:
@@ -98,7 +118,13 @@ def enrichment_table(enrichment: Mapping) -> pd.DataFrame:
         for scorer in ("model", "similarity", "rf_ecfp"):
             metrics = block.get(scorer)
             if isinstance(metrics, Mapping):
-                rows.append({"objective": column, "scorer": scorer, **{m: metrics.get(m) for m in ENRICHMENT_METRICS}})
+                rows.append(
+                    {
+                        "objective": column,
+                        "scorer": scorer,
+                        **{m: metrics.get(m) for m in ENRICHMENT_METRICS},
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -117,17 +143,27 @@ def _campaign_block(name: str, folder: Path) -> str:
             with ranked.open() as handle:
                 n_ranked = sum(1 for _ in handle) - 1
             ranked_note = f" out of {n_ranked} ranked compounds"
-        parts.append(H.note(f"{len(top)} candidates{ranked_note}; score = the campaign ranking of the objective "
-                            "desirabilities (docs/screening.md); ± = predictive standard deviation (calibrated, domain-aware); "
-                            "domain = ECFP4 Tanimoto to the nearest training compound."))
+        parts.append(
+            H.note(
+                f"{len(top)} candidates{ranked_note}; score = the campaign ranking of the objective "
+                "desirabilities (docs/screening.md); ± = predictive standard deviation (calibrated, domain-aware); "
+                "domain = ECFP4 Tanimoto to the nearest training compound."
+            )
+        )
         cards = [candidate_card(row, objectives) for _, row in top.head(MAX_CARDS).iterrows()]
         if has_attributions(top.head(MAX_CARDS)):
             parts.append(ATTRIBUTION_LEGEND)
         parts.append(f'<div class="grid">{"".join(cards)}</div>')
         if len(top) > MAX_CARDS:
-            parts.append(H.note(f"first {MAX_CARDS} of {len(top)} candidates drawn; all are in the table below"))
+            parts.append(
+                H.note(
+                    f"first {MAX_CARDS} of {len(top)} candidates drawn; all are in the table below"
+                )
+            )
         empty = [c for c in ("explanation",) if c in top and top[c].isna().all()]
-        shown = top.drop(columns=empty + [c for c in ("explanation_atoms",) if c in top])  # atom weights: drawn above
+        shown = top.drop(
+            columns=empty + [c for c in ("explanation_atoms",) if c in top]
+        )  # atom weights: drawn above
         parts.append(f"<details><summary>top.csv as a table</summary>{H.table(shown)}</details>")
     enrichment = read_json(folder / "enrichment.json")
     if enrichment:
@@ -135,7 +171,9 @@ def _campaign_block(name: str, folder: Path) -> str:
         parts.append("<h4>enrichment of known actives in the library</h4>")
         parts.append(H.table(table) if len(table) else H.note("enrichment.json has no metrics"))
     elif enrichment is not None:
-        parts.append(H.note("no enrichment: the library has no labels for the campaign's objectives"))
+        parts.append(
+            H.note("no enrichment: the library has no labels for the campaign's objectives")
+        )
     return "\n".join(parts)
 
 
@@ -146,4 +184,3 @@ def candidate_section(config: Mapping, results: Path) -> H.Section:
         return H.Section("candidates", "Candidates", H.missing("no campaigns configured"))
     body = "\n".join(_campaign_block(name, results / "screens" / name) for name in names)
     return H.Section("candidates", "Candidates", body)
-

@@ -17,7 +17,14 @@ from drugnet.report.inputs import (
     task_and_targets,
 )
 
-SUMMARY_FIELDS = ("rows_read", "accepted_unique", "merged_rows", "rejected", "label_conflicts", "wall_seconds")
+SUMMARY_FIELDS = (
+    "rows_read",
+    "accepted_unique",
+    "merged_rows",
+    "rejected",
+    "label_conflicts",
+    "wall_seconds",
+)
 
 
 def intake_row(kind: str, name: str, folder: Path) -> dict | None:
@@ -36,12 +43,19 @@ def reject_reasons(folder: Path, examples: int = 1) -> pd.DataFrame | None:
         if rejects.empty:
             return pd.DataFrame(columns=["reason", "n", "example_row", "example_input"])
         grouped = rejects.groupby("reason", sort=False)
-        out = pd.DataFrame({
-            "n": grouped.size(),
-            "example_row": grouped["row"].first() if "row" in rejects else None,
-            "example_input": grouped["input_smiles"].first().fillna("").astype(str).str.slice(0, 60)
-            if "input_smiles" in rejects else "",
-        }).reset_index()
+        out = pd.DataFrame(
+            {
+                "n": grouped.size(),
+                "example_row": grouped["row"].first() if "row" in rejects else None,
+                "example_input": grouped["input_smiles"]
+                .first()
+                .fillna("")
+                .astype(str)
+                .str.slice(0, 60)
+                if "input_smiles" in rejects
+                else "",
+            }
+        ).reset_index()
         return out.sort_values(["n", "reason"], ascending=[False, True], ignore_index=True)
     summary = read_json(folder / "standardize_summary.json")
     if summary and "rejects_by_reason" in summary:
@@ -56,12 +70,18 @@ def split_sizes(folder: Path) -> pd.DataFrame | None:
     if split is None or "split" not in split:
         return None
     counts = split["split"].value_counts()
-    order = [s for s in ("train", "val", "test") if s in counts.index] + [s for s in counts.index if s not in ("train", "val", "test")]
+    order = [s for s in ("train", "val", "test") if s in counts.index] + [
+        s for s in counts.index if s not in ("train", "val", "test")
+    ]
     counts = counts.reindex(order)
-    return pd.DataFrame({"split": order, "n": counts.to_numpy(), "fraction": (counts / counts.sum()).to_numpy()})
+    return pd.DataFrame(
+        {"split": order, "n": counts.to_numpy(), "fraction": (counts / counts.sum()).to_numpy()}
+    )
 
 
-def label_balance(standardized: pd.DataFrame, targets: list[str], task: str | None, split: pd.Series | None = None) -> pd.DataFrame:
+def label_balance(
+    standardized: pd.DataFrame, targets: list[str], task: str | None, split: pd.Series | None = None
+) -> pd.DataFrame:
     """Per task: classification ``task, labelled, positive, negative, missing, positive_rate``
     (plus ``test_positive`` when ``split`` is given); regression ``task, labelled, missing, mean, std, min, max``."""
     rows = []
@@ -71,14 +91,31 @@ def label_balance(standardized: pd.DataFrame, targets: list[str], task: str | No
         values = pd.to_numeric(standardized[target], errors="coerce")
         labelled = int(values.notna().sum())
         if task == "regression":
-            rows.append({"task": target, "labelled": labelled, "missing": int(values.isna().sum()),
-                         "mean": values.mean(), "std": values.std(), "min": values.min(), "max": values.max()})
+            rows.append(
+                {
+                    "task": target,
+                    "labelled": labelled,
+                    "missing": int(values.isna().sum()),
+                    "mean": values.mean(),
+                    "std": values.std(),
+                    "min": values.min(),
+                    "max": values.max(),
+                }
+            )
             continue
         positive = int((values == 1).sum())
-        row = {"task": target, "labelled": labelled, "positive": positive, "negative": int((values == 0).sum()),
-               "missing": int(values.isna().sum()), "positive_rate": positive / labelled if labelled else float("nan")}
+        row = {
+            "task": target,
+            "labelled": labelled,
+            "positive": positive,
+            "negative": int((values == 0).sum()),
+            "missing": int(values.isna().sum()),
+            "positive_rate": positive / labelled if labelled else float("nan"),
+        }
         if split is not None and len(split) == len(values):
-            row["test_positive"] = int(((split.to_numpy() == "test") & (values.to_numpy() == 1)).sum())
+            row["test_positive"] = int(
+                ((split.to_numpy() == "test") & (values.to_numpy() == 1)).sum()
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -92,7 +129,9 @@ def _dataset_block(name: str, config: Mapping, folder: Path) -> str:
         parts.append(H.table(reasons, max_rows=30) if len(reasons) else H.note("no rejected rows"))
     sizes = split_sizes(folder)
     parts.append("<h4>split sizes</h4>")
-    parts.append(H.table(sizes) if sizes is not None else H.missing(f"{folder / 'split.csv'} not found"))
+    parts.append(
+        H.table(sizes) if sizes is not None else H.missing(f"{folder / 'split.csv'} not found")
+    )
     task, targets = task_and_targets(config, name, summary)
     standardized = read_csv(folder / "standardized.csv")
     parts.append(f"<h4>label balance ({H.esc(task or 'task unknown')})</h4>")
@@ -102,11 +141,20 @@ def _dataset_block(name: str, config: Mapping, folder: Path) -> str:
         parts.append(H.note("no targets configured"))
     else:
         split = read_csv(folder / "split.csv")
-        split_col = split["split"] if split is not None and "split" in split and len(split) == len(standardized) else None
+        split_col = (
+            split["split"]
+            if split is not None and "split" in split and len(split) == len(standardized)
+            else None
+        )
         balance = label_balance(standardized, targets, task, split_col)
         parts.append(H.table(balance))
         if task != "regression" and len(balance):
-            parts.append(H.figure(plots.label_balance(balance), "labels per task (structures after merging duplicates)"))
+            parts.append(
+                H.figure(
+                    plots.label_balance(balance),
+                    "labels per task (structures after merging duplicates)",
+                )
+            )
     return "\n".join(parts)
 
 
@@ -115,7 +163,10 @@ def data_section(config: Mapping, results: Path) -> H.Section:
     rows, blocks = [], []
     for name in datasets(config, results):
         folder = results / name
-        for kind, sub, label in (("dataset", folder, name), ("external test", folder / "external_test", name)):
+        for kind, sub, label in (
+            ("dataset", folder, name),
+            ("external test", folder / "external_test", name),
+        ):
             row = intake_row(kind, label, sub)
             if row is not None:
                 rows.append(row)
@@ -125,16 +176,23 @@ def data_section(config: Mapping, results: Path) -> H.Section:
     for name in libraries(config, results):
         folder = results / "libraries" / name
         row = intake_row("library", name, folder)
-        rows.append(row if row is not None else {"kind": "library", "name": name, "rows_read": "not run"})
+        rows.append(
+            row if row is not None else {"kind": "library", "name": name, "rows_read": "not run"}
+        )
         reasons = reject_reasons(folder)
         if reasons is not None and len(reasons):
-            blocks.append(f"<h3>library {H.esc(name)}</h3><h4>rejected rows by reason</h4>" + H.table(reasons, max_rows=30))
+            blocks.append(
+                f"<h3>library {H.esc(name)}</h3><h4>rejected rows by reason</h4>"
+                + H.table(reasons, max_rows=30)
+            )
     if not rows:
         return H.Section("data", "Data", H.missing("no datasets or libraries configured or found"))
     intake = pd.DataFrame(rows).reindex(columns=["kind", "name", *SUMMARY_FIELDS])
     body = [
-        H.note("rows_read: input rows; accepted_unique: distinct standardized parents (InChIKey); merged_rows: "
-               "accepted rows folded into an earlier duplicate; rejected: rows dropped with a reason."),
+        H.note(
+            "rows_read: input rows; accepted_unique: distinct standardized parents (InChIKey); merged_rows: "
+            "accepted rows folded into an earlier duplicate; rejected: rows dropped with a reason."
+        ),
         H.table(intake),
         *blocks,
     ]

@@ -39,8 +39,14 @@ def mol_svg(
         return None
     atoms = sorted({int(a) for a in highlight_atoms if 0 <= int(a) < mol.GetNumAtoms()})
     chosen = set(atoms)
-    bonds = [b.GetIdx() for b in mol.GetBonds() if b.GetBeginAtomIdx() in chosen and b.GetEndAtomIdx() in chosen]
-    return _draw(mol, {a: HIGHLIGHT for a in atoms}, {b: HIGHLIGHT for b in bonds}, [], width, height, legend)
+    bonds = [
+        b.GetIdx()
+        for b in mol.GetBonds()
+        if b.GetBeginAtomIdx() in chosen and b.GetEndAtomIdx() in chosen
+    ]
+    return _draw(
+        mol, {a: HIGHLIGHT for a in atoms}, {b: HIGHLIGHT for b in bonds}, [], width, height, legend
+    )
 
 
 POSITIVE = (0.10, 0.62, 0.20)  # candidate attribution > 0 (green)
@@ -133,20 +139,29 @@ def mol_svg_weights(
         return None
     n = mol.GetNumAtoms()
     inside = {int(a): float(w) for a, w in weights.items() if 0 <= int(a) < n}
-    colours = weight_colours(inside, scale=scale, baseline=baseline, positive=positive, negative=negative)
+    colours = weight_colours(
+        inside, scale=scale, baseline=baseline, positive=positive, negative=negative
+    )
     side = {a: inside[a] > baseline for a in colours}
     bond_colours = {}
     for bond in mol.GetBonds():
         a, b = bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()
         if a in colours and b in colours and side[a] == side[b]:
-            bond_colours[bond.GetIdx()] = tuple((x + y) / 2 for x, y in zip(colours[a], colours[b]))
+            bond_colours[bond.GetIdx()] = tuple(
+                (x + y) / 2 for x, y in zip(colours[a], colours[b], strict=False)
+            )
     circled = sorted({int(a) for a in rings if 0 <= int(a) < n})
     return _draw(mol, colours, bond_colours, circled, width, height, legend)
 
 
 def _draw(
-    mol: Chem.Mol, atom_colours: Mapping[int, tuple], bond_colours: Mapping[int, tuple], rings: list[int],
-    width: int, height: int, legend: str,
+    mol: Chem.Mol,
+    atom_colours: Mapping[int, tuple],
+    bond_colours: Mapping[int, tuple],
+    rings: list[int],
+    width: int,
+    height: int,
+    legend: str,
 ) -> str:
     mol = Chem.Mol(mol)
     if not mol.GetNumConformers():
@@ -156,8 +171,13 @@ def _draw(
     options.clearBackground = False
     options.legendFontSize = 14
     rdMolDraw2D.PrepareAndDrawMolecule(
-        drawer, mol, legend=legend, highlightAtoms=sorted(atom_colours), highlightBonds=sorted(bond_colours),
-        highlightAtomColors=dict(atom_colours), highlightBondColors=dict(bond_colours),
+        drawer,
+        mol,
+        legend=legend,
+        highlightAtoms=sorted(atom_colours),
+        highlightBonds=sorted(bond_colours),
+        highlightAtomColors=dict(atom_colours),
+        highlightBondColors=dict(bond_colours),
     )
     if rings:
         drawer.SetFillPolys(False)
@@ -172,7 +192,9 @@ def _draw(
 
 
 # style properties RDKit repeats on every element; all are SVG defaults or irrelevant to these shapes
-_REDUNDANT_STYLE = re.compile(r"fill-rule:evenodd;|;stroke-linecap:butt|;stroke-linejoin:miter|;stroke-opacity:1(?![.0-9])")
+_REDUNDANT_STYLE = re.compile(
+    r"fill-rule:evenodd;|;stroke-linecap:butt|;stroke-linejoin:miter|;stroke-opacity:1(?![.0-9])"
+)
 
 
 def compact_svg(svg: str) -> str:

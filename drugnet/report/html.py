@@ -62,7 +62,7 @@ def fmt(value: object, digits: int = 3) -> str:
             return ""
         if math.isinf(value):
             return "inf" if value > 0 else "-inf"
-        if value != 0 and (abs(value) >= 1e5 or abs(value) < 10 ** -digits):
+        if value != 0 and (abs(value) >= 1e5 or abs(value) < 10**-digits):
             return f"{value:.{digits}g}"
         return f"{value:.{digits}f}"
     try:
@@ -102,16 +102,33 @@ def table(
                 if values.notna().sum() > 1:
                     best[c] = getattr(values, pick)()
     row_cols = [c for c in row_best if c in shown.columns]
-    numeric = {c: pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_bool_dtype(shown[c]) for c in shown.columns}
-    head = "".join(f'<th class="{"" if numeric[c] else "text"}">{esc(c)}</th>' for c in shown.columns)
+    numeric = {
+        c: pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_bool_dtype(shown[c])
+        for c in shown.columns
+    }
+    head = "".join(
+        f'<th class="{"" if numeric[c] else "text"}">{esc(c)}</th>' for c in shown.columns
+    )
     rows = []
     for record in shown.itertuples(index=False, name=None):
         cells = []
-        in_row = pd.to_numeric(pd.Series([v for c, v in zip(shown.columns, record) if c in row_cols], dtype=object), errors="coerce")
-        row_top = (in_row.max() if row_best_is_max else in_row.min()) if in_row.notna().sum() > 1 else None
-        for c, v in zip(shown.columns, record):
+        in_row = pd.to_numeric(
+            pd.Series(
+                [v for c, v in zip(shown.columns, record, strict=False) if c in row_cols],
+                dtype=object,
+            ),
+            errors="coerce",
+        )
+        row_top = (
+            (in_row.max() if row_best_is_max else in_row.min())
+            if in_row.notna().sum() > 1
+            else None
+        )
+        for c, v in zip(shown.columns, record, strict=False):
             classes = [] if numeric[c] else ["text"]
-            good = (c in best and v == best[c]) or (row_top is not None and c in row_cols and v == row_top)
+            good = (c in best and v == best[c]) or (
+                row_top is not None and c in row_cols and v == row_top
+            )
             if good and v is not None and not _isnan(v):
                 classes.append("best")
             cls = f' class="{" ".join(classes)}"' if classes else ""

@@ -14,9 +14,19 @@ import yaml
 log = logging.getLogger("drugnet.report")
 
 MODEL_ORDER = ("gnn", "snn", "rf_ecfp")
-TEXT_COLUMNS = {"id": str, "smiles": str, "input_smiles": str, "inchikey": str, "merged_ids": str,
-                "reason": str, "split": str, "explanation": str, "explanation_atoms": str, "alerts": str,
-                "nearest_train_id": str}
+TEXT_COLUMNS = {
+    "id": str,
+    "smiles": str,
+    "input_smiles": str,
+    "inchikey": str,
+    "merged_ids": str,
+    "reason": str,
+    "split": str,
+    "explanation": str,
+    "explanation_atoms": str,
+    "alerts": str,
+    "nearest_train_id": str,
+}
 
 
 def parse_config(text_or_path: str) -> dict:
@@ -60,7 +70,9 @@ def datasets(config: Mapping, results: Path) -> dict[str, dict]:
         return dict(configured)
     skip = {"libraries", "screens", "logs", "benchmarks"}
     return {
-        p.name: {} for p in sorted(results.glob("*")) if p.is_dir() and p.name not in skip and (p / "standardized.csv").is_file()
+        p.name: {}
+        for p in sorted(results.glob("*"))
+        if p.is_dir() and p.name not in skip and (p / "standardized.csv").is_file()
     }
 
 
@@ -81,13 +93,19 @@ def campaigns(config: Mapping, results: Path) -> dict[str, dict]:
 def model_names(config: Mapping, dataset: str, found: list[str]) -> list[str]:
     """Models of ``dataset``: configured ones first (in config order), then any others found on disk."""
     block = config.get("datasets", {}).get(dataset, {}) or {}
-    configured = (block.get("model") or {}).get("models") or (config.get("model") or {}).get("models") or []
+    configured = (
+        (block.get("model") or {}).get("models") or (config.get("model") or {}).get("models") or []
+    )
     rank = {m: i for i, m in enumerate(MODEL_ORDER)}
-    extra = sorted((m for m in set(found) if m not in configured), key=lambda m: (rank.get(m, len(rank)), m))
+    extra = sorted(
+        (m for m in set(found) if m not in configured), key=lambda m: (rank.get(m, len(rank)), m)
+    )
     return list(dict.fromkeys([*configured, *extra]))
 
 
-def task_and_targets(config: Mapping, dataset: str, summary: Mapping | None) -> tuple[str | None, list[str]]:
+def task_and_targets(
+    config: Mapping, dataset: str, summary: Mapping | None
+) -> tuple[str | None, list[str]]:
     """Task type and targets from the config, else from ``standardize_summary.json``."""
     block = config.get("datasets", {}).get(dataset, {}) or {}
     task = block.get("task") or (summary or {}).get("task")

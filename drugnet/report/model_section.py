@@ -18,7 +18,15 @@ from drugnet.report.inputs import (
     task_and_targets,
 )
 
-HIGHER_IS_BETTER = {"roc_auc": True, "pr_auc": True, "r2": True, "rmse": False, "mae": False, "ece": False, "brier": False}
+HIGHER_IS_BETTER = {
+    "roc_auc": True,
+    "pr_auc": True,
+    "r2": True,
+    "rmse": False,
+    "mae": False,
+    "ece": False,
+    "brier": False,
+}
 SPLIT_ORDER = ("train", "val", "test", "external_test")
 BASELINE = "rf_ecfp"
 
@@ -28,14 +36,18 @@ def mean_metrics_table(metrics: Mapping) -> pd.DataFrame:
     rows = []
     for model, by_split in metrics.items():
         row: dict[str, object] = {"model": model}
-        for split in sorted(by_split, key=lambda s: SPLIT_ORDER.index(s) if s in SPLIT_ORDER else 99):
+        for split in sorted(
+            by_split, key=lambda s: SPLIT_ORDER.index(s) if s in SPLIT_ORDER else 99
+        ):
             for metric, value in (by_split[split].get("mean") or {}).items():
                 row[f"{split} {metric}"] = value
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def per_task_table(metrics: Mapping, split: str = "test", metric: str | None = None) -> pd.DataFrame:
+def per_task_table(
+    metrics: Mapping, split: str = "test", metric: str | None = None
+) -> pd.DataFrame:
     """Rows = tasks, one column per model for ``metric`` on ``split`` (default: the first metric
     reported), plus ``<model> - rf_ecfp`` differences when the baseline is there (positive = better)."""
     models = [m for m in metrics if split in metrics[m]]
@@ -46,7 +58,9 @@ def per_task_table(metrics: Mapping, split: str = "test", metric: str | None = N
         metric = next(iter(next(iter(first.values()), {})), None)
         if metric is None:
             return pd.DataFrame()
-    tasks = list(dict.fromkeys(t for m in models for t in (metrics[m][split].get("per_task") or {})))
+    tasks = list(
+        dict.fromkeys(t for m in models for t in (metrics[m][split].get("per_task") or {}))
+    )
     frame = pd.DataFrame({"task": tasks})
     for m in models:
         per_task = metrics[m][split].get("per_task") or {}
@@ -64,7 +78,9 @@ def _num(value: object) -> float:
     return float("nan") if value is None else float(value)
 
 
-def prediction_curves(predictions: Mapping[str, pd.DataFrame], targets: list[str]) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
+def prediction_curves(
+    predictions: Mapping[str, pd.DataFrame], targets: list[str]
+) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
     """``{task: {model: (y_true, y_pred)}}`` from prediction tables (``<task>``, ``<task>.true``), labelled rows only."""
     out: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
     for target in targets:
@@ -81,7 +97,11 @@ def prediction_curves(predictions: Mapping[str, pd.DataFrame], targets: list[str
 def _dataset_block(name: str, config: Mapping, results: Path) -> str:
     folder = results / name
     metrics = read_json(folder / "metrics.json")
-    found = sorted(p.name for p in (folder / "models").glob("*") if p.is_dir()) if (folder / "models").is_dir() else []
+    found = (
+        sorted(p.name for p in (folder / "models").glob("*") if p.is_dir())
+        if (folder / "models").is_dir()
+        else []
+    )
     models = model_names(config, name, [*(metrics or {}), *found])
     task, targets = task_and_targets(config, name, read_json(folder / "standardize_summary.json"))
     parts = [f"<h3>dataset {H.esc(name)}</h3>"]
@@ -89,40 +109,81 @@ def _dataset_block(name: str, config: Mapping, results: Path) -> str:
         parts.append("<h4>mean metrics over tasks</h4>")
         mean = mean_metrics_table(metrics)
         cols = [c for c in mean.columns if c != "model"]
-        parts.append(H.table(mean, highlight_max=[c for c in cols if HIGHER_IS_BETTER.get(c.split()[-1], True)],
-                             highlight_min=[c for c in cols if not HIGHER_IS_BETTER.get(c.split()[-1], True)]))
+        parts.append(
+            H.table(
+                mean,
+                highlight_max=[c for c in cols if HIGHER_IS_BETTER.get(c.split()[-1], True)],
+                highlight_min=[c for c in cols if not HIGHER_IS_BETTER.get(c.split()[-1], True)],
+            )
+        )
         for split in ("test", "external_test"):
             tasks = per_task_table(metrics, split)
             if tasks.empty:
                 continue
             metric = tasks.attrs["metric"]
             model_cols = [m for m in metrics if m in tasks.columns]
-            baseline = f" (difference to {BASELINE}: positive = better)" if BASELINE in model_cols and len(model_cols) > 1 else ""
+            baseline = (
+                f" (difference to {BASELINE}: positive = better)"
+                if BASELINE in model_cols and len(model_cols) > 1
+                else ""
+            )
             parts.append(f"<h4>{H.esc(split)} {H.esc(metric)} per task{H.esc(baseline)}</h4>")
-            parts.append(H.table(tasks, row_best=model_cols, row_best_is_max=HIGHER_IS_BETTER.get(metric, True)))
+            parts.append(
+                H.table(
+                    tasks, row_best=model_cols, row_best_is_max=HIGHER_IS_BETTER.get(metric, True)
+                )
+            )
     else:
         parts.append(H.missing(f"{folder / 'metrics.json'} not found (evaluate)"))
     for model in models:
         history = read_csv(folder / "models" / model / "history.csv")
-        if history is not None and len(history) and {"member", "epoch", "train_loss"} <= set(history.columns):
+        if (
+            history is not None
+            and len(history)
+            and {"member", "epoch", "train_loss"} <= set(history.columns)
+        ):
             parts.append(f"<h4>learning curves: {H.esc(model)}</h4>")
-            parts.append(H.figure(plots.learning_curves(history, model),
-                                  "one line per ensemble member; validation metric = mean ROC-AUC (classification) or -RMSE (regression)"))
-    predictions = {m: t for m in models if (t := read_csv(folder / "predictions" / f"{m}_test.csv")) is not None}
+            parts.append(
+                H.figure(
+                    plots.learning_curves(history, model),
+                    "one line per ensemble member; validation metric = mean ROC-AUC (classification) or -RMSE (regression)",
+                )
+            )
+    predictions = {
+        m: t
+        for m in models
+        if (t := read_csv(folder / "predictions" / f"{m}_test.csv")) is not None
+    }
     if not predictions:
         parts.append(H.missing(f"no test predictions under {folder / 'predictions'}"))
     else:
-        curves = prediction_curves(predictions, targets or _targets_of(next(iter(predictions.values()))))
+        curves = prediction_curves(
+            predictions, targets or _targets_of(next(iter(predictions.values())))
+        )
         if task == "regression":
-            parts.append("<h4>test split: predicted vs true</h4>" + H.figure(plots.parity_plots(curves)))
+            parts.append(
+                "<h4>test split: predicted vs true</h4>" + H.figure(plots.parity_plots(curves))
+            )
         elif curves:
-            parts.append("<h4>test split: ROC curves</h4>" + H.figure(plots.classification_curves(curves, "roc")))
-            parts.append("<h4>test split: precision-recall curves</h4>"
-                         + H.figure(plots.classification_curves(curves, "pr"), "dashed: fraction of positives (a random ranking)"))
-            parts.append("<h4>test split: reliability diagrams</h4>"
-                         + H.figure(plots.reliability_diagrams(curves),
-                                    "calibrated probabilities (fitted on validation only) in 10 bins; dashed: perfect "
-                                    "calibration; ECE and Brier per split are in the metrics tables"))
+            parts.append(
+                "<h4>test split: ROC curves</h4>"
+                + H.figure(plots.classification_curves(curves, "roc"))
+            )
+            parts.append(
+                "<h4>test split: precision-recall curves</h4>"
+                + H.figure(
+                    plots.classification_curves(curves, "pr"),
+                    "dashed: fraction of positives (a random ranking)",
+                )
+            )
+            parts.append(
+                "<h4>test split: reliability diagrams</h4>"
+                + H.figure(
+                    plots.reliability_diagrams(curves),
+                    "calibrated probabilities (fitted on validation only) in 10 bins; dashed: perfect "
+                    "calibration; ECE and Brier per split are in the metrics tables",
+                )
+            )
     return "\n".join(parts)
 
 

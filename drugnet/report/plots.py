@@ -28,11 +28,15 @@ def to_svg(fig: plt.Figure) -> str:
     return inline_svg(buffer.getvalue())
 
 
-def _grid(n: int, ncols: int = 4, size: tuple[float, float] = (2.6, 2.3)) -> tuple[plt.Figure, np.ndarray]:
+def _grid(
+    n: int, ncols: int = 4, size: tuple[float, float] = (2.6, 2.3)
+) -> tuple[plt.Figure, np.ndarray]:
     ncols = max(1, min(ncols, n))
     nrows = max(1, math.ceil(n / ncols))
     with plt.rc_context(_RC):
-        fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False)
+        fig, axes = plt.subplots(
+            nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False
+        )
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return fig, axes.flat
@@ -57,7 +61,9 @@ def learning_curves(history: pd.DataFrame, title: str = "") -> str:
     return to_svg(fig)
 
 
-def classification_curves(curves: Mapping[str, Mapping[str, tuple[np.ndarray, np.ndarray]]], kind: str) -> str:
+def classification_curves(
+    curves: Mapping[str, Mapping[str, tuple[np.ndarray, np.ndarray]]], kind: str
+) -> str:
     """ROC (``kind='roc'``) or precision-recall (``'pr'``) curves, one panel per task, one line per model.
 
     ``curves[task][model] = (y_true, y_score)`` with missing labels already removed.
@@ -65,7 +71,7 @@ def classification_curves(curves: Mapping[str, Mapping[str, tuple[np.ndarray, np
     tasks = list(curves)
     fig, axes = _grid(len(tasks))
     with plt.rc_context(_RC):
-        for ax, task in zip(axes, tasks):
+        for ax, task in zip(axes, tasks, strict=False):
             for model, (y, s) in curves[task].items():
                 if len(np.unique(y)) < 2:
                     continue
@@ -103,7 +109,7 @@ def parity_plots(points: Mapping[str, Mapping[str, tuple[np.ndarray, np.ndarray]
     tasks = list(points)
     fig, axes = _grid(len(tasks))
     with plt.rc_context(_RC):
-        for ax, task in zip(axes, tasks):
+        for ax, task in zip(axes, tasks, strict=False):
             lo, hi = math.inf, -math.inf
             for model, (y, p) in points[task].items():
                 ax.scatter(y, p, s=6, alpha=0.6, label=model)
@@ -124,7 +130,11 @@ def label_balance(balance: pd.DataFrame) -> str:
         fig, ax = plt.subplots(figsize=(max(3.0, 0.45 * len(balance) + 1.5), 2.6))
         x = np.arange(len(balance))
         bottom = np.zeros(len(balance))
-        for column, colour in (("positive", "#c0392b"), ("negative", "#2980b9"), ("missing", "#bdc3c7")):
+        for column, colour in (
+            ("positive", "#c0392b"),
+            ("negative", "#2980b9"),
+            ("missing", "#bdc3c7"),
+        ):
             values = balance[column].to_numpy(dtype=float)
             ax.bar(x, values, bottom=bottom, color=colour, label=column)
             bottom += values
@@ -135,12 +145,17 @@ def label_balance(balance: pd.DataFrame) -> str:
     return to_svg(fig)
 
 
-def reliability_points(y: np.ndarray, p: np.ndarray, bins: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def reliability_points(
+    y: np.ndarray, p: np.ndarray, bins: int = 10
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean predicted probability, fraction positive and count per non-empty equal-width bin."""
     idx = np.minimum((np.clip(p, 0, 1) * bins).astype(int), bins - 1)
     keep = [b for b in range(bins) if (idx == b).any()]
-    return (np.array([p[idx == b].mean() for b in keep]), np.array([y[idx == b].mean() for b in keep]),
-            np.array([(idx == b).sum() for b in keep]))
+    return (
+        np.array([p[idx == b].mean() for b in keep]),
+        np.array([y[idx == b].mean() for b in keep]),
+        np.array([(idx == b).sum() for b in keep]),
+    )
 
 
 def reliability_diagrams(curves: Mapping[str, Mapping[str, tuple[np.ndarray, np.ndarray]]]) -> str:
@@ -149,7 +164,7 @@ def reliability_diagrams(curves: Mapping[str, Mapping[str, tuple[np.ndarray, np.
     tasks = list(curves)
     fig, axes = _grid(len(tasks))
     with plt.rc_context(_RC):
-        for ax, task in zip(axes, tasks):
+        for ax, task in zip(axes, tasks, strict=False):
             for model, (y, p) in curves[task].items():
                 if not len(y):
                     continue
@@ -157,7 +172,13 @@ def reliability_diagrams(curves: Mapping[str, Mapping[str, tuple[np.ndarray, np.
                 ax.plot(mean_p, frac, lw=1, marker="o", markersize=2, label=model)
                 ax.scatter(mean_p, frac, s=4 + 40 * n / n.max(), alpha=0.4)
             ax.plot([0, 1], [0, 1], color="grey", lw=0.6, ls="--")
-            ax.set(xlabel="mean predicted probability", ylabel="fraction active", xlim=(0, 1), ylim=(0, 1), title=task)
+            ax.set(
+                xlabel="mean predicted probability",
+                ylabel="fraction active",
+                xlim=(0, 1),
+                ylim=(0, 1),
+                title=task,
+            )
             ax.grid(alpha=0.3)
             if ax.lines:
                 ax.legend(fontsize=6, loc="upper left")

@@ -21,9 +21,13 @@ def _objective_text(block: Mapping) -> str:
     for obj in block.get("objectives", []):
         if "property" in obj:
             lo, hi = obj.get("window", [None, None])
-            parts.append(f"{obj['property']} in [{'' if lo is None else lo}, {'' if hi is None else hi}]")
+            parts.append(
+                f"{obj['property']} in [{'' if lo is None else lo}, {'' if hi is None else hi}]"
+            )
         else:
-            parts.append(f"{obj.get('direction', 'maximize')} {obj.get('dataset')}.{obj.get('target')}")
+            parts.append(
+                f"{obj.get('direction', 'maximize')} {obj.get('dataset')}.{obj.get('target')}"
+            )
     return "; ".join(parts)
 
 
@@ -32,24 +36,35 @@ def shortlist_stats(ranked: pd.DataFrame, n: int = SHORTLIST) -> dict[str, float
     head = ranked.head(n)
     out = {"n": float(len(head))}
     if "in_domain" in head:
-        out["in_domain"] = float(head["in_domain"].astype(str).str.lower().isin(["true", "1"]).mean())
+        out["in_domain"] = float(
+            head["in_domain"].astype(str).str.lower().isin(["true", "1"]).mean()
+        )
     for column, stat in (("qed", "median"), ("mw", "median"), ("mw", "max")):
         if column in head:
-            out[f"{stat}_{column}"] = float(getattr(pd.to_numeric(head[column], errors="coerce"), stat)())
+            out[f"{stat}_{column}"] = float(
+                getattr(pd.to_numeric(head[column], errors="coerce"), stat)()
+            )
     return out
 
 
 def _campaign(name: str, block: Mapping, folder: Path) -> str:
-    parts = [f"<h3>campaign {H.esc(name)}</h3>",
-             H.note(f"library {block.get('library', '?')}; ranking {block.get('ranking', 'expected')}; "
-                    f"objectives: {_objective_text(block)}")]
+    parts = [
+        f"<h3>campaign {H.esc(name)}</h3>",
+        H.note(
+            f"library {block.get('library', '?')}; ranking {block.get('ranking', 'expected')}; "
+            f"objectives: {_objective_text(block)}"
+        ),
+    ]
     ranked = read_csv(folder / "ranked.csv", nrows=SHORTLIST)
     if ranked is not None and len(ranked):
         s = shortlist_stats(ranked)
-        parts.append(H.note(
-            f"first {int(s['n'])} of ranked.csv: {100 * s.get('in_domain', float('nan')):.0f} % in domain, "
-            f"median QED {H.fmt(s.get('median_qed'), 2)}, median MW {H.fmt(s.get('median_mw'), 0)}, "
-            f"max MW {H.fmt(s.get('max_mw'), 0)}"))
+        parts.append(
+            H.note(
+                f"first {int(s['n'])} of ranked.csv: {100 * s.get('in_domain', float('nan')):.0f} % in domain, "
+                f"median QED {H.fmt(s.get('median_qed'), 2)}, median MW {H.fmt(s.get('median_mw'), 0)}, "
+                f"max MW {H.fmt(s.get('max_mw'), 0)}"
+            )
+        )
     top = read_csv(folder / "top.csv")
     if top is None or top.empty:
         parts.append(H.missing(f"{folder / 'top.csv'} not found or empty"))
@@ -70,14 +85,24 @@ def best_models_table(results: Path, names: list[str]) -> pd.DataFrame:
         scored = []
         for model, splits in metrics.items():
             val = (splits.get("val") or {}).get("mean") or {}
-            key = val.get("roc_auc") if val.get("roc_auc") is not None else (-val["rmse"] if val.get("rmse") is not None else None)
+            key = (
+                val.get("roc_auc")
+                if val.get("roc_auc") is not None
+                else (-val["rmse"] if val.get("rmse") is not None else None)
+            )
             if key is not None:
                 scored.append((key, model))
         if not scored:
             continue
         model = max(scored)[1]
         test = (metrics[model].get("test") or {}).get("mean") or {}
-        rows.append({"dataset": name, "best model (validation)": model, **{f"test {k}": v for k, v in test.items()}})
+        rows.append(
+            {
+                "dataset": name,
+                "best model (validation)": model,
+                **{f"test {k}": v for k, v in test.items()},
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -85,13 +110,22 @@ def verdicts_table(results: Path, names: list[str]) -> pd.DataFrame:
     rows = []
     for name in names:
         for path in sorted((results / name / "probes").glob("*/hierarchy.json")):
-            rows.append({"dataset": name, "model": path.parent.name, "verdict": (read_json(path) or {}).get("verdict", "")})
+            rows.append(
+                {
+                    "dataset": name,
+                    "model": path.parent.name,
+                    "verdict": (read_json(path) or {}).get("verdict", ""),
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def summary_section(config: Mapping, results: Path) -> H.Section:
     """The one-screen summary that opens the report."""
-    parts = [_campaign(name, block, results / "screens" / name) for name, block in campaigns(config, results).items()]
+    parts = [
+        _campaign(name, block, results / "screens" / name)
+        for name, block in campaigns(config, results).items()
+    ]
     names = list(datasets(config, results))
     best = best_models_table(results, names)
     if len(best):
@@ -99,4 +133,6 @@ def summary_section(config: Mapping, results: Path) -> H.Section:
     verdicts = verdicts_table(results, names)
     if len(verdicts):
         parts.append("<h3>probing verdicts</h3>" + H.table(verdicts))
-    return H.Section("summary", "Summary", "\n".join(parts) or H.missing("nothing to summarise yet"))
+    return H.Section(
+        "summary", "Summary", "\n".join(parts) or H.missing("nothing to summarise yet")
+    )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,16 @@ from rdkit.Chem.FilterCatalog import (  # type: ignore[attr-defined]  # stubs la
 
 from drugnet.features.tanimoto import ecfp4_bits
 
-PROPERTY_COLUMNS = ["qed", "mw", "clogp", "hbd", "hba", "tpsa", "rotatable_bonds", "lipinski_violations"]
+PROPERTY_COLUMNS = [
+    "qed",
+    "mw",
+    "clogp",
+    "hbd",
+    "hba",
+    "tpsa",
+    "rotatable_bonds",
+    "lipinski_violations",
+]
 ANNOTATION_COLUMNS = PROPERTY_COLUMNS + ["alerts", "cluster"]
 
 #: Butina distance threshold (1 - Tanimoto on ECFP4): members are within 0.6 of their centroid.
@@ -44,7 +53,9 @@ def mol_properties(mol: Chem.Mol | None) -> dict[str, float]:
 def properties_frame(mols: Sequence[Chem.Mol | None]) -> pd.DataFrame:
     """:data:`PROPERTY_COLUMNS` for each molecule; ``lipinski_violations`` counts MW > 500,
     cLogP > 5, HBD > 5, HBA > 10 (NaN for unparsable molecules)."""
-    frame = pd.DataFrame([mol_properties(m) for m in mols], columns=PROPERTY_COLUMNS[:-1], dtype=float)
+    frame = pd.DataFrame(
+        [mol_properties(m) for m in mols], columns=PROPERTY_COLUMNS[:-1], dtype=float
+    )
     violations = (
         (frame["mw"] > 500).astype(int)
         + (frame["clogp"] > 5).astype(int)
@@ -73,7 +84,9 @@ def structural_alerts(mol: Chem.Mol | None) -> list[str]:
     """Sorted, unique ``<FilterSet>:<description>`` names of the matching PAINS/Brenk alerts."""
     if mol is None:
         return []
-    names = {f"{e.GetProp('FilterSet')}:{e.GetDescription()}" for e in alert_catalog().GetMatches(mol)}
+    names = {
+        f"{e.GetProp('FilterSet')}:{e.GetDescription()}" for e in alert_catalog().GetMatches(mol)
+    }
     return sorted(names)
 
 
@@ -86,7 +99,8 @@ def alerts_from_smiles(smiles: Sequence[str], threads: int = 1) -> list[str]:
     """:func:`alerts_column` for SMILES, matched in C++ threads (``FilterCatalog.RunFilterCatalog``)."""
     matches = RunFilterCatalog(alert_catalog(), list(smiles), numThreads=max(1, threads))
     return [
-        ";".join(sorted({f"{e.GetProp('FilterSet')}:{e.GetDescription()}" for e in entries})) for entries in matches
+        ";".join(sorted({f"{e.GetProp('FilterSet')}:{e.GetDescription()}" for e in entries}))
+        for entries in matches
     ]
 
 
@@ -94,7 +108,9 @@ def _properties_of_smiles(smiles: Sequence[str]) -> pd.DataFrame:
     return properties_frame([Chem.MolFromSmiles(s) for s in smiles])
 
 
-def properties_from_smiles(smiles: Sequence[str], threads: int = 1, chunk: int = 500) -> pd.DataFrame:
+def properties_from_smiles(
+    smiles: Sequence[str], threads: int = 1, chunk: int = 500
+) -> pd.DataFrame:
     """:func:`properties_frame` for SMILES, in ``threads`` worker processes when there is enough work."""
     smiles = list(smiles)
     if threads <= 1 or len(smiles) < 2 * chunk:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -66,16 +67,28 @@ def property_objective(objective: Mapping[str, Any]) -> ObjectiveColumn:
         raise ValueError(f"objective property must be one of {sorted(PROPERTIES)}, got {name!r}")
     window = objective.get("window")
     if not isinstance(window, (list, tuple)) or len(window) != 2 or all(v is None for v in window):
-        raise ValueError(f"objective property {name}: window must be [lo, hi] (one may be null), got {window!r}")
+        raise ValueError(
+            f"objective property {name}: window must be [lo, hi] (one may be null), got {window!r}"
+        )
     lo, hi = (None if v is None else float(v) for v in window)
     if lo is not None and hi is not None and lo > hi:
-        raise ValueError(f"objective property {name}: window [lo, hi] needs lo <= hi, got {window!r}")
+        raise ValueError(
+            f"objective property {name}: window [lo, hi] needs lo <= hi, got {window!r}"
+        )
     tolerance = float(objective.get("tolerance", PROPERTIES[name].tolerance))
     if tolerance <= 0:
         raise ValueError(f"objective property {name}: tolerance must be > 0, got {tolerance}")
-    return ObjectiveColumn(column=PROPERTIES[name].column, dataset="", target=name, direction="window",
-                           weight=float(objective.get("weight", 1.0)), task_type="property", kind="property",
-                           window=(lo, hi), tolerance=tolerance)
+    return ObjectiveColumn(
+        column=PROPERTIES[name].column,
+        dataset="",
+        target=name,
+        direction="window",
+        weight=float(objective.get("weight", 1.0)),
+        task_type="property",
+        kind="property",
+        window=(lo, hi),
+        tolerance=tolerance,
+    )
 
 
 def expand_objectives(
@@ -144,7 +157,9 @@ def desirability(values: np.ndarray, column: ObjectiveColumn) -> np.ndarray:
     return p if column.direction == "maximize" else 1.0 - p
 
 
-def desirability_std(values: np.ndarray, std: np.ndarray | None, column: ObjectiveColumn) -> np.ndarray:
+def desirability_std(
+    values: np.ndarray, std: np.ndarray | None, column: ObjectiveColumn
+) -> np.ndarray:
     """Standard deviation of the desirability: the probability's std (classification), the
     delta-method ``p (1 - p) std / target_std`` (regression), 0 for properties or without std."""
     values = np.asarray(values, dtype=np.float64)
@@ -172,11 +187,18 @@ def _log_term(d: torch.Tensor, sd: torch.Tensor, k: float, ranking: str) -> torc
     kappa = (m * (1 - m) / var.clamp(min=1e-12) - 1.0).clamp(min=1e-6)
     a, b = m * kappa, (1 - m) * kappa
     expected = torch.lgamma(a + k) - torch.lgamma(a) + torch.lgamma(a + b) - torch.lgamma(a + b + k)
-    return torch.where(certain, k * torch.log(d), torch.maximum(expected, k * torch.log(torch.full_like(d, D_FLOOR))))
+    return torch.where(
+        certain,
+        k * torch.log(d),
+        torch.maximum(expected, k * torch.log(torch.full_like(d, D_FLOOR))),
+    )
 
 
 def score_torch(
-    d: Sequence[torch.Tensor], sd: Sequence[torch.Tensor], columns: Sequence[ObjectiveColumn], ranking: str = DEFAULT_RANKING
+    d: Sequence[torch.Tensor],
+    sd: Sequence[torch.Tensor],
+    columns: Sequence[ObjectiveColumn],
+    ranking: str = DEFAULT_RANKING,
 ) -> torch.Tensor:
     """The campaign score from per-column desirabilities ``d`` and their stds ``sd`` (tensors of one
     shape); differentiable (the explanations use it). Columns are added one by one (no matrix
@@ -186,12 +208,14 @@ def score_torch(
     if any(w < 0 for w in weights) or total <= 0:
         raise ValueError("objective weights must be >= 0 with a positive sum")
     log_s = torch.zeros_like(d[0])
-    for d_i, sd_i, w in zip(d, sd, weights):
+    for d_i, sd_i, w in zip(d, sd, weights, strict=False):
         log_s = log_s + _log_term(d_i, sd_i, w / total, ranking)
     return torch.exp(log_s)
 
 
-def combined_score(pred_df: pd.DataFrame, columns: Sequence[ObjectiveColumn], ranking: str = DEFAULT_RANKING) -> np.ndarray:
+def combined_score(
+    pred_df: pd.DataFrame, columns: Sequence[ObjectiveColumn], ranking: str = DEFAULT_RANKING
+) -> np.ndarray:
     """The campaign ``score`` (docs/screening.md): ``mean`` is the weighted geometric mean
     ``exp(sum w_i ln d_i / sum w_i)`` of the clipped desirabilities; ``lcb`` uses ``d_i - sd_i``;
     ``expected`` is ``prod_i E[d_i^(w_i / sum w)]`` with ``d_i ~ Beta`` of mean ``d_i`` and std
@@ -204,7 +228,9 @@ def combined_score(pred_df: pd.DataFrame, columns: Sequence[ObjectiveColumn], ra
     d, sd = [], []
     for c in columns:
         values = pred_df[c.column].to_numpy()
-        std = pred_df[f"{c.column}.std"].to_numpy() if f"{c.column}.std" in pred_df.columns else None
+        std = (
+            pred_df[f"{c.column}.std"].to_numpy() if f"{c.column}.std" in pred_df.columns else None
+        )
         d.append(torch.as_tensor(desirability(values, c), dtype=torch.float64))
         sd.append(torch.as_tensor(desirability_std(values, std, c), dtype=torch.float64))
     if not len(pred_df):

@@ -15,6 +15,7 @@ from drugnet.features.tanimoto import max_tanimoto
 #: training compound a prediction is an extrapolation.
 DEFAULT_AD_THRESHOLD = 0.35
 
+
 def domain_columns(
     query_fps: np.ndarray,
     train_fps: np.ndarray,
@@ -26,5 +27,9 @@ def domain_columns(
     ids = np.asarray(list(train_ids), dtype=object)
     nearest = np.where(arg >= 0, ids[np.clip(arg, 0, None)] if len(ids) else "", "")
     return pd.DataFrame(
-        {"ad_similarity": sim, "nearest_train_id": nearest.astype(str), "in_domain": sim >= threshold}
+        {
+            "ad_similarity": sim,
+            "nearest_train_id": nearest.astype(str),
+            "in_domain": sim >= threshold,
+        }
     )

@@ -86,7 +86,9 @@ def rf_ecfp_scores(
     if len(np.unique(y)) < 2:
         return np.full(len(query_fps), float(y.mean()) if len(y) else np.nan)
     x = np.unpackbits(np.ascontiguousarray(train_fps[ok]).view(np.uint8), axis=1)
-    forest = RandomForestClassifier(n_estimators=200, min_samples_leaf=1, n_jobs=1, random_state=seed)
+    forest = RandomForestClassifier(
+        n_estimators=200, min_samples_leaf=1, n_jobs=1, random_state=seed
+    )
     forest.fit(x, y)
     xq = np.unpackbits(np.ascontiguousarray(query_fps).view(np.uint8), axis=1)
     return forest.predict_proba(xq)[:, 1]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,7 +24,14 @@ class Property:
 
 
 def _n_alerts(mol: Chem.Mol) -> float:
-    return float(len({f"{e.GetProp('FilterSet')}:{e.GetDescription()}" for e in alert_catalog().GetMatches(mol)}))
+    return float(
+        len(
+            {
+                f"{e.GetProp('FilterSet')}:{e.GetDescription()}"
+                for e in alert_catalog().GetMatches(mol)
+            }
+        )
+    )
 
 
 #: Config name -> property. Columns shared with the annotations (``mw``, ``qed`` ...) use the very
@@ -38,7 +45,9 @@ PROPERTIES: dict[str, Property] = {
     "hbd": Property("hbd", 2.0, Lipinski.NumHDonors),  # type: ignore[attr-defined]
     "hba": Property("hba", 3.0, Lipinski.NumHAcceptors),  # type: ignore[attr-defined]
     "rotb": Property(
-        "rotatable_bonds", 3.0, Lipinski.NumRotatableBonds  # type: ignore[attr-defined]
+        "rotatable_bonds",
+        3.0,
+        Lipinski.NumRotatableBonds,  # type: ignore[attr-defined]
     ),
     "heavy_atoms": Property("heavy_atoms", 10.0, lambda m: m.GetNumHeavyAtoms()),
     "charge": Property("formal_charge", 1.0, Chem.GetFormalCharge),
@@ -46,7 +55,9 @@ PROPERTIES: dict[str, Property] = {
 }
 
 
-def window_desirability(values: np.ndarray, window: Sequence[float | None], tolerance: float) -> np.ndarray:
+def window_desirability(
+    values: np.ndarray, window: Sequence[float | None], tolerance: float
+) -> np.ndarray:
     """1 inside ``[lo, hi]`` (a None bound is open), falling linearly to 0 at ``tolerance`` outside
     it; NaN (unparsable molecule) -> 0."""
     values = np.asarray(values, dtype=np.float64)

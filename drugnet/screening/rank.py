@@ -50,7 +50,9 @@ ENRICHMENT_BATCH = 65_536
 # --------------------------------------------------------------------------- columns
 
 
-def ranked_column_order(frame: pd.DataFrame | Sequence[str], objective_columns: Sequence[str]) -> list[str]:
+def ranked_column_order(
+    frame: pd.DataFrame | Sequence[str], objective_columns: Sequence[str]
+) -> list[str]:
     """``rank, id, smiles, n_merged, score``, objective columns and their ``.std``, AD, annotations,
     ``explanation``, ``explanation_atoms``, then anything else."""
     present = list(frame.columns if isinstance(frame, pd.DataFrame) else frame)
@@ -58,13 +60,18 @@ def ranked_column_order(frame: pd.DataFrame | Sequence[str], objective_columns: 
     objectives = [c for col in objective_columns for c in (col, f"{col}.std") if c in present]
     ad = [c for c in present if c.endswith(("ad_similarity", "nearest_train_id", "ad_weight"))]
     tail = ["in_domain"] + ANNOTATION_COLUMNS + ["explanation", "explanation_atoms", "why"]
-    known = list(dict.fromkeys(head + objectives + ad + tail))  # property objectives may be annotations too
+    known = list(
+        dict.fromkeys(head + objectives + ad + tail)
+    )  # property objectives may be annotations too
     rest = [c for c in present if c not in known]
     return [c for c in known if c in present] + rest
 
 
 def _objective_columns(campaign: Mapping[str, Any], models: Sequence[DatasetModel]) -> list[str]:
-    return [c.column for c in expand_objectives(campaign["objectives"], {m.dataset: m.task_info for m in models})]
+    return [
+        c.column
+        for c in expand_objectives(campaign["objectives"], {m.dataset: m.task_info for m in models})
+    ]
 
 
 def _text_columns(columns: Iterable[str]) -> dict[str, type]:
@@ -97,9 +104,18 @@ def annotate_top_block(
     n_explain = len(top) if n_explain is None else min(len(top), int(n_explain))
     if n_explain > 0:
         explained = explain_frame(top.iloc[:n_explain], campaign, models, threads=threads)
-        block.loc[explained.index, ["explanation", "explanation_atoms"]] = explained[["explanation", "explanation_atoms"]]
-    block["why"] = why_column(pd.concat([top, block[[c for c in block.columns if c not in top.columns]]], axis=1),
-                              campaign, models) if len(top) else []
+        block.loc[explained.index, ["explanation", "explanation_atoms"]] = explained[
+            ["explanation", "explanation_atoms"]
+        ]
+    block["why"] = (
+        why_column(
+            pd.concat([top, block[[c for c in block.columns if c not in top.columns]]], axis=1),
+            campaign,
+            models,
+        )
+        if len(top)
+        else []
+    )
     return block
 
 
@@ -137,18 +153,28 @@ def label_column(library: pd.DataFrame | Sequence[str], dataset: str, target: st
     return None
 
 
-def read_library_labels(path: str | Path, campaign: Mapping[str, Any], models: Sequence[DatasetModel]) -> pd.DataFrame | None:
+def read_library_labels(
+    path: str | Path, campaign: Mapping[str, Any], models: Sequence[DatasetModel]
+) -> pd.DataFrame | None:
     """``id`` and the label columns :func:`EnrichmentCollector` needs from a library file
     (None when it has none, read from the header only)."""
     header = pd.read_csv(path, nrows=0).columns
     columns = expand_objectives(campaign["objectives"], {m.dataset: m.task_info for m in models})
-    labelled = (label_column(header, c.dataset, c.target)
-                for c in columns if c.task_type == "classification")
+    labelled = (
+        label_column(header, c.dataset, c.target)
+        for c in columns
+        if c.task_type == "classification"
+    )
     sources = {name for name in labelled if name is not None}
     if not sources:
         return None
-    return pd.read_csv(path, usecols=["id", *sorted(sources)], dtype={"id": str}, keep_default_na=False,
-                       na_values=[""])
+    return pd.read_csv(
+        path,
+        usecols=["id", *sorted(sources)],
+        dtype={"id": str},
+        keep_default_na=False,
+        na_values=[""],
+    )
 
 
 class EnrichmentCollector:
@@ -156,12 +182,20 @@ class EnrichmentCollector:
     the objective predictions, labels and SMILES (a few values per labelled row; unlabelled
     rows cost nothing). The labels are looked up by ``id`` in ``library`` (``id`` + label columns)."""
 
-    def __init__(self, header: Sequence[str], campaign: Mapping[str, Any], models: Sequence[DatasetModel],
-                 library: pd.DataFrame | None, batch: int = 8192):
+    def __init__(
+        self,
+        header: Sequence[str],
+        campaign: Mapping[str, Any],
+        models: Sequence[DatasetModel],
+        library: pd.DataFrame | None,
+        batch: int = 8192,
+    ):
         self.models = {m.dataset: m for m in models}
         self.columns = []
         if library is not None:
-            for col in expand_objectives(campaign["objectives"], {m.dataset: m.task_info for m in models}):
+            for col in expand_objectives(
+                campaign["objectives"], {m.dataset: m.task_info for m in models}
+            ):
                 source = label_column(library, col.dataset, col.target)
                 if col.task_type == "classification" and source is not None:
                     self.columns.append((col, source))
@@ -171,9 +205,12 @@ class EnrichmentCollector:
         ids = library["id"].astype(str)
         keep = ~ids.duplicated().to_numpy()
         self.index = pd.Index(ids[keep].to_numpy())
-        self.labels = np.column_stack([
-            pd.to_numeric(library[source], errors="coerce").to_numpy(dtype=np.float64)[keep] for _, source in self.columns
-        ])
+        self.labels = np.column_stack(
+            [
+                pd.to_numeric(library[source], errors="coerce").to_numpy(dtype=np.float64)[keep]
+                for _, source in self.columns
+            ]
+        )
         self.i_id, self.i_smiles = header.index("id"), header.index("smiles")
         self.i_values = [header.index(col.column) for col, _ in self.columns]
         self.batch = batch
@@ -198,8 +235,12 @@ class EnrichmentCollector:
         if not len(labelled):
             return
         self._labels.append(labels[labelled])
-        self._values.append(np.array([[parse_score(rows[k][i]) for i in self.i_values] for k in labelled],
-                                     dtype=np.float64).reshape(len(labelled), len(self.i_values)))
+        self._values.append(
+            np.array(
+                [[parse_score(rows[k][i]) for i in self.i_values] for k in labelled],
+                dtype=np.float64,
+            ).reshape(len(labelled), len(self.i_values))
+        )
         self._smiles.extend(rows[k][self.i_smiles] for k in labelled)
 
     def report(self, seed: int = 0) -> dict[str, Any]:
@@ -220,8 +261,11 @@ class EnrichmentCollector:
             if col.dataset not in train_fps:
                 train_fps[col.dataset] = dm.train_fingerprints()
             fps = train_fps[col.dataset]
-            train_y = (dm.train_labels[col.target].to_numpy(dtype=np.float64) if col.target in dm.train_labels
-                       else np.full(len(dm.train_smiles), np.nan))
+            train_y = (
+                dm.train_labels[col.target].to_numpy(dtype=np.float64)
+                if col.target in dm.train_labels
+                else np.full(len(dm.train_smiles), np.nan)
+            )
             similarity, forest = [], []
             for b in range(0, len(rows), ENRICHMENT_BATCH):
                 query = ecfp4_bits([self._smiles[k] for k in rows[b : b + ENRICHMENT_BATCH]])
@@ -233,7 +277,11 @@ class EnrichmentCollector:
                 "similarity": enrichment_metrics(np.concatenate(similarity), y),
                 "rf_ecfp": enrichment_metrics(np.concatenate(forest), y),
             }
-            report[col.column] = {**metrics, "n_actives": metrics["model"]["n_actives"], "n": metrics["model"]["n"]}
+            report[col.column] = {
+                **metrics,
+                "n_actives": metrics["model"]["n_actives"],
+                "n": metrics["model"]["n"],
+            }
         return report
 
 
@@ -249,7 +297,9 @@ def _check_unique_ids(hashes: array, paths: Sequence[str | Path]) -> None:
         return
     seen: dict[str, int] = {}
     for path in paths:
-        for chunk in pd.read_csv(path, usecols=["id"], dtype=str, keep_default_na=False, chunksize=200_000):
+        for chunk in pd.read_csv(
+            path, usecols=["id"], dtype=str, keep_default_na=False, chunksize=200_000
+        ):
             for id_ in chunk["id"]:
                 if hash(id_) in suspects:
                     seen[id_] = seen.get(id_, 0) + 1
@@ -325,13 +375,22 @@ def rank_shards(
         in_domain_only=bool(filters.get("in_domain_only", False)),
         max_per_cluster=filters.get("max_per_cluster", DEFAULT_MAX_PER_CLUSTER),
     )
-    with atomic_path(output_dir / "top.csv") as tmp, open(tmp, "w", newline="", encoding="utf-8") as out:
+    with (
+        atomic_path(output_dir / "top.csv") as tmp,
+        open(tmp, "w", newline="", encoding="utf-8") as out,
+    ):
         writer = csv.writer(out, **CSV_FORMAT)  # the very lines of ranked.csv
         writer.writerow(columns)
         writer.writerows(top_lines[int(r) - 1] for r in selected["rank"])
     with atomic_path(output_dir / "top.sdf") as tmp:
         write_sdf(selected, tmp)
     write_json_atomic(collector.report(), output_dir / "enrichment.json")
-    log.info("ranked %d compounds (%d shards), annotated %d, top %d -> %s",
-             n_rows, len(paths), len(top), len(selected), output_dir)
+    log.info(
+        "ranked %d compounds (%d shards), annotated %d, top %d -> %s",
+        n_rows,
+        len(paths),
+        len(top),
+        len(selected),
+        output_dir,
+    )
     return n_rows

@@ -64,7 +64,9 @@ class DatasetModel:
     train_smiles: list[str]
     train_labels: pd.DataFrame  # target columns of the training rows (for the enrichment baselines)
     _train_fps: np.ndarray | None = field(default=None, repr=False, compare=False)
-    calibration: dict | None = None  # model.json ``calibration`` (drugnet.train.calibration_fit), None if absent
+    calibration: dict | None = (
+        None  # model.json ``calibration`` (drugnet.train.calibration_fit), None if absent
+    )
 
     @property
     def shrinkage(self) -> dict | None:
@@ -87,8 +89,10 @@ class DatasetModel:
 def read_standardized(path: str | Path) -> pd.DataFrame:
     """A ``standardized.csv`` with ``id``/``smiles``/``inchikey`` as strings and blanks as NaN."""
     return pd.read_csv(
-        path, dtype={"id": str, "smiles": str, "inchikey": str, "merged_ids": str},
-        keep_default_na=False, na_values=[""],
+        path,
+        dtype={"id": str, "smiles": str, "inchikey": str, "merged_ids": str},
+        keep_default_na=False,
+        na_values=[""],
     )
 
 
@@ -97,7 +101,9 @@ _STANDARDIZED_DTYPES = {"id": str, "smiles": str, "inchikey": str, "merged_ids":
 
 def count_rows(path: str | Path, block_rows: int = 200_000) -> int:
     """Data rows of a CSV (one pass over its ``id`` column)."""
-    return sum(len(block) for block in pd.read_csv(path, usecols=["id"], chunksize=block_rows, dtype=str))
+    return sum(
+        len(block) for block in pd.read_csv(path, usecols=["id"], chunksize=block_rows, dtype=str)
+    )
 
 
 def iter_standardized_shard(
@@ -113,7 +119,11 @@ def iter_standardized_shard(
     blocks of ``out_rows`` rows (default: as read), so memory is bounded by a block, not by the
     shard or the library. ``out_rows`` should be a multiple of ``chunk_size`` (blocks then start
     at global chunk boundaries, since a shard does). Yields nothing for an empty shard."""
-    kwargs: dict[str, Any] = {"dtype": _STANDARDIZED_DTYPES, "keep_default_na": False, "na_values": [""]}
+    kwargs: dict[str, Any] = {
+        "dtype": _STANDARDIZED_DTYPES,
+        "keep_default_na": False,
+        "na_values": [""],
+    }
     if usecols is not None:
         wanted = set(usecols)
         kwargs["usecols"] = lambda column: column in wanted
@@ -142,14 +152,20 @@ def iter_standardized_shard(
 
 
 def read_standardized_shard(
-    path: str | Path, shard: int, n_shards: int, chunk_size: int = DEFAULT_CHUNK_SIZE, block_rows: int = 100_000
+    path: str | Path,
+    shard: int,
+    n_shards: int,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    block_rows: int = 100_000,
 ) -> pd.DataFrame:
     """Only the rows of ``shard`` of a ``standardized.csv`` (see :func:`shard_bounds`), read in
     blocks so memory is bounded by the shard, not the library (one extra pass counts the rows)."""
     parts = list(iter_standardized_shard(path, shard, n_shards, chunk_size, block_rows))
     if parts:
         return pd.concat(parts, ignore_index=True)
-    return pd.read_csv(path, nrows=0, dtype=_STANDARDIZED_DTYPES, keep_default_na=False, na_values=[""])
+    return pd.read_csv(
+        path, nrows=0, dtype=_STANDARDIZED_DTYPES, keep_default_na=False, na_values=[""]
+    )
 
 
 def task_info_from_model_json(meta: Mapping[str, Any]) -> TaskInfo:
@@ -159,8 +175,8 @@ def task_info_from_model_json(meta: Mapping[str, Any]) -> TaskInfo:
     return TaskInfo(
         task_type=meta["task"],
         targets=targets,
-        target_mean=dict(zip(targets, map(float, mean))),
-        target_std=dict(zip(targets, map(float, std))),
+        target_mean=dict(zip(targets, map(float, mean), strict=False)),
+        target_std=dict(zip(targets, map(float, std), strict=False)),
     )
 
 
@@ -176,11 +192,19 @@ def resolve_model_dir(dataset_dir: str | Path, model: str | None = "best") -> Pa
     scored = []
     for meta_path in sorted(models.glob("*/model.json")):
         meta = json.loads(meta_path.read_text())
-        vals = [m.get("val_score") for m in meta.get("members", []) if m.get("val_score") is not None]
+        vals = [
+            m.get("val_score") for m in meta.get("members", []) if m.get("val_score") is not None
+        ]
         if meta.get("val_score") is not None:  # a consensus: its cross-fitted validation score
             vals = [meta["val_score"]]
         score = float(np.mean(vals)) if vals else float("-inf")
-        scored.append((-score if np.isfinite(score) else float("inf"), meta_path.parent.name, meta_path.parent))
+        scored.append(
+            (
+                -score if np.isfinite(score) else float("inf"),
+                meta_path.parent.name,
+                meta_path.parent,
+            )
+        )
     if not scored:
         raise FileNotFoundError(f"no trained model under {models}")
     return min(scored)[2]
@@ -192,7 +216,9 @@ def objective_model_names(campaign: Mapping[str, Any]) -> dict[str, str]:
     for objective in campaign["objectives"]:
         if "property" in objective:  # computed from the structure, no model
             continue
-        names.setdefault(objective["dataset"], objective.get("model", campaign.get("model", "best")))
+        names.setdefault(
+            objective["dataset"], objective.get("model", campaign.get("model", "best"))
+        )
     return names
 
 
@@ -206,12 +232,22 @@ def load_dataset_model(dataset_dir: str | Path, dataset: str, model: str = "best
     split_path = dataset_dir / "split.csv"
     if split_path.exists():
         split = pd.read_csv(split_path, dtype={"id": str, "split": str}, keep_default_na=False)
-        frame = frame[split["split"].to_numpy() == "train"] if len(split) == len(frame) else frame[
-            frame["id"].isin(split.loc[split["split"] == "train", "id"])]
-    labels = frame[[t for t in info.targets if t in frame.columns]].apply(pd.to_numeric, errors="coerce")
+        frame = (
+            frame[split["split"].to_numpy() == "train"]
+            if len(split) == len(frame)
+            else frame[frame["id"].isin(split.loc[split["split"] == "train", "id"])]
+        )
+    labels = frame[[t for t in info.targets if t in frame.columns]].apply(
+        pd.to_numeric, errors="coerce"
+    )
     return DatasetModel(
-        dataset, model_dir, info, frame["id"].astype(str).tolist(), frame["smiles"].astype(str).tolist(),
-        labels.reset_index(drop=True), calibration=meta.get("calibration"),
+        dataset,
+        model_dir,
+        info,
+        frame["id"].astype(str).tolist(),
+        frame["smiles"].astype(str).tolist(),
+        labels.reset_index(drop=True),
+        calibration=meta.get("calibration"),
     )
 
 
@@ -253,8 +289,12 @@ class SharedFeaturizer:
         if last is not None and last[0] is smiles:
             return last[1]
         descriptors = self._descriptors.get(key)
-        settings = {"radius": key[0], "n_bits": key[1], "descriptors": descriptors if descriptors is not None else [],
-                    "chunk_size": self.chunk_rows}
+        settings = {
+            "radius": key[0],
+            "n_bits": key[1],
+            "descriptors": descriptors if descriptors is not None else [],
+            "chunk_size": self.chunk_rows,
+        }
         store = store_from_smiles(smiles, settings, n_jobs=self.threads)
         self._last[key] = (smiles, store)
         return store
@@ -272,8 +312,14 @@ class SharedFeaturizer:
 class EnsemblePredictor:
     """A :data:`Predictor` for a trained model directory (featurized in memory with its own settings)."""
 
-    def __init__(self, model_dir: str | Path, threads: int = 1, batch_size: int = DEFAULT_CHUNK_SIZE,
-                 featurizer: SharedFeaturizer | None = None, device: str = "cpu"):
+    def __init__(
+        self,
+        model_dir: str | Path,
+        threads: int = 1,
+        batch_size: int = DEFAULT_CHUNK_SIZE,
+        featurizer: SharedFeaturizer | None = None,
+        device: str = "cpu",
+    ):
         self.ensemble = load_model_dir(model_dir, threads=threads)
         self.batch_size, self.device = batch_size, device
         self.featurizer = featurizer or SharedFeaturizer(threads)
@@ -290,8 +336,11 @@ class EnsemblePredictor:
 
 
 def ensemble_predictor(
-    model_dir: str | Path, threads: int = 1, batch_size: int = DEFAULT_CHUNK_SIZE,
-    featurizer: SharedFeaturizer | None = None, device: str = "cpu",
+    model_dir: str | Path,
+    threads: int = 1,
+    batch_size: int = DEFAULT_CHUNK_SIZE,
+    featurizer: SharedFeaturizer | None = None,
+    device: str = "cpu",
 ) -> EnsemblePredictor:
     """A :data:`Predictor` for a trained model directory; pass one :class:`SharedFeaturizer` to
     several predictors so that a block is featurized once for all of them. ``device``: torch
@@ -299,16 +348,22 @@ def ensemble_predictor(
     return EnsemblePredictor(model_dir, threads, batch_size, featurizer, device)
 
 
-def _predict_block(predictor: Predictor, smiles: list[str], chunk_size: int) -> tuple[np.ndarray, np.ndarray]:
+def _predict_block(
+    predictor: Predictor, smiles: list[str], chunk_size: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Predictions for ``smiles`` (starting at a chunk boundary), one batch per chunk."""
     if hasattr(predictor, "predict_chunks"):
         m, s = predictor.predict_chunks(smiles, chunk_size)
         return np.asarray(m), np.asarray(s)
     parts = [predictor(smiles[c : c + chunk_size]) for c in range(0, len(smiles), chunk_size)]
-    return np.concatenate([np.asarray(m) for m, _ in parts]), np.concatenate([np.asarray(s) for _, s in parts])
+    return np.concatenate([np.asarray(m) for m, _ in parts]), np.concatenate(
+        [np.asarray(s) for _, s in parts]
+    )
 
 
-def shard_bounds(n_rows: int, shard: int, n_shards: int, chunk_size: int = DEFAULT_CHUNK_SIZE) -> tuple[int, int]:
+def shard_bounds(
+    n_rows: int, shard: int, n_shards: int, chunk_size: int = DEFAULT_CHUNK_SIZE
+) -> tuple[int, int]:
     """Row range ``[start, stop)`` of ``shard`` (0-based): contiguous whole chunks, near-equal counts."""
     if not 0 <= shard < n_shards:
         raise ValueError(f"shard must be in [0, {n_shards}), got {shard}")
@@ -339,7 +394,9 @@ def shrink_predictions(dm: DatasetModel, mean: np.ndarray, std: np.ndarray, simi
     return apply_shrinkage(dm.shrinkage, mean, std, similarity)
 
 
-def add_property_columns(out: pd.DataFrame, campaign: Mapping[str, Any], models: Sequence[DatasetModel]) -> None:
+def add_property_columns(
+    out: pd.DataFrame, campaign: Mapping[str, Any], models: Sequence[DatasetModel]
+) -> None:
     """The computed-property objective columns of the campaign (``mw``, ``qed`` ...), in place."""
     columns = expand_objectives(campaign["objectives"], {m.dataset: m.task_info for m in models})
     names = property_names(columns)
@@ -387,11 +444,15 @@ def score_library(
     """
     start, stop = shard_bounds(len(library), shard, n_shards, chunk_size)
     rows = library.iloc[start:stop]
-    out = pd.DataFrame({
-        "id": rows["id"].astype(str).to_numpy(),
-        "smiles": rows["smiles"].astype(str).to_numpy(),
-        "n_merged": rows["n_merged"].to_numpy() if "n_merged" in rows else np.ones(len(rows), dtype=np.int64),
-    })
+    out = pd.DataFrame(
+        {
+            "id": rows["id"].astype(str).to_numpy(),
+            "smiles": rows["smiles"].astype(str).to_numpy(),
+            "n_merged": rows["n_merged"].to_numpy()
+            if "n_merged" in rows
+            else np.ones(len(rows), dtype=np.int64),
+        }
+    )
     smiles = out["smiles"].tolist()
     block = chunk_size * DEFAULT_BLOCK_CHUNKS
     means = {dm.dataset: np.zeros((len(rows), len(dm.task_info.targets))) for dm in models}
@@ -399,25 +460,35 @@ def score_library(
     similarity = np.zeros((len(models), len(rows)))
     nearest = np.full((len(models), len(rows)), -1, dtype=np.int64)
     for b in range(0, len(rows), block):  # rows start at a chunk boundary, and so does b
-        block_smiles = smiles[b : b + block]  # one list for every model: featurized once if they share settings
+        block_smiles = smiles[
+            b : b + block
+        ]  # one list for every model: featurized once if they share settings
         for dm in models:
             m, s = _predict_block(predictors[dm.dataset], block_smiles, chunk_size)
             means[dm.dataset][b : b + block], stds[dm.dataset][b : b + block] = m, s
         query_fps = _block_ecfp4_bits(predictors.values(), block_smiles)
         for i, dm in enumerate(models):
-            similarity[i, b : b + block], nearest[i, b : b + block] = max_tanimoto(query_fps, dm.train_fingerprints())
+            similarity[i, b : b + block], nearest[i, b : b + block] = max_tanimoto(
+                query_fps, dm.train_fingerprints()
+            )
     weights = np.ones((len(models), len(rows)))
     for i, dm in enumerate(models):
-        mean, std, weights[i] = shrink_predictions(dm, means[dm.dataset], stds[dm.dataset], similarity[i])
+        mean, std, weights[i] = shrink_predictions(
+            dm, means[dm.dataset], stds[dm.dataset], similarity[i]
+        )
         for t, target in enumerate(dm.task_info.targets):
             col = objective_column_name(dm.dataset, target)
             out[col], out[f"{col}.std"] = mean[:, t], std[:, t]
     if campaign is not None:
         add_property_columns(out, campaign, models)
-        columns = expand_objectives(campaign["objectives"], {m.dataset: m.task_info for m in models})
+        columns = expand_objectives(
+            campaign["objectives"], {m.dataset: m.task_info for m in models}
+        )
         score = np.full(len(out), np.nan)
         for c in range(0, len(out), chunk_size):
-            score[c : c + chunk_size] = combined_score(out.iloc[c : c + chunk_size], columns, campaign_ranking(campaign))
+            score[c : c + chunk_size] = combined_score(
+                out.iloc[c : c + chunk_size], columns, campaign_ranking(campaign)
+            )
         out.insert(3, "score", score)
     in_domain = np.ones(len(rows), dtype=bool)
     for i, dm in enumerate(models):
@@ -459,10 +530,18 @@ def score_shard_file(
     n_rows = 0
     header: pd.DataFrame | None = None
     try:
-        blocks = iter_standardized_shard(library_path, shard, n_shards, chunk_size,
-                                         usecols=["id", "smiles", "n_merged"], out_rows=run_rows)
+        blocks = iter_standardized_shard(
+            library_path,
+            shard,
+            n_shards,
+            chunk_size,
+            usecols=["id", "smiles", "n_merged"],
+            out_rows=run_rows,
+        )
         for block in blocks:
-            table = sort_by_rank(score_library(block, models, predictors, 0, 1, chunk_size, ad_threshold, campaign))
+            table = sort_by_rank(
+                score_library(block, models, predictors, 0, 1, chunk_size, ad_threshold, campaign)
+            )
             run = output.with_name(f".{output.name}.run{len(runs):05d}.csv")
             table.to_csv(run, index=False)
             runs.append(run)
@@ -477,12 +556,21 @@ def score_shard_file(
                 merge_ranked_csvs(runs, tmp)
             else:  # an empty shard: header only
                 if header is None:
-                    empty = pd.DataFrame({"id": pd.Series([], dtype=str), "smiles": pd.Series([], dtype=str),
-                                          "n_merged": pd.Series([], dtype=np.int64)})
-                    header = score_library(empty, models, predictors, 0, 1, chunk_size, ad_threshold, campaign)
+                    empty = pd.DataFrame(
+                        {
+                            "id": pd.Series([], dtype=str),
+                            "smiles": pd.Series([], dtype=str),
+                            "n_merged": pd.Series([], dtype=np.int64),
+                        }
+                    )
+                    header = score_library(
+                        empty, models, predictors, 0, 1, chunk_size, ad_threshold, campaign
+                    )
                 header.to_csv(tmp, index=False)
     finally:
         for run in runs:
             run.unlink(missing_ok=True)
-    log.info("scored %d rows (shard %d of %d, %d runs) -> %s", n_rows, shard, n_shards, len(runs), output)
+    log.info(
+        "scored %d rows (shard %d of %d, %d runs) -> %s", n_rows, shard, n_shards, len(runs), output
+    )
     return n_rows

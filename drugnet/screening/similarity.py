@@ -28,7 +28,10 @@ def _generator(name: str):
         return rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=N_BITS)
     if name == "fcfp4":
         return rdFingerprintGenerator.GetMorganGenerator(
-            radius=2, fpSize=N_BITS, atomInvariantsGenerator=rdFingerprintGenerator.GetMorganFeatureAtomInvGen())
+            radius=2,
+            fpSize=N_BITS,
+            atomInvariantsGenerator=rdFingerprintGenerator.GetMorganFeatureAtomInvGen(),
+        )
     if name == "atompair":
         return rdFingerprintGenerator.GetAtomPairGenerator(fpSize=N_BITS)
     raise ValueError(f"fingerprint must be one of {FINGERPRINTS}, got {name!r}")
@@ -40,7 +43,11 @@ def fingerprints(smiles: Sequence[str], name: str) -> np.ndarray:
     rows = []
     for smi in smiles:
         mol = Chem.MolFromSmiles(smi) if isinstance(smi, str) and smi else None
-        rows.append(gen.GetFingerprintAsNumPy(mol).astype(bool) if mol is not None else np.zeros(N_BITS, bool))
+        rows.append(
+            gen.GetFingerprintAsNumPy(mol).astype(bool)
+            if mol is not None
+            else np.zeros(N_BITS, bool)
+        )
     return pack_bits(np.stack(rows)) if rows else np.zeros((0, N_BITS // 64), np.uint64)
 
 
@@ -57,7 +64,9 @@ def _top_k_mean(query: np.ndarray, ref: np.ndarray, k: int) -> np.ndarray:
     return np.sort(sim, axis=1)[:, -k:].mean(1)
 
 
-def similarity_features(query_smiles: Sequence[str], active_smiles: Sequence[str]) -> dict[str, np.ndarray]:
+def similarity_features(
+    query_smiles: Sequence[str], active_smiles: Sequence[str]
+) -> dict[str, np.ndarray]:
     """``<fp>.max`` and ``<fp>.mean<k>`` Tanimoto of each query to the training actives."""
     out = {}
     for name in FINGERPRINTS:
@@ -67,11 +76,13 @@ def similarity_features(query_smiles: Sequence[str], active_smiles: Sequence[str
     return out
 
 
-def similarity_model_scores(query_smiles: Sequence[str], train_smiles: Sequence[str], train_labels: np.ndarray) -> np.ndarray:
+def similarity_model_scores(
+    query_smiles: Sequence[str], train_smiles: Sequence[str], train_labels: np.ndarray
+) -> np.ndarray:
     """Nearest-neighbour score: the mean over fingerprints of the max and top-k mean Tanimoto to the
     training actives (labels == 1); 0 without actives."""
     labels = np.asarray(train_labels, dtype=float)
-    actives = [s for s, y in zip(train_smiles, labels) if y == 1]
+    actives = [s for s, y in zip(train_smiles, labels, strict=False) if y == 1]
     if not actives:
         return np.zeros(len(query_smiles))
     features = similarity_features(query_smiles, actives)
@@ -84,14 +95,20 @@ def rank_fusion(scores: Sequence[np.ndarray], weights: Sequence[float] | None = 
     arrays = [np.asarray(s, dtype=float) for s in scores]
     w_all = np.ones(len(arrays)) if weights is None else np.asarray(weights, dtype=float)
     if len(w_all) != len(arrays) or (w_all < 0).any() or w_all.sum() <= 0:
-        raise ValueError("rank_fusion needs one non-negative weight per scoring, with a positive sum")
+        raise ValueError(
+            "rank_fusion needs one non-negative weight per scoring, with a positive sum"
+        )
     n = len(arrays[0])
     ranks = [rankdata(s, method="average") / max(n, 1) for s in arrays]
     return np.sum([w * r for w, r in zip(w_all, ranks, strict=True)], axis=0) / w_all.sum()
 
 
-def fit_fusion_weight(model: np.ndarray, similarity: np.ndarray, labels: np.ndarray,
-                      grid: Sequence[float] = tuple(np.linspace(0, 1, 11))) -> float:
+def fit_fusion_weight(
+    model: np.ndarray,
+    similarity: np.ndarray,
+    labels: np.ndarray,
+    grid: Sequence[float] = tuple(np.linspace(0, 1, 11)),
+) -> float:
     """Weight of the model in :func:`rank_fusion` (similarity gets ``1 - w``) maximising BEDROC(20)
     on validation rows, ties broken by ROC-AUC, then toward 0.5."""
     best: tuple[tuple[float, float, float], float] | None = None

@@ -55,21 +55,31 @@ def _validation_probs(model: Any, data: Dataset, val: np.ndarray, device: str) -
     return model.predict(data.store, val, device)[0][None]
 
 
-def fit_ensemble_calibration(ensemble: Any, data: Dataset, device: str = "auto") -> dict[str, Any] | None:
+def fit_ensemble_calibration(
+    ensemble: Any, data: Dataset, device: str = "auto"
+) -> dict[str, Any] | None:
     """Calibration of a classification ``ensemble`` from ``data``'s ``val`` rows only (None for
     regression or without validation rows)."""
     val = data.indices("val")
     if ensemble.task != "classification" or data.split is None or not len(val):
         return None
     members = _validation_probs(ensemble, data, val, device)
-    block = fit_from_predictions(members, data.y[val], train_similarity(data, val), training_prevalence(data))
+    block = fit_from_predictions(
+        members, data.y[val], train_similarity(data, val), training_prevalence(data)
+    )
     methods = [t["method"] for t in block["map"]["tasks"]]
-    log.info("calibration on %d validation rows: %s; domain threshold %.3f", len(val), methods,
-             block["shrinkage"]["threshold"])
+    log.info(
+        "calibration on %d validation rows: %s; domain threshold %.3f",
+        len(val),
+        methods,
+        block["shrinkage"]["threshold"],
+    )
     return block
 
 
-def calibrate_model_dir(dataset_dir: str | Path, model_dir: str | Path, device: str = "auto") -> dict[str, Any] | None:
+def calibrate_model_dir(
+    dataset_dir: str | Path, model_dir: str | Path, device: str = "auto"
+) -> dict[str, Any] | None:
     """Fit the calibration of an existing model directory and rewrite its ``model.json`` with it."""
     ensemble = load_model_dir(model_dir, fit="selection")  # a refit has seen the validation labels
     data = load_dataset(dataset_dir, ensemble.targets)

@@ -22,11 +22,15 @@ from drugnet.inference.consensus import Combiner, ConsensusModel, check_componen
 from drugnet.train.metrics import selection_score
 
 METHODS = ("auto", "mean", "rank_mean", "stacking")
+
+
 def candidate_methods(task: str) -> list[str]:
     return ["mean", "rank_mean", "stacking"] if task == "classification" else ["mean", "stacking"]
 
 
-def crossfit_score(method: str, task: str, P: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0) -> float:
+def crossfit_score(
+    method: str, task: str, P: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0
+) -> float:
     """Selection score of ``method`` on validation rows, each fold predicted by a rule fitted on the other folds."""
     n = P.shape[1]
     if n < folds:
@@ -37,18 +41,29 @@ def crossfit_score(method: str, task: str, P: np.ndarray, y: np.ndarray, folds: 
     return selection_score(task, y, out)
 
 
-def choose_method(task: str, P: np.ndarray, y: np.ndarray, method: str = "auto") -> tuple[str, dict[str, float]]:
+def choose_method(
+    task: str, P: np.ndarray, y: np.ndarray, method: str = "auto"
+) -> tuple[str, dict[str, float]]:
     """The method to use (``auto``: best cross-fitted validation score, ties to the simpler) and every candidate's score."""
     scores = {m: crossfit_score(m, task, P, y) for m in candidate_methods(task)}
     if method != "auto":
         return method, scores
     finite = {m: s for m, s in scores.items() if np.isfinite(s)}
-    return (max(finite, key=lambda m: (round(finite[m], 4), -candidate_methods(task).index(m))) if finite else "mean"), scores
+    return (
+        max(finite, key=lambda m: (round(finite[m], 4), -candidate_methods(task).index(m)))
+        if finite
+        else "mean"
+    ), scores
 
 
-def validation_predictions(dataset_dir: Any, models: list[str], threads: int | None = None, device: str = "auto"):
+def validation_predictions(
+    dataset_dir: Any, models: list[str], threads: int | None = None, device: str = "auto"
+):
     """``(components, P [M, n_val, T], y_val [n_val, T])`` from the selection fits of ``models``; the only labels read are validation labels."""
-    components = [load_model_dir(Path(dataset_dir) / "models" / m, threads=threads, fit="selection") for m in models]
+    components = [
+        load_model_dir(Path(dataset_dir) / "models" / m, threads=threads, fit="selection")
+        for m in models
+    ]
     check_components(models, components)
     data = load_dataset(dataset_dir, components[0].targets)
     val = data.indices("val")
@@ -56,8 +71,13 @@ def validation_predictions(dataset_dir: Any, models: list[str], threads: int | N
     return components, P, data.y[val]
 
 
-def fit_consensus(dataset_dir: Any, models: list[str], method: str = "auto", threads: int | None = None,
-                  device: str = "auto") -> tuple[ConsensusModel, dict[str, Any]]:
+def fit_consensus(
+    dataset_dir: Any,
+    models: list[str],
+    method: str = "auto",
+    threads: int | None = None,
+    device: str = "auto",
+) -> tuple[ConsensusModel, dict[str, Any]]:
     """Fit the combination on validation predictions of the models' selection fits; returns the model
     and its evidence (every candidate's cross-fitted validation score, the chosen one's ``val_score``)."""
     if method not in METHODS:
@@ -66,11 +86,22 @@ def fit_consensus(dataset_dir: Any, models: list[str], method: str = "auto", thr
     task = components[0].task
     chosen, scores = choose_method(task, P, y, method)
     combiner = Combiner.fit(chosen, task, P, y)
-    model = ConsensusModel(task, list(components[0].targets), list(models), components, combiner,
-                           components[0].feature_settings, components[0].target_mean, components[0].target_std)
-    per_model = {m: selection_score(task, y, p) for m, p in zip(models, P)}
-    evidence = {"requested_method": method, "crossfit_val_scores": scores, "val_score": scores.get(chosen),
-                "model_val_scores": per_model, "n_val": int(len(y))}
+    model = ConsensusModel(
+        task,
+        list(components[0].targets),
+        list(models),
+        components,
+        combiner,
+        components[0].feature_settings,
+        components[0].target_mean,
+        components[0].target_std,
+    )
+    per_model = {m: selection_score(task, y, p) for m, p in zip(models, P, strict=False)}
+    evidence = {
+        "requested_method": method,
+        "crossfit_val_scores": scores,
+        "val_score": scores.get(chosen),
+        "model_val_scores": per_model,
+        "n_val": int(len(y)),
+    }
     return model, evidence
-
-

@@ -20,9 +20,14 @@ from drugnet.train.metrics import score
 log = logging.getLogger("drugnet.evaluate")
 
 
-def prediction_table(data: Dataset, indices: np.ndarray, mean: np.ndarray, std: np.ndarray) -> pd.DataFrame:
+def prediction_table(
+    data: Dataset, indices: np.ndarray, mean: np.ndarray, std: np.ndarray
+) -> pd.DataFrame:
     """``id, smiles, <task>, <task>.std, <task>.true`` for rows ``indices``."""
-    cols: dict[str, object] = {"id": [data.ids[i] for i in indices], "smiles": [data.smiles[i] for i in indices]}
+    cols: dict[str, object] = {
+        "id": [data.ids[i] for i in indices],
+        "smiles": [data.smiles[i] for i in indices],
+    }
     for t, target in enumerate(data.targets):
         cols[target] = mean[:, t]
         cols[f"{target}.std"] = std[:, t]
@@ -30,7 +35,9 @@ def prediction_table(data: Dataset, indices: np.ndarray, mean: np.ndarray, std: 
     return pd.DataFrame(cols)
 
 
-def _similarity(ensemble: Ensemble, data: Dataset, idx: np.ndarray, train_fps: np.ndarray | None) -> np.ndarray | None:
+def _similarity(
+    ensemble: Ensemble, data: Dataset, idx: np.ndarray, train_fps: np.ndarray | None
+) -> np.ndarray | None:
     """Max ECFP4 Tanimoto of rows ``idx`` to the training compounds, when the ensemble shrinks by it."""
     if train_fps is None or not (ensemble.calibration or {}).get("shrinkage"):
         return None
@@ -38,7 +45,9 @@ def _similarity(ensemble: Ensemble, data: Dataset, idx: np.ndarray, train_fps: n
 
 
 def evaluate_ensemble(
-    ensemble: Ensemble, splits: dict[str, tuple[Dataset, np.ndarray]], device: str = "auto",
+    ensemble: Ensemble,
+    splits: dict[str, tuple[Dataset, np.ndarray]],
+    device: str = "auto",
     train_fps: np.ndarray | None = None,
 ) -> tuple[dict, dict[str, pd.DataFrame]]:
     """Metrics ``{split: {"mean": ..., "per_task": ...}}`` and prediction tables per split.
@@ -69,18 +78,28 @@ def _refitted(model_dir: str | Path) -> bool:
     return bool(meta.get("refit", False))
 
 
-def evaluate_dir(model_dir: str | Path, data: Dataset, external: Dataset | None, device: str = "auto", threads: int | None = None) -> tuple[dict, dict[str, pd.DataFrame]]:
+def evaluate_dir(
+    model_dir: str | Path,
+    data: Dataset,
+    external: Dataset | None,
+    device: str = "auto",
+    threads: int | None = None,
+) -> tuple[dict, dict[str, pd.DataFrame]]:
     """Internal splits scored with the selection fit, ``external_test`` with the final (refitted) members;
     every split entry says which (``"fit": "selection" | "refit"``)."""
     selection = load_model_dir(model_dir, threads=threads, fit="selection")
     splits = {s: (data, data.indices(s)) for s in SPLITS}
-    metrics, tables = evaluate_ensemble(selection, splits, device, _fps(data, data.indices("train")))
+    metrics, tables = evaluate_ensemble(
+        selection, splits, device, _fps(data, data.indices("train"))
+    )
     for entry in metrics.values():
         entry["fit"] = "selection"
     if external is not None:
         refit = _refitted(model_dir)
         final = load_model_dir(model_dir, threads=threads) if refit else selection
-        reference = labelled_rows(data.y) if refit else data.indices("train")  # what the serving fit saw
+        reference = (
+            labelled_rows(data.y) if refit else data.indices("train")
+        )  # what the serving fit saw
         ext_split = {"external_test": (external, np.arange(external.n))}
         ext_metrics, ext_tables = evaluate_ensemble(final, ext_split, device, _fps(data, reference))
         for entry in ext_metrics.values():
@@ -91,7 +110,11 @@ def evaluate_dir(model_dir: str | Path, data: Dataset, external: Dataset | None,
 
 
 def evaluate_models(
-    dataset_dir: str | Path, model_dirs: dict[str, str | Path], predictions_dir: str | Path | None = None, device: str = "auto", threads: int | None = None
+    dataset_dir: str | Path,
+    model_dirs: dict[str, str | Path],
+    predictions_dir: str | Path | None = None,
+    device: str = "auto",
+    threads: int | None = None,
 ) -> dict:
     """``{model: {split: {"mean": {metric: v}, "per_task": {task: {metric: v}}}}}`` for every model.
 
@@ -105,7 +128,10 @@ def evaluate_models(
         targets = json.loads((Path(model_dir) / "model.json").read_text())["targets"]
         key = tuple(targets)
         if key not in cache:
-            cache[key] = (load_dataset(dataset_dir, targets), load_external_test(dataset_dir, targets))
+            cache[key] = (
+                load_dataset(dataset_dir, targets),
+                load_external_test(dataset_dir, targets),
+            )
         data, external = cache[key]
         metrics, tables = evaluate_dir(model_dir, data, external, device, threads)
         results[name] = metrics

@@ -33,8 +33,16 @@ def labelled_rows(y: np.ndarray) -> np.ndarray:
 
 
 def train_member(
-    data: Dataset, kind: str, task: str, hparams: dict[str, Any], y_model: np.ndarray, seed: int, device: str, threads: int,
-    rows: tuple[np.ndarray, np.ndarray] | None = None, stop_epoch: int | None = None,
+    data: Dataset,
+    kind: str,
+    task: str,
+    hparams: dict[str, Any],
+    y_model: np.ndarray,
+    seed: int,
+    device: str,
+    threads: int,
+    rows: tuple[np.ndarray, np.ndarray] | None = None,
+    stop_epoch: int | None = None,
 ):
     """Train one member on ``rows`` = (fit rows, early-stopping rows), by default the train and val
     splits; ``stop_epoch`` (refit, no early-stopping rows) stops there. Returns ``(member, info, history)``."""
@@ -44,7 +52,11 @@ def train_member(
         member = RFEcfp(task, hparams, seed=seed, threads=threads).fit(X, data.y[train_idx])
         val = float("nan")
         if len(val_idx):
-            val = selection_score(task, data.y[val_idx], member.predict(model_inputs(data.store, val_idx, "rf_ecfp", False).numpy()))
+            val = selection_score(
+                task,
+                data.y[val_idx],
+                member.predict(model_inputs(data.store, val_idx, "rf_ecfp", False).numpy()),
+            )
         return member, {"seed": seed, "val_score": val, "best_epoch": None}, []
     architecture, training = split_hparams(hparams)
     seed_everything(seed)
@@ -55,23 +67,39 @@ def train_member(
     elif use_desc:
         model.fit_scaling(data.store.descriptors(torch.as_tensor(train_idx)).float())
     result = fit(
-        model, lambda idx: model_inputs(data.store, idx, kind, use_desc), y_model, train_idx,
-        val_idx, task, TrainSettings.from_hparams(training), seed=seed, device=device,
-        threads=threads, stop_epoch=stop_epoch,
+        model,
+        lambda idx: model_inputs(data.store, idx, kind, use_desc),
+        y_model,
+        train_idx,
+        val_idx,
+        task,
+        TrainSettings.from_hparams(training),
+        seed=seed,
+        device=device,
+        threads=threads,
+        stop_epoch=stop_epoch,
     )
     info = {"seed": seed, "val_score": result.best_val, "best_epoch": result.best_epoch}
     return result.model.cpu(), info, result.history
 
 
-def _scaled_targets(data: Dataset, task: str, rows: np.ndarray) -> tuple[np.ndarray, list[float] | None, list[float] | None]:
+def _scaled_targets(
+    data: Dataset, task: str, rows: np.ndarray
+) -> tuple[np.ndarray, list[float] | None, list[float] | None]:
     """Model-space targets: labels as they are (classification) or standardized with ``rows``' statistics."""
     if task != "regression":
         return data.y, None, None
     mean, std = target_scaling(data.y[rows])
-    return ((data.y - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)).astype(np.float32), mean, std
+    return (
+        ((data.y - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)).astype(np.float32),
+        mean,
+        std,
+    )
 
 
-def refit_ensemble(data: Dataset, selection: Ensemble, device: str = "auto", threads: int = 1) -> tuple[Ensemble, list[dict]]:
+def refit_ensemble(
+    data: Dataset, selection: Ensemble, device: str = "auto", threads: int = 1
+) -> tuple[Ensemble, list[dict]]:
     """Refit every member of ``selection`` on all labelled rows (train + val + test) with its hyperparameters,
     seed and selected epoch count (deep members: the early-stopping epoch; forests: same settings)."""
     rows = labelled_rows(data.y)
@@ -79,16 +107,44 @@ def refit_ensemble(data: Dataset, selection: Ensemble, device: str = "auto", thr
     members, infos, history = [], [], []
     for k, sel_info in enumerate(selection.member_info):
         seed, epochs = int(sel_info["seed"]), sel_info.get("best_epoch")
-        member, _, hist = train_member(data, selection.kind, selection.task, selection.hparams, y_model, seed, device, threads,
-                                       rows=(rows, rows[:0]), stop_epoch=epochs)
-        log.info("refit member %d (seed %d) on %d labelled rows, %s epochs", k, seed, len(rows), epochs)
+        member, _, hist = train_member(
+            data,
+            selection.kind,
+            selection.task,
+            selection.hparams,
+            y_model,
+            seed,
+            device,
+            threads,
+            rows=(rows, rows[:0]),
+            stop_epoch=epochs,
+        )
+        log.info(
+            "refit member %d (seed %d) on %d labelled rows, %s epochs", k, seed, len(rows), epochs
+        )
         members.append(member)
         # val_score stays the selection fit's (the refit has no held-out rows); say where it came from
-        infos.append({"seed": seed, "val_score": sel_info.get("val_score"), "best_epoch": epochs, "fit": "refit",
-                      "rows": int(len(rows))})
+        infos.append(
+            {
+                "seed": seed,
+                "val_score": sel_info.get("val_score"),
+                "best_epoch": epochs,
+                "fit": "refit",
+                "rows": int(len(rows)),
+            }
+        )
         history += [{"member": k, **row} for row in hist]
-    refit = Ensemble(selection.kind, selection.task, selection.targets, selection.hparams, members, mean, std,
-                     selection.feature_settings, infos)
+    refit = Ensemble(
+        selection.kind,
+        selection.task,
+        selection.targets,
+        selection.hparams,
+        members,
+        mean,
+        std,
+        selection.feature_settings,
+        infos,
+    )
     return refit, history
 
 
@@ -112,10 +168,14 @@ def train_ensemble(
     y_model, mean, std = _scaled_targets(data, task, data.indices("train"))
     members, infos, history = [], [], []
     for k in range(n_members):
-        member, info, hist = train_member(data, kind, task, hparams, y_model, seed + k, device, threads)
+        member, info, hist = train_member(
+            data, kind, task, hparams, y_model, seed + k, device, threads
+        )
         log.info("member %d (seed %d): validation score %.4f", k, seed + k, info["val_score"])
         members.append(member)
         infos.append(info)
         history += [{"member": k, **row} for row in hist]
-    ensemble = Ensemble(kind, task, list(data.targets), hparams, members, mean, std, data.feature_settings, infos)
+    ensemble = Ensemble(
+        kind, task, list(data.targets), hparams, members, mean, std, data.feature_settings, infos
+    )
     return ensemble, history

@@ -21,6 +21,7 @@ from drugnet.train.settings import TrainSettings
 
 log = logging.getLogger("drugnet.train")
 
+
 def seed_everything(seed: int) -> None:
     """Seed python, numpy and torch RNGs."""
     random.seed(seed)
@@ -116,12 +117,29 @@ def fit(
             scheduler.step()
             total += float(loss.detach()) * len(idx)
             count += len(idx)
-        val = selection_score(task, y[val_idx], predict_raw(model, make_inputs, val_idx, device)) if len(val_idx) else float("nan")
+        val = (
+            selection_score(task, y[val_idx], predict_raw(model, make_inputs, val_idx, device))
+            if len(val_idx)
+            else float("nan")
+        )
         seconds = time.perf_counter() - start
         lr = optimizer.param_groups[0]["lr"]
-        row = {"epoch": epoch, "train_loss": total / max(count, 1), "val_metric": val, "lr": lr, "seconds": seconds}
+        row = {
+            "epoch": epoch,
+            "train_loss": total / max(count, 1),
+            "val_metric": val,
+            "lr": lr,
+            "seconds": seconds,
+        }
         history.append(row)
-        log.info("epoch %d train_loss %.4f val_metric %.4f lr %.2e seconds %.2f", epoch, row["train_loss"], val, lr, seconds)
+        log.info(
+            "epoch %d train_loss %.4f val_metric %.4f lr %.2e seconds %.2f",
+            epoch,
+            row["train_loss"],
+            val,
+            lr,
+            seconds,
+        )
         if not math.isnan(val) and val > best_val:
             best_val, best_epoch = val, epoch
             best_state = copy.deepcopy(model.state_dict())

@@ -6,10 +6,14 @@ import torch
 import torch.nn.functional as F
 
 
-def masked_bce_with_logits(logits: torch.Tensor, y: torch.Tensor, pos_weight: torch.Tensor | None = None) -> torch.Tensor:
+def masked_bce_with_logits(
+    logits: torch.Tensor, y: torch.Tensor, pos_weight: torch.Tensor | None = None
+) -> torch.Tensor:
     """Mean binary cross-entropy over labelled entries; ``pos_weight`` ``[T]`` up-weights positives per task."""
     mask = ~torch.isnan(y)
-    loss = F.binary_cross_entropy_with_logits(logits, torch.nan_to_num(y), pos_weight=pos_weight, reduction="none")
+    loss = F.binary_cross_entropy_with_logits(
+        logits, torch.nan_to_num(y), pos_weight=pos_weight, reduction="none"
+    )
     return torch.where(mask, loss, torch.zeros_like(loss)).sum() / mask.sum().clamp_min(1)
 
 
@@ -27,7 +31,9 @@ def positive_class_weights(y: torch.Tensor, max_weight: float = 50.0) -> torch.T
     return (neg / pos.clamp_min(1)).clamp(1.0, max_weight)
 
 
-def task_loss(task: str, out: torch.Tensor, y: torch.Tensor, pos_weight: torch.Tensor | None = None) -> torch.Tensor:
+def task_loss(
+    task: str, out: torch.Tensor, y: torch.Tensor, pos_weight: torch.Tensor | None = None
+) -> torch.Tensor:
     """Masked BCE for ``classification``, masked MSE for ``regression``."""
     if task == "classification":
         return masked_bce_with_logits(out, y, pos_weight)

@@ -79,7 +79,15 @@ def r2(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     return _per_task(y_true, y_pred, r2_score, False)
 
 
-_FUNCTIONS = {"roc_auc": roc_auc, "pr_auc": pr_auc, "ece": ece, "brier": brier, "rmse": rmse, "mae": mae, "r2": r2}
+_FUNCTIONS = {
+    "roc_auc": roc_auc,
+    "pr_auc": pr_auc,
+    "ece": ece,
+    "brier": brier,
+    "rmse": rmse,
+    "mae": mae,
+    "r2": r2,
+}
 
 
 def _json_float(value: float) -> float | None:
@@ -96,7 +104,9 @@ def score(task: str, y_true: np.ndarray, y_pred: np.ndarray, targets: list[str])
     mean = {}
     for name, v in values.items():
         mean[name] = _json_float(float(np.nanmean(v))) if np.isfinite(v).any() else None
-    per_task = {t: {name: _json_float(values[name][i]) for name in names} for i, t in enumerate(targets)}
+    per_task = {
+        t: {name: _json_float(values[name][i]) for name in names} for i, t in enumerate(targets)
+    }
     return {"mean": mean, "per_task": per_task}
 
 

@@ -43,4 +43,3 @@ class TrainSettings:
             grad_clip=float(hparams.get("grad_clip", 0.0)),
             pos_weight=bool(hparams.get("pos_weight", False)),
         )
-

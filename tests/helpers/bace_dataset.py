@@ -11,9 +11,11 @@ import pandas as pd
 
 from helpers.paths import REPO
 
-TINY = {"gnn": {"epochs": 4, "hidden": 16, "head_hidden": 16, "depth": 2, "patience": 2},
-        "snn": {"epochs": 4, "hidden": 32, "depth": 2, "patience": 2, "min_feature_count": 2},
-        "rf_ecfp": {"n_estimators": 20}}
+TINY = {
+    "gnn": {"epochs": 4, "hidden": 16, "head_hidden": 16, "depth": 2, "patience": 2},
+    "snn": {"epochs": 4, "hidden": 32, "depth": 2, "patience": 2, "min_feature_count": 2},
+    "rf_ecfp": {"n_estimators": 20},
+}
 
 
 def bace_dataset(root: Path, n: int = 240, unlabelled: int = 6) -> Path:
@@ -28,11 +30,17 @@ def bace_dataset(root: Path, n: int = 240, unlabelled: int = 6) -> Path:
     raw["heavy"] = (raw["mol"].str.count("Cl|Br|F") > 0).astype(float)  # a second, learnable target
     raw.loc[len(raw) - unlabelled :, ["Class", "heavy"]] = np.nan
     raw.to_csv(root / "raw.csv", index=False)
-    out = standardize_file(root / "raw.csv", smiles_column="mol", targets=["Class", "heavy"], task="classification")
+    out = standardize_file(
+        root / "raw.csv", smiles_column="mol", targets=["Class", "heavy"], task="classification"
+    )
     write_standardize_outputs(out, root / "standardized.csv", root / "rejects.csv")
     frame = out.standardized
-    split = np.random.default_rng(0).choice(["train", "val", "test"], size=len(frame), p=[0.6, 0.2, 0.2])
-    pd.DataFrame({"id": frame["id"], "inchikey": frame["inchikey"], "split": split}).to_csv(root / "split.csv", index=False)
+    split = np.random.default_rng(0).choice(
+        ["train", "val", "test"], size=len(frame), p=[0.6, 0.2, 0.2]
+    )
+    pd.DataFrame({"id": frame["id"], "inchikey": frame["inchikey"], "split": split}).to_csv(
+        root / "split.csv", index=False
+    )
     featurize_file(root / "standardized.csv", root / "features", n_bits=512)
     return root
 
@@ -41,7 +49,27 @@ def train_models(ds: Path, models=("gnn", "snn", "rf_ecfp"), refit: bool = True)
     from drugnet.cli import main
 
     for model in models:
-        rc = main(["train", "--dataset-dir", str(ds), "--model", model, "--task", "classification", "--targets", "Class", "heavy",
-                   "--hparams", json.dumps(TINY[model]), "--output-dir", str(ds / "models" / model), "--ensemble", "2",
-                   "--threads", "1", "--refit" if refit else "--no-refit"])
+        rc = main(
+            [
+                "train",
+                "--dataset-dir",
+                str(ds),
+                "--model",
+                model,
+                "--task",
+                "classification",
+                "--targets",
+                "Class",
+                "heavy",
+                "--hparams",
+                json.dumps(TINY[model]),
+                "--output-dir",
+                str(ds / "models" / model),
+                "--ensemble",
+                "2",
+                "--threads",
+                "1",
+                "--refit" if refit else "--no-refit",
+            ]
+        )
         assert rc == 0

@@ -12,8 +12,14 @@ from helpers.paths import REPO
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 QUICK = ("--configfile", "config/quick.yaml")
 # quick-run outputs that must come out byte-identical however the run got there
-QUICK_COMPARED = ("tox21/standardized.csv", "tox21/split.csv", "tox21/metrics.json", "bace/metrics.json",
-                  "screens/bace_safe/ranked.csv", "libraries/drugcentral/standardized.csv")
+QUICK_COMPARED = (
+    "tox21/standardized.csv",
+    "tox21/split.csv",
+    "tox21/metrics.json",
+    "bace/metrics.json",
+    "screens/bace_safe/ranked.csv",
+    "libraries/drugcentral/standardized.csv",
+)
 
 
 def snakemake_workdir(path: Path) -> Path:
@@ -29,9 +35,19 @@ def snakemake_command(*args: str) -> list[str]:
 
 def snakemake_env() -> dict[str, str]:
     """The environment for Snakemake: this interpreter's scripts (``drugnet``) first on PATH."""
-    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
 
 
 def run_snakemake(workdir: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(snakemake_command(*args), check=False, cwd=workdir, capture_output=True, text=True,
-                          timeout=timeout, env=snakemake_env())
+    return subprocess.run(
+        snakemake_command(*args),
+        check=False,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=snakemake_env(),
+    )

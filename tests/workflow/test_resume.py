@@ -46,6 +46,7 @@ def _contains(relative: str, text: str) -> Callable[[Path], bool]:
             return text in (res / relative).read_text()
         except OSError:
             return False
+
     return check
 
 
@@ -53,26 +54,49 @@ def _contains(relative: str, text: str) -> Callable[[Path], bool]:
 # leaves missing (after a main-only kill the orphaned job may finish it; it is rerun all the same)
 KILL_POINTS = [
     ("standardize", _exists("logs/tox21/standardize.log"), "main", "tox21/standardized.csv"),
-    ("train", _contains("logs/tox21/train_gnn.log", "member 0"), "main", "tox21/models/gnn/model.json"),
-    ("screen_score", _exists("logs/screens/bace_safe/score_0.log"), "group", "screens/bace_safe/shards/0.csv"),
+    (
+        "train",
+        _contains("logs/tox21/train_gnn.log", "member 0"),
+        "main",
+        "tox21/models/gnn/model.json",
+    ),
+    (
+        "screen_score",
+        _exists("logs/screens/bace_safe/score_0.log"),
+        "group",
+        "screens/bace_safe/shards/0.csv",
+    ),
 ]
 
 
 def _env(work: Path) -> dict[str, str]:
     (work / "tmp").mkdir(exist_ok=True)
-    return {**snakemake_env(), "TMPDIR": str(work / "tmp")}  # a killed job's temporary files stay in here
+    return {
+        **snakemake_env(),
+        "TMPDIR": str(work / "tmp"),
+    }  # a killed job's temporary files stay in here
 
 
-def _kill_when(work: Path, when: Callable[[Path], bool], log: Path, what: str, timeout: float = 600) -> None:
+def _kill_when(
+    work: Path, when: Callable[[Path], bool], log: Path, what: str, timeout: float = 600
+) -> None:
     """Start plain ``snakemake`` as its own process group; once ``when``, SIGKILL the main process
     (``what="main"``) or the whole group, then wait until no process of the group is left."""
     with open(log, "w") as out:
-        proc = subprocess.Popen(snakemake_command(*QUICK), cwd=work, env=_env(work), stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            snakemake_command(*QUICK),
+            cwd=work,
+            env=_env(work),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + timeout
     try:
         while not when(work / RES):
-            assert proc.poll() is None, f"snakemake ended before the kill point:\n{log.read_text()[-5000:]}"
+            assert proc.poll() is None, (
+                f"snakemake ended before the kill point:\n{log.read_text()[-5000:]}"
+            )
             assert time.monotonic() < deadline, "kill point not reached in time"
             time.sleep(0.05)
     finally:
@@ -85,14 +109,23 @@ def _kill_when(work: Path, when: Callable[[Path], bool], log: Path, what: str, t
         assert group_members(proc.pid), "the killed run's job should outlive its main process"
     deadline = time.monotonic() + timeout  # orphans finish their job; nothing may be left writing
     while group_members(proc.pid):
-        assert time.monotonic() < deadline, f"processes of the killed run still alive: {group_members(proc.pid)}"
+        assert time.monotonic() < deadline, (
+            f"processes of the killed run still alive: {group_members(proc.pid)}"
+        )
         time.sleep(0.2)
 
 
 def _unlock_after_refusal(work: Path) -> str:
     """A plain ``snakemake`` over a killed run's lock refuses with the hint; then unlock."""
-    refused = subprocess.run(snakemake_command(*QUICK), cwd=work, env=_env(work), capture_output=True, text=True,
-                             timeout=300, check=False)
+    refused = subprocess.run(
+        snakemake_command(*QUICK),
+        cwd=work,
+        env=_env(work),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     output = refused.stdout + refused.stderr
     assert refused.returncode != 0 and "LockException" in output, output[-3000:]
     assert UNLOCK_HINT in output and "no longer running" in output, output[-3000:]
@@ -112,18 +145,31 @@ def test_sigkill_mid_rule_then_plain_snakemake_gives_identical_results(tmp_path,
         assert not when(work / RES), rule
         logs.append(tmp_path / f"run{i}.log")
         _kill_when(work, when, logs[-1], what)
-        assert what == "main" or not (work / RES / output).exists(), f"{rule} finished before the kill"
-        assert any((work / ".snakemake" / "incomplete").iterdir()), "killed job not marked incomplete"
+        assert what == "main" or not (work / RES / output).exists(), (
+            f"{rule} finished before the kill"
+        )
+        assert any((work / ".snakemake" / "incomplete").iterdir()), (
+            "killed job not marked incomplete"
+        )
         assert (work / ".snakemake" / "locks").is_dir(), "a killed run leaves its lock"
         _unlock_after_refusal(work)
 
     # the user-facing command: plain `snakemake`, no --rerun-incomplete, no --cores
-    result = subprocess.run(snakemake_command(*QUICK), cwd=work, env=_env(work), capture_output=True, text=True,
-                            timeout=900, check=False)
+    result = subprocess.run(
+        snakemake_command(*QUICK),
+        cwd=work,
+        env=_env(work),
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-5000:]
     for name in QUICK_COMPARED:
         assert (work / RES / name).read_bytes() == (reference / RES / name).read_bytes(), name
     assert not (work / ".snakemake" / "locks").exists()
     assert not any((work / ".snakemake" / "incomplete").iterdir())
     done = run_snakemake(work, "-n", *QUICK)
-    assert done.returncode == 0 and "Nothing to be done" in done.stdout + done.stderr, done.stdout[-3000:]
+    assert done.returncode == 0 and "Nothing to be done" in done.stdout + done.stderr, done.stdout[
+        -3000:
+    ]

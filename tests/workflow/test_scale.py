@@ -70,14 +70,34 @@ def _library(path: Path, rows: int, pool: list[str]) -> Path:
 
 
 def _standardize(library: Path, out: Path) -> dict:
-    args = ["standardize", str(library), "--output", str(out / "standardized.csv"), "--rejects",
-            str(out / "rejects.csv"), "--summary", str(out / "summary.json"), "--id-column", "id",
-            "--label-columns", "approved", "--threads", "2"]
+    args = [
+        "standardize",
+        str(library),
+        "--output",
+        str(out / "standardized.csv"),
+        "--rejects",
+        str(out / "rejects.csv"),
+        "--summary",
+        str(out / "summary.json"),
+        "--id-column",
+        "id",
+        "--label-columns",
+        "approved",
+        "--threads",
+        "2",
+    ]
     try:
-        result = subprocess.run([sys.executable, "-c", _RUN, *args], capture_output=True, text=True,
-                                timeout=HANG_LIMIT_S, check=False)
+        result = subprocess.run(
+            [sys.executable, "-c", _RUN, *args],
+            capture_output=True,
+            text=True,
+            timeout=HANG_LIMIT_S,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
-        pytest.fail(f"standardize of {library.name} ran past {HANG_LIMIT_S} s (hang?); memory was not measured")
+        pytest.fail(
+            f"standardize of {library.name} ran past {HANG_LIMIT_S} s (hang?); memory was not measured"
+        )
     assert result.returncode == 0, result.stderr[-3000:]
     usage = json.loads(result.stdout.strip().splitlines()[-1])
     assert usage["code"] == 0, result.stderr[-3000:]
@@ -86,7 +106,9 @@ def _standardize(library: Path, out: Path) -> dict:
 
 def _check_accounting(out: Path, rows: int, pool: list[str]) -> None:
     summary = json.loads((out / "summary.json").read_text())
-    std = pd.read_csv(out / "standardized.csv", dtype={"merged_ids": str, "id": str}, keep_default_na=False)
+    std = pd.read_csv(
+        out / "standardized.csv", dtype={"merged_ids": str, "id": str}, keep_default_na=False
+    )
     rejects = pd.read_csv(out / "rejects.csv")
     assert summary["rows_read"] == rows
     assert std["n_merged"].sum() + len(rejects) == rows
@@ -109,7 +131,10 @@ def test_1_5m_row_library_standardizes_in_bounded_memory(tmp_path):
         usage[rows] = _standardize(library, out)
         _check_accounting(out, rows, pool)
         library.unlink()
-    mib = {rows: {"main": u["main_kib"] / 1024, "workers": u["workers_kib"] / 1024} for rows, u in usage.items()}
+    mib = {
+        rows: {"main": u["main_kib"] / 1024, "workers": u["workers_kib"] / 1024}
+        for rows, u in usage.items()
+    }
     print(json.dumps(mib))  # peak RSS in MiB, shown with pytest -s
     assert mib[LARGE]["main"] < MAIN_BOUND_MIB and mib[LARGE]["workers"] < WORKER_BOUND_MIB, mib
     assert mib[LARGE]["main"] - mib[SMALL]["main"] < GROWTH_BOUND_MIB, mib

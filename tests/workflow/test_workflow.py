@@ -20,12 +20,24 @@ from helpers.workflow import snakemake_workdir as _workdir
 def test_dry_run_shows_every_stage(tmp_path):
     result = _snakemake(_workdir(tmp_path), "-n", "--quiet", "rules")
     assert result.returncode == 0, result.stderr
-    for rule in ("standardize", "split", "featurize", "train", "evaluate", "probe", "screen_score", "screen_rank", "report"):
+    for rule in (
+        "standardize",
+        "split",
+        "featurize",
+        "train",
+        "evaluate",
+        "probe",
+        "screen_score",
+        "screen_rank",
+        "report",
+    ):
         assert rule in result.stdout, (rule, result.stdout)
 
 
 def test_lint_is_clean():
-    result = subprocess.run([*SNAKEMAKE, "--lint"], check=False, cwd=REPO, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [*SNAKEMAKE, "--lint"], check=False, cwd=REPO, capture_output=True, text=True, timeout=120
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert "Lints for" not in output and "good condition" in output, output[-3000:]
@@ -36,7 +48,9 @@ def test_shard_wildcard_is_digits_only(tmp_path):
     ok = _snakemake(work, "-n", "results/screens/bace_safe/shards/0.csv")
     assert ok.returncode == 0, ok.stderr[-3000:]
     bad = _snakemake(work, "-n", "results/screens/bace_safe/shards/x.csv")
-    assert bad.returncode != 0 and "MissingRuleException" in bad.stdout + bad.stderr, bad.stderr[-3000:]
+    assert bad.returncode != 0 and "MissingRuleException" in bad.stdout + bad.stderr, bad.stderr[
+        -3000:
+    ]
 
 
 def test_wrong_config_fails_before_any_job(tmp_path):
@@ -65,8 +79,11 @@ def test_quick_config_runs_every_stage(quick_run):
     res = work / "results" / "quick"
 
     # every input row merged or rejected with a reason
-    for name, source in [("tox21", "data/quick/tox21_every8th.csv.gz"), ("bace", "data/bace.csv.gz"),
-                         ("libraries/drugcentral", "data/quick/drugcentral_head400.tsv.gz")]:
+    for name, source in [
+        ("tox21", "data/quick/tox21_every8th.csv.gz"),
+        ("bace", "data/bace.csv.gz"),
+        ("libraries/drugcentral", "data/quick/drugcentral_head400.tsv.gz"),
+    ]:
         std = pd.read_csv(res / name / "standardized.csv")
         rejects = pd.read_csv(res / name / "rejects.csv")
         assert std["n_merged"].sum() + len(rejects) == _input_rows(REPO / source), name
@@ -78,29 +95,62 @@ def test_quick_config_runs_every_stage(quick_run):
     metrics = json.loads((res / "tox21" / "metrics.json").read_text())
     assert set(metrics) == {"gnn", "snn", "rf_ecfp", "consensus"}
     assert set(metrics["gnn"]) >= {"train", "val", "test"}
-    assert {m["fit"] for split in metrics.values() for m in split.values()} == {"selection"}  # no external set here
+    assert {m["fit"] for split in metrics.values() for m in split.values()} == {
+        "selection"
+    }  # no external set here
     consensus = json.loads((res / "tox21" / "models" / "consensus" / "model.json").read_text())
-    assert consensus["models"] == ["gnn", "snn", "rf_ecfp"] and consensus["method"] in consensus["crossfit_val_scores"]
-    assert json.loads((res / "tox21" / "models" / "gnn" / "model.json").read_text())["refit"] is True
+    assert (
+        consensus["models"] == ["gnn", "snn", "rf_ecfp"]
+        and consensus["method"] in consensus["crossfit_val_scores"]
+    )
+    assert (
+        json.loads((res / "tox21" / "models" / "gnn" / "model.json").read_text())["refit"] is True
+    )
     assert 0.0 <= metrics["rf_ecfp"]["test"]["mean"]["roc_auc"] <= 1.0
     assert len(metrics["gnn"]["test"]["per_task"]) == 12
 
     probes = pd.read_csv(res / "tox21" / "probes" / "gnn" / "probes.csv")
-    assert list(probes.columns) == ["concept", "family", "level", "layer", "network", "auc", "ci_low", "ci_high", "n_pos", "n_neg",
-                                    "member"]
+    assert list(probes.columns) == [
+        "concept",
+        "family",
+        "level",
+        "layer",
+        "network",
+        "auc",
+        "ci_low",
+        "ci_high",
+        "n_pos",
+        "n_neg",
+        "member",
+    ]
     assert set(probes["network"]) == {"trained", "random_init", "control_task"}
     assert set(probes["member"]) == {0, 1}  # probe.members: all of the quick run's 2
     ablation = pd.read_csv(res / "tox21" / "probes" / "gnn" / "ablation.csv")
     assert set(ablation["units"]) == {"top", "random"} and set(ablation["member"]) == {0, 1}
     assert set(probes["family"]) == {"functional_group", "interaction_center", "pharmacophore"}
-    assert "verdict" in json.loads((res / "tox21" / "probes" / "gnn" / "hierarchy.json").read_text())
+    assert "verdict" in json.loads(
+        (res / "tox21" / "probes" / "gnn" / "hierarchy.json").read_text()
+    )
 
     ranked = pd.read_csv(res / "screens" / "bace_safe" / "ranked.csv")
     library = pd.read_csv(res / "libraries" / "drugcentral" / "standardized.csv")
     assert len(ranked) == len(library) and list(ranked["rank"]) == list(range(1, len(ranked) + 1))
     assert ranked["score"].is_monotonic_decreasing
-    for column in ("id", "smiles", "n_merged", "score", "bace.Class", "bace.Class.std", "tox21.SR-p53",
-                   "ad_similarity", "nearest_train_id", "in_domain", "qed", "alerts", "cluster"):
+    for column in (
+        "id",
+        "smiles",
+        "n_merged",
+        "score",
+        "bace.Class",
+        "bace.Class.std",
+        "tox21.SR-p53",
+        "ad_similarity",
+        "nearest_train_id",
+        "in_domain",
+        "qed",
+        "alerts",
+        "cluster",
+    ):
         assert column in ranked.columns, column
     top = pd.read_csv(res / "screens" / "bace_safe" / "top.csv")
     assert 0 < len(top) <= 20
@@ -110,19 +160,31 @@ def test_quick_config_runs_every_stage(quick_run):
     assert "<svg" in html and "bace_safe" in html
 
     # same config, second run from scratch: byte-identical outputs on CPU
-    result = _snakemake(work, "--cores", "2", "--configfile", "config/quick.yaml", "--config", "results=results/rerun",
-                        timeout=900)
+    result = _snakemake(
+        work,
+        "--cores",
+        "2",
+        "--configfile",
+        "config/quick.yaml",
+        "--config",
+        "results=results/rerun",
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr[-5000:]
     for name in QUICK_COMPARED:
         assert (res / name).read_bytes() == (work / "results" / "rerun" / name).read_bytes(), name
 
     # Snakemake's own report collects the captioned outputs
-    result = _snakemake(work, "--configfile", "config/quick.yaml", "--report", "report.zip", timeout=300)
+    result = _snakemake(
+        work, "--configfile", "config/quick.yaml", "--report", "report.zip", timeout=300
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     import zipfile
 
     names = zipfile.ZipFile(work / "report.zip").namelist()
-    assert any(n.endswith("selectivity_heatmap.png") for n in names) and any(n.endswith("/report.html") for n in names)
+    assert any(n.endswith("selectivity_heatmap.png") for n in names) and any(
+        n.endswith("/report.html") for n in names
+    )
 
 
 @pytest.mark.parametrize("profile", ["local", "slurm"])
@@ -194,24 +256,43 @@ def test_minimal_dataset_block_and_odd_ids_run_end_to_end(tmp_path):
     res = work / "results"
 
     split = pd.read_csv(res / "esol" / "split.csv")
-    assert set(split["split"]) == {"train", "val", "test"}  # the documented default split was applied
-    assert json.loads((res / "esol" / "models" / "snn" / "model.json").read_text())["ensemble_size"] == 1
+    assert set(split["split"]) == {
+        "train",
+        "val",
+        "test",
+    }  # the documented default split was applied
+    assert (
+        json.loads((res / "esol" / "models" / "snn" / "model.json").read_text())["ensemble_size"]
+        == 1
+    )
 
     std = pd.read_csv(res / "odd" / "standardized.csv", dtype=str, keep_default_na=False)
     odd_split = pd.read_csv(res / "odd" / "split.csv", dtype=str, keep_default_na=False)
     assert set(NA_IDS) <= set(std["id"]) and odd_split["id"].tolist() == std["id"].tolist()
     assert "test" in json.loads((res / "odd" / "metrics.json").read_text())["snn"]
 
-    lib = pd.read_csv(res / "libraries" / "lib" / "standardized.csv", dtype=str, keep_default_na=False)
-    rejects = pd.read_csv(res / "libraries" / "lib" / "rejects.csv", dtype=str, keep_default_na=False)
-    assert lib["id"].is_unique and "#4" in set(lib["id"]) and {"NA", "None", "a;b"} <= set(lib["id"])
+    lib = pd.read_csv(
+        res / "libraries" / "lib" / "standardized.csv", dtype=str, keep_default_na=False
+    )
+    rejects = pd.read_csv(
+        res / "libraries" / "lib" / "rejects.csv", dtype=str, keep_default_na=False
+    )
+    assert (
+        lib["id"].is_unique and "#4" in set(lib["id"]) and {"NA", "None", "a;b"} <= set(lib["id"])
+    )
     assert rejects.loc[rejects["id"] == "dup", "reason"].str.startswith("duplicate_id").all()
     assert sum(len(json.loads(ids)) for ids in lib["merged_ids"]) + len(rejects) == 80
 
-    ranked = pd.read_csv(res / "screens" / "soluble" / "ranked.csv", dtype={"id": str}, keep_default_na=False)
+    ranked = pd.read_csv(
+        res / "screens" / "soluble" / "ranked.csv", dtype={"id": str}, keep_default_na=False
+    )
     assert len(ranked) == len(lib) and ranked["id"].is_unique
-    top = pd.read_csv(res / "screens" / "soluble" / "top.csv", dtype={"id": str}, keep_default_na=False)
+    top = pd.read_csv(
+        res / "screens" / "soluble" / "top.csv", dtype={"id": str}, keep_default_na=False
+    )
     mols = list(Chem.SDMolSupplier(str(res / "screens" / "soluble" / "top.sdf")))
     assert len(mols) == len(top) == len(ranked) and all(m is not None for m in mols)
-    assert "evil\n$$$$\ninjected" in set(top["id"]) and "evil $$$$ injected" in {m.GetProp("_Name") for m in mols}
+    assert "evil\n$$$$\ninjected" in set(top["id"]) and "evil $$$$ injected" in {
+        m.GetProp("_Name") for m in mols
+    }
     assert (res / "report.html").is_file()

@@ -30,14 +30,21 @@ def load_attributable(models: Sequence[DatasetModel], threads: int = 1) -> dict[
     out: dict[str, Ensemble] = {}
     for dm in models:
         if dm.model_dir is None:
-            log.warning("explanations: %s has no model directory; its objectives are not "
-                        "attributed", dm.dataset)
+            log.warning(
+                "explanations: %s has no model directory; its objectives are not attributed",
+                dm.dataset,
+            )
             continue
         kind = json.loads((dm.model_dir / "model.json").read_text()).get("kind")
         if kind not in ATTRIBUTABLE_KINDS:
-            log.warning("explanations: %s model %s is %s, which cannot be attributed (only %s); "
-                        "its objectives are held constant", dm.dataset, dm.model_dir, kind,
-                        "/".join(ATTRIBUTABLE_KINDS))
+            log.warning(
+                "explanations: %s model %s is %s, which cannot be attributed (only %s); "
+                "its objectives are held constant",
+                dm.dataset,
+                dm.model_dir,
+                kind,
+                "/".join(ATTRIBUTABLE_KINDS),
+            )
             continue
         ensemble = load_model_dir(dm.model_dir, threads=threads)
         assert isinstance(ensemble, Ensemble)  # gnn/snn folders load as ensembles
@@ -59,8 +66,9 @@ def frame_constants(
             return None
         return pd.to_numeric(frame[name], errors="coerce").to_numpy(np.float64)
 
-    sd = np.column_stack([desirability_std(values[:, j], std_of(c.column), c)
-                          for j, c in enumerate(columns)])
+    sd = np.column_stack(
+        [desirability_std(values[:, j], std_of(c.column), c) for j, c in enumerate(columns)]
+    )
     datasets = list(dict.fromkeys(c.dataset for c in columns if c.kind == "model"))
     weights = {}
     for i, dataset in enumerate(datasets):
@@ -83,8 +91,9 @@ def explain_frame(
     ``<dataset>.<target>``), same index. Formats and method: :mod:`drugnet.screening.explain`
     and docs/explanations.md.
     """
-    out = pd.DataFrame({"explanation": "", "explanation_atoms": ""}, index=frame.index,
-                       dtype=object)
+    out = pd.DataFrame(
+        {"explanation": "", "explanation_atoms": ""}, index=frame.index, dtype=object
+    )
     if not len(frame):
         return out
     columns = expand_objectives(campaign["objectives"], {m.dataset: m.task_info for m in models})
@@ -97,13 +106,21 @@ def explain_frame(
         if not ensembles:
             return out
         smiles = frame["smiles"].astype(str).tolist()
-        values = np.column_stack([
-            pd.to_numeric(frame[c.column], errors="coerce").to_numpy(np.float64) for c in columns
-        ])
+        values = np.column_stack(
+            [pd.to_numeric(frame[c.column], errors="coerce").to_numpy(np.float64) for c in columns]
+        )
         sd, weights = frame_constants(frame, columns, values)
-        attributions = attribute_score(smiles, columns, values, ensembles, steps=steps,
-                                       threads=threads, sd=sd, domain_weights=weights,
-                                       ranking=campaign_ranking(campaign))
+        attributions = attribute_score(
+            smiles,
+            columns,
+            values,
+            ensembles,
+            steps=steps,
+            threads=threads,
+            sd=sd,
+            domain_weights=weights,
+            ranking=campaign_ranking(campaign),
+        )
     finally:
         torch.set_num_threads(previous)
     explanation, atoms_text = [""] * len(frame), [""] * len(frame)

@@ -24,8 +24,9 @@ from drugnet.screening.explain.path_model import PathModel
 class GnnPath(PathModel):
     """A GNN ensemble on the path: the atom features of every molecule scaled by ``alpha``."""
 
-    def __init__(self, ensemble: Ensemble, store: FeatureSource, idx: np.ndarray,
-                 alphas: torch.Tensor) -> None:
+    def __init__(
+        self, ensemble: Ensemble, store: FeatureSource, idx: np.ndarray, alphas: torch.Tensor
+    ) -> None:
         super().__init__(ensemble, alphas)
         g = model_inputs(store, idx, "gnn", ensemble.use_descriptors)
         if not isinstance(g, GraphBatch):
@@ -42,8 +43,14 @@ class GnnPath(PathModel):
         self.mol_features = None if g.mol_features is None else g.mol_features.repeat(self.m, 1)
 
     def member_output(self, k: int, member: Any) -> torch.Tensor:
-        batch = GraphBatch(self.leaf, self.edge_index, self.edge_attr, self.batch, self.m * self.b,
-                           self.mol_features)
+        batch = GraphBatch(
+            self.leaf,
+            self.edge_index,
+            self.edge_attr,
+            self.batch,
+            self.m * self.b,
+            self.mol_features,
+        )
         return member(batch)
 
     def atom_attributions(

@@ -93,8 +93,12 @@ def shrink_torch(
 
 
 def path_score(
-    ensembles: Mapping[str, Ensemble], stores: Mapping[str, FeatureSource], idx: np.ndarray,
-    alphas: np.ndarray, columns: Sequence[ObjectiveColumn], fixed: PathConstants,
+    ensembles: Mapping[str, Ensemble],
+    stores: Mapping[str, FeatureSource],
+    idx: np.ndarray,
+    alphas: np.ndarray,
+    columns: Sequence[ObjectiveColumn],
+    fixed: PathConstants,
 ) -> tuple[torch.Tensor, dict[str, PathModel]]:
     """``S`` ``[m, b]`` at path positions ``alphas`` ``[m, b]`` of molecules ``idx`` (rows of the
     stores); ``fixed``: the constants of the path (rows ``idx`` only)."""
@@ -113,8 +117,9 @@ def path_score(
             t = list(ensembles[col.dataset].targets).index(col.target)
             d_j, sd_j = column_terms(preds[col.dataset][0][:, t], preds[col.dataset][1][:, t], col)
         else:
-            d_j = torch.as_tensor(desirability(fixed.values[:, j], col),
-                                  dtype=torch.float64).repeat(m)
+            d_j = torch.as_tensor(
+                desirability(fixed.values[:, j], col), dtype=torch.float64
+            ).repeat(m)
             sd_j = torch.as_tensor(fixed.sd[:, j], dtype=torch.float64).repeat(m)
         ds.append(d_j)
         sds.append(sd_j)
@@ -146,8 +151,11 @@ def attribute_score(
     (default 1); ``ranking``: the campaign's. Returns ``None`` for unparsable SMILES.
     """
     values = np.asarray(values, dtype=np.float64).reshape(len(smiles), len(columns))
-    sd = (np.zeros_like(values) if sd is None
-          else np.asarray(sd, dtype=np.float64).reshape(values.shape))
+    sd = (
+        np.zeros_like(values)
+        if sd is None
+        else np.asarray(sd, dtype=np.float64).reshape(values.shape)
+    )
     weights_of = {d: np.asarray(w, dtype=np.float64) for d, w in (domain_weights or {}).items()}
     mols = [Chem.MolFromSmiles(s) if isinstance(s, str) and s else None for s in smiles]
     valid = [(i, m) for i, m in enumerate(mols) if m is not None and m.GetNumAtoms() > 0]
@@ -165,8 +173,9 @@ def attribute_score(
     for d in ensembles:  # featurize once per distinct setting
         key = json.dumps(settings[d], sort_keys=True)
         if key not in by_key:
-            store = store_from_smiles([smiles[i] for i in rows.tolist()], settings[d],
-                                      n_jobs=threads)
+            store = store_from_smiles(
+                [smiles[i] for i in rows.tolist()], settings[d], n_jobs=threads
+            )
             # a FeatureStore is a FeatureSource, but the protocol declares ``n`` as a settable
             # attribute and the store's ``n`` is a read-only property (drugnet.features)
             by_key[key] = cast(FeatureSource, store)
@@ -176,8 +185,12 @@ def attribute_score(
     bar = progress(len(rows), "explain", "molecules")
     n_atoms = np.array([m.GetNumAtoms() for m in vmols])
     for idx in molecule_chunks(n_atoms, max(steps, grid + 1)):
-        fixed = PathConstants(values[rows[idx]], sd[rows[idx]],
-                              {d: w[rows[idx]] for d, w in weights_of.items()}, ranking)
+        fixed = PathConstants(
+            values[rows[idx]],
+            sd[rows[idx]],
+            {d: w[rows[idx]] for d, w in weights_of.items()},
+            ranking,
+        )
         if grid > 0:
             with torch.no_grad():
                 on_grid = np.linspace(0.0, 1.0, grid + 1)[:, None].repeat(len(idx), 1)

@@ -52,12 +52,17 @@ class PathModel(ABC):
     def predict(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Ensemble mean and std ``[m * b, T]`` (probabilities or label units) along the path,
         calibrated as ``Ensemble.predict`` (before the domain shrinkage)."""
-        outs = [to_label_units(self.member_output(k, member), self.ensemble)
-                for k, member in enumerate(self.ensemble.members)]
+        outs = [
+            to_label_units(self.member_output(k, member), self.ensemble)
+            for k, member in enumerate(self.ensemble.members)
+        ]
         # the score's Beta moments need float64 (near-certain / uninformed)
         stacked = torch.stack(outs).double()
-        calibration = ((self.ensemble.calibration or {}).get("map")
-                       if self.ensemble.task == "classification" else None)
+        calibration = (
+            (self.ensemble.calibration or {}).get("map")
+            if self.ensemble.task == "classification"
+            else None
+        )
         if calibration:
             mean = apply_calibration_torch(calibration, stacked.mean(0))
             return mean, apply_calibration_torch(calibration, stacked).std(0, unbiased=False)

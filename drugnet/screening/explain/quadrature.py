@@ -25,7 +25,6 @@ def gauss_legendre(steps: int) -> tuple[np.ndarray, np.ndarray]:
     return (nodes + 1.0) / 2.0, weights / 2.0
 
 
-
 def adaptive_nodes(s_grid: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-molecule quadrature nodes ``alpha`` ``[steps, b]`` and weights (each column sums to 1)
     for the IG integral over [0, 1], concentrated where the score changes.

@@ -31,8 +31,9 @@ class SnnPath(PathModel):
     quadrature-weighted sum over steps.
     """
 
-    def __init__(self, ensemble: Ensemble, store: FeatureSource, idx: np.ndarray,
-                 alphas: torch.Tensor) -> None:
+    def __init__(
+        self, ensemble: Ensemble, store: FeatureSource, idx: np.ndarray, alphas: torch.Tensor
+    ) -> None:
         super().__init__(ensemble, alphas)
         raw = model_inputs(store, idx, "snn", ensemble.use_descriptors)
         if not isinstance(raw, torch.Tensor):
@@ -59,8 +60,7 @@ class SnnPath(PathModel):
         """After ``backward``: IG per ECFP bit ``[b, n_bits]`` and the summed IG of the
         descriptor inputs ``[b]``, over all members."""
         total: torch.Tensor | None = None
-        for member, delta, leaf in zip(self.ensemble.members, self.delta, self.leaves,
-                                       strict=True):
+        for member, delta, leaf in zip(self.ensemble.members, self.delta, self.leaves, strict=True):
             if leaf.grad is None:
                 raise RuntimeError("bit_attributions needs the gradients: call backward first")
             grad_z = leaf.grad.view(self.m, self.b, -1).sum(0) @ member.first_layer_weight()

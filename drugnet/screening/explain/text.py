@@ -52,8 +52,12 @@ def format_atoms(phi: np.ndarray) -> str:
     return ";".join(parts)
 
 
-def describe(mol: Chem.Mol, phi: np.ndarray, descriptors: float = 0.0,
-             instances: Sequence[tuple[str, Sequence[int]]] | None = None) -> str:
+def describe(
+    mol: Chem.Mol,
+    phi: np.ndarray,
+    descriptors: float = 0.0,
+    instances: Sequence[tuple[str, Sequence[int]]] | None = None,
+) -> str:
     """``explanation`` of one molecule (see :mod:`drugnet.screening.explain`) from per-atom
     ``phi``, the descriptor share and the concept occurrences (default:
     :func:`~drugnet.screening.explain.concepts.concept_instances`)."""
@@ -92,8 +96,9 @@ def describe(mol: Chem.Mol, phi: np.ndarray, descriptors: float = 0.0,
         members = np.flatnonzero(sets[:, c])
         value = _fmt(float(phi[members].sum()))
         listed = ",".join(map(str, members))
-        entries.append((-abs(float(value)), len(entries),
-                        f"{value[0]} {labels[c]} [{listed}] {value}"))
+        entries.append(
+            (-abs(float(value)), len(entries), f"{value[0]} {labels[c]} [{listed}] {value}")
+        )
     out = [e[2] for e in sorted(entries)]
     rest = ~covered
     if rest.any() and abs(float(phi[rest].sum())) >= floor:

@@ -37,9 +37,15 @@ def reason(smiles: str, **kwargs) -> str | None:
         ("CC(=O)[O-].[Na+]", "CC(=O)O"),  # sodium acetate -> acetic acid
         ("CC(=O)O[Na]", "CC(=O)O"),  # covalent sodium salt: metal disconnected first
         # Tox21 HCl salts (sample NCGC00181002-01: cinacalcet hydrochloride)
-        ("Cl.C[C@@H](NCCCC1=CC=CC(=C1)C(F)(F)F)C2=CC=CC3=CC=CC=C23", "C[C@@H](NCCCc1cccc(C(F)(F)F)c1)c1cccc2ccccc12"),
+        (
+            "Cl.C[C@@H](NCCCC1=CC=CC(=C1)C(F)(F)F)C2=CC=CC3=CC=CC=C23",
+            "C[C@@H](NCCCc1cccc(C(F)(F)F)c1)c1cccc2ccccc12",
+        ),
         ("CN(C)CCCN1c2ccccc2CCc2ccccc21.Cl", "CN(C)CCCN1c2ccccc2CCc2ccccc21"),  # imipramine HCl
-        ("C[NH+](C)CCC=C1c2ccccc2CCc2ccccc21.[Cl-]", "CN(C)CCC=C1c2ccccc2CCc2ccccc12"),  # amitriptyline
+        (
+            "C[NH+](C)CCC=C1c2ccccc2CCc2ccccc21.[Cl-]",
+            "CN(C)CCC=C1c2ccccc2CCc2ccccc12",
+        ),  # amitriptyline
         ("O.O.OC(=O)c1ccccc1O", "O=C(O)c1ccccc1O"),  # hydrate: solvent dropped
         ("[NH3+]CC(=O)[O-]", "NCC(=O)O"),  # glycine zwitterion -> neutral form
         ("NCC(=O)O", "NCC(=O)O"),
@@ -151,7 +157,9 @@ class _ChemSpy:
 
 def test_record_atom_cap_defaults_and_ceiling():
     ladder = Chem.MolFromSmiles(_ladder(40))
-    assert ladder.GetNumAtoms() == 40 and ladder.GetRingInfo().NumRings() == 19  # 20 rungs, 19 squares
+    assert (
+        ladder.GetNumAtoms() == 40 and ladder.GetRingInfo().NumRings() == 19
+    )  # 20 rungs, 19 squares
     assert record_atom_limit() == DEFAULT_MAX_RECORD_ATOMS == 1000
     assert record_atom_limit(max_heavy_atoms=3000) == 3000  # never below the parent cap
     assert record_atom_limit(max_record_atoms=50) == 50
@@ -162,8 +170,13 @@ def test_record_atom_cap_defaults_and_ceiling():
     assert std("CCCCCC(=O)[O-].[Na+]", max_record_atoms=9) == "CCCCCC(=O)O"  # 9 atoms, not over
     assert parse_smiles("C" * 1001).reason == "too_many_atoms"
     assert parse_smiles("C" * 1001, max_atoms=1001).mol is not None
-    assert parse_smiles("C1" * 600).reason == "unparseable_smiles"  # long but unparseable: counted first
-    assert standardize_mol(Chem.MolFromSmiles("C" * 30), max_record_atoms=20).reason == "too_many_atoms"
+    assert (
+        parse_smiles("C1" * 600).reason == "unparseable_smiles"
+    )  # long but unparseable: counted first
+    assert (
+        standardize_mol(Chem.MolFromSmiles("C" * 30), max_record_atoms=20).reason
+        == "too_many_atoms"
+    )
 
 
 def test_standardize_mol_does_not_modify_input_and_handles_none():
@@ -192,7 +205,9 @@ def test_identifiers_and_fallback_key():
     assert ids.smiles == "CC(=O)O"
     assert ids.inchikey == "QTBSBXVTEAMEQO-UHFFFAOYSA-N"  # acetic acid
     assert inchikey(mol) == ids.inchikey
-    assert identifiers(standardize_smiles("*CC").mol).inchikey == fallback_key("*CC")  # InChI rejects '*'
+    assert identifiers(standardize_smiles("*CC").mol).inchikey == fallback_key(
+        "*CC"
+    )  # InChI rejects '*'
     key = fallback_key("CC(=O)O")
     assert key.startswith("NOINCHI-") and len(key) == 28 and key == fallback_key("CC(=O)O")
     assert key != fallback_key("CCO")

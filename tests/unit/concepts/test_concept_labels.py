@@ -50,8 +50,16 @@ def test_interaction_centers_hand_checked():
     assert _atoms_with(ic, "Acceptor", mol_index=1) == [3]  # pyridine N
     assert _atoms_with(ic, "Aromatic", mol_index=2) == [0, 1, 2, 3, 4, 5]
     assert _atoms_with(ic, "Donor", mol_index=2) == []
-    assert set(ic.names) == {"Donor", "Acceptor", "PosIonizable", "NegIonizable", "Aromatic",
-                             "Hydrophobe", "LumpedHydrophobe", "ZnBinder"}
+    assert set(ic.names) == {
+        "Donor",
+        "Acceptor",
+        "PosIonizable",
+        "NegIonizable",
+        "Aromatic",
+        "Hydrophobe",
+        "LumpedHydrophobe",
+        "ZnBinder",
+    }
 
 
 def test_pharmacophore_pair_labels_both_features():
@@ -84,7 +92,7 @@ def test_all_concepts_filters_and_reports():
     smiles = ["CC(=O)O", "CCC(=O)O", "c1ccncc1", "CCO", "OCCCC(=O)O", "c1ccccc1O"]
     mols = [Chem.MolFromSmiles(s) for s in smiles]
     result = all_concepts(mols, min_positives=2)
-    for level, matrix in result.matrices.items():
+    for _level, matrix in result.matrices.items():
         assert (matrix.positive_molecules() >= 2).all()
         assert matrix.values.shape[1] == len(matrix.names) == len(set(matrix.names))
         assert set(matrix.family) <= {"functional_group", "interaction_center", "pharmacophore"}

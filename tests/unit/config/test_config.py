@@ -100,21 +100,36 @@ def test_campaign_objective_errors(config):
             ],
         }
     }
-    message = _fails(config, "campaigns.c.objectives[1].dataset", "'herg'", "campaigns.c.objectives[2].target", "'NR-XX'")
+    message = _fails(
+        config,
+        "campaigns.c.objectives[1].dataset",
+        "'herg'",
+        "campaigns.c.objectives[2].target",
+        "'NR-XX'",
+    )
     assert "objectives[0]" not in message
 
 
 def test_campaign_unknown_library(config):
-    config["campaigns"] = {"c": {"library": "zinc", "objectives": [{"dataset": "bace", "target": "Class"}]}}
+    config["campaigns"] = {
+        "c": {"library": "zinc", "objectives": [{"dataset": "bace", "target": "Class"}]}
+    }
     _fails(config, "campaigns.c.library", "'zinc'", files=False)
 
 
 def test_campaign_defaults(config):
-    config["campaigns"] = {"c": {"library": "drugcentral", "objectives": [{"dataset": "bace", "target": "Class"}]}}
+    config["campaigns"] = {
+        "c": {"library": "drugcentral", "objectives": [{"dataset": "bace", "target": "Class"}]}
+    }
     config = validate_config(config)
     campaign = config["campaigns"]["c"]
     assert campaign["model"] == "best" and campaign["shards"] == 1 and campaign["top_n"] == 100
-    assert campaign["objectives"][0] == {"dataset": "bace", "target": "Class", "direction": "maximize", "weight": 1.0}
+    assert campaign["objectives"][0] == {
+        "dataset": "bace",
+        "target": "Class",
+        "direction": "maximize",
+        "weight": 1.0,
+    }
     assert campaign["filters"]["max_per_cluster"] == 3
 
 
@@ -163,14 +178,40 @@ def test_campaign_ranking_threshold_and_property_objectives(config):
     camp = validate_config(config)["campaigns"]["bace_safe"]
     assert camp["ranking"] == "expected" and camp["in_domain_threshold"] == "auto"
     assert any(o.get("property") == "mw" and o["window"] == [200, 500] for o in camp["objectives"])
-    bad = {**config, "campaigns": {"c": {**config["campaigns"]["bace_safe"], "in_domain_threshold": "high"}}}
-    with pytest.raises(ConfigError, match=r"campaigns\.c\.in_domain_threshold: got 'high', expected a number in \[0, 1\] or 'auto'"):
+    bad = {
+        **config,
+        "campaigns": {"c": {**config["campaigns"]["bace_safe"], "in_domain_threshold": "high"}},
+    }
+    with pytest.raises(
+        ConfigError,
+        match=r"campaigns\.c\.in_domain_threshold: got 'high', expected a number in \[0, 1\] or 'auto'",
+    ):
         validate_config(bad)
-    mixed = {**config, "campaigns": {"c": {**config["campaigns"]["bace_safe"],
-                                            "objectives": [{"dataset": "bace", "target": "Class", "property": "mw", "window": [1, 2]}]}}}
-    with pytest.raises(ConfigError, match=r"campaigns\.c\.objectives\[0\].*either a model objective .* not both"):
+    mixed = {
+        **config,
+        "campaigns": {
+            "c": {
+                **config["campaigns"]["bace_safe"],
+                "objectives": [
+                    {"dataset": "bace", "target": "Class", "property": "mw", "window": [1, 2]}
+                ],
+            }
+        },
+    }
+    with pytest.raises(
+        ConfigError, match=r"campaigns\.c\.objectives\[0\].*either a model objective .* not both"
+    ):
         validate_config(mixed)
-    reversed_window = {**config, "campaigns": {"c": {**config["campaigns"]["bace_safe"],
-                                                      "objectives": [{"property": "mw", "window": [500, 200]}]}}}
-    with pytest.raises(ConfigError, match=r"campaigns\.c\.objectives\[0\]\.window: expected lo <= hi"):
+    reversed_window = {
+        **config,
+        "campaigns": {
+            "c": {
+                **config["campaigns"]["bace_safe"],
+                "objectives": [{"property": "mw", "window": [500, 200]}],
+            }
+        },
+    }
+    with pytest.raises(
+        ConfigError, match=r"campaigns\.c\.objectives\[0\]\.window: expected lo <= hi"
+    ):
         check_config(validate_config(reversed_window), check_files=False)

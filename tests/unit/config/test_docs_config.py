@@ -41,7 +41,9 @@ def test_every_schema_key_is_documented():
     text = (REPO / "docs" / "config.md").read_text()
     paths = _key_paths(schema, schema, "")
     assert len(paths) > 40
-    missing = [p for p in paths if f"`{p}`" not in text and not p.startswith("datasets.<name>.model.")]
+    missing = [
+        p for p in paths if f"`{p}`" not in text and not p.startswith("datasets.<name>.model.")
+    ]
     assert not missing, f"keys missing from docs/config.md: {missing}"
 
 
@@ -77,14 +79,34 @@ def test_every_documented_default_is_applied_by_validation():
     config = validate_config(MINIMAL)
     documented = _documented_defaults((REPO / "docs" / "config.md").read_text())
     assert len(documented) > 30
-    omitted = {key: value for key, value in documented.items() if key.split(".")[0] not in MINIMAL or "." in key}
-    wrong = {key: (value, _lookup(config, key)) for key, value in omitted.items() if _lookup(config, key) != value}
+    omitted = {
+        key: value
+        for key, value in documented.items()
+        if key.split(".")[0] not in MINIMAL or "." in key
+    }
+    wrong = {
+        key: (value, _lookup(config, key))
+        for key, value in omitted.items()
+        if _lookup(config, key) != value
+    }
     assert not wrong, f"documented default != applied default: {wrong}"
 
 
 def test_a_dataset_block_with_only_path_task_targets_gets_split_and_model_settings():
     config = validate_config(MINIMAL)
-    assert config["datasets"]["ds"]["split"] == {"method": "scaffold", "sizes": [0.8, 0.1, 0.1], "seed": 0}
-    assert model_settings(config, "ds") == {"models": ["gnn", "snn", "rf_ecfp"], "ensemble": 3, "seed": 0,
-                                            "device": "auto", "gnn": {}, "snn": {}, "rf_ecfp": {},
-                                            "refit": True, "consensus": {"method": "auto"}}
+    assert config["datasets"]["ds"]["split"] == {
+        "method": "scaffold",
+        "sizes": [0.8, 0.1, 0.1],
+        "seed": 0,
+    }
+    assert model_settings(config, "ds") == {
+        "models": ["gnn", "snn", "rf_ecfp"],
+        "ensemble": 3,
+        "seed": 0,
+        "device": "auto",
+        "gnn": {},
+        "snn": {},
+        "rf_ecfp": {},
+        "refit": True,
+        "consensus": {"method": "auto"},
+    }

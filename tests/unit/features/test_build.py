@@ -29,7 +29,9 @@ def test_parallel_chunks_equal_serial(smiles):
         a, b = getattr(serial, part), getattr(parallel, part)
         for key, value in a.items():
             if isinstance(value, torch.Tensor):
-                assert torch.equal(value, b[key]) or torch.allclose(value, b[key], equal_nan=True), (part, key)
+                assert torch.equal(value, b[key]) or torch.allclose(
+                    value, b[key], equal_nan=True
+                ), (part, key)
     assert serial.n == len(smiles) and serial.graphs["atom_ptr"][-1] == serial.graphs["x"].shape[0]
 
 
@@ -52,9 +54,17 @@ def test_empty_input():
 
 
 def _standardized_csv(path, smiles):
-    pd.DataFrame({"id": [f"m{i}" for i in range(len(smiles))], "input_smiles": smiles, "smiles": smiles,
-                  "inchikey": [f"K{i}" for i in range(len(smiles))], "n_merged": 1, "merged_ids": "",
-                  "Class": 1.0}).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "id": [f"m{i}" for i in range(len(smiles))],
+            "input_smiles": smiles,
+            "smiles": smiles,
+            "inchikey": [f"K{i}" for i in range(len(smiles))],
+            "n_merged": 1,
+            "merged_ids": "",
+            "Class": 1.0,
+        }
+    ).to_csv(path, index=False)
     return path
 
 
@@ -63,7 +73,9 @@ def test_featurize_file_and_command(smiles, tmp_path):
     featurize_file(csv, tmp_path / "a", n_bits=256)
     parser = argparse.ArgumentParser()
     featurize_cmd.add_arguments(parser)
-    args = parser.parse_args(["--input", str(csv), "--output-dir", str(tmp_path / "b"), "--n-bits", "256"])
+    args = parser.parse_args(
+        ["--input", str(csv), "--output-dir", str(tmp_path / "b"), "--n-bits", "256"]
+    )
     assert featurize_cmd.main(args) == 0
     a, b = FeatureStore(tmp_path / "a"), FeatureStore(tmp_path / "b")
     assert a.n == b.n == 12 and torch.equal(a.ecfp(), b.ecfp())

@@ -20,7 +20,10 @@ from helpers.paths import DATA
 @pytest.fixture(scope="module")
 def bace_smiles() -> list[str]:
     with gzip.open(DATA / "bace.csv.gz", "rt") as fh:
-        return pd.read_csv(fh, nrows=40)["mol"].tolist() + ["[Na+]", "C"]  # incl. bond-less molecules
+        return pd.read_csv(fh, nrows=40)["mol"].tolist() + [
+            "[Na+]",
+            "C",
+        ]  # incl. bond-less molecules
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +35,13 @@ def _naive_batch(smiles: list[str]) -> Batch:
     data = []
     for smi in smiles:
         x, ei, ea = mol_to_graph(Chem.MolFromSmiles(smi))
-        data.append(Data(x=torch.from_numpy(x).float(), edge_index=torch.from_numpy(ei),
-                         edge_attr=torch.from_numpy(ea).float()))
+        data.append(
+            Data(
+                x=torch.from_numpy(x).float(),
+                edge_index=torch.from_numpy(ei),
+                edge_attr=torch.from_numpy(ea).float(),
+            )
+        )
     return Batch.from_data_list(data)
 
 
@@ -42,10 +50,16 @@ def test_graph_batch_equals_pyg_batch(store, bace_smiles, indices):
     batch = store.graph_batch(indices)
     assert batch.n_mols == len(indices)
     if not indices:
-        assert batch.x.shape == (0, len(store.atom_feature_names)) and batch.edge_index.shape == (2, 0)
+        assert batch.x.shape == (0, len(store.atom_feature_names)) and batch.edge_index.shape == (
+            2,
+            0,
+        )
         return
     ref = _naive_batch([bace_smiles[i] for i in indices])
-    assert batch.x.dtype == batch.edge_attr.dtype == torch.float32 and batch.edge_index.dtype == torch.int64
+    assert (
+        batch.x.dtype == batch.edge_attr.dtype == torch.float32
+        and batch.edge_index.dtype == torch.int64
+    )
     assert torch.equal(batch.x, ref.x)
     assert torch.equal(batch.edge_index, ref.edge_index)
     assert torch.equal(batch.edge_attr, ref.edge_attr)

@@ -12,10 +12,14 @@ from drugnet.features.fingerprints import ecfp_bitvects, ecfp_counts
 def test_counts_match_rdkit_and_are_uint8():
     mol = Chem.MolFromSmiles("CN1CCC[C@H]1c1cccnc1")
     counts = ecfp_counts(mol, radius=2, n_bits=1024)
-    ref = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=1024).GetCountFingerprintAsNumPy(mol)
+    ref = rdFingerprintGenerator.GetMorganGenerator(
+        radius=2, fpSize=1024
+    ).GetCountFingerprintAsNumPy(mol)
     assert counts.dtype == np.uint8 and counts.shape == (1024,)
     assert (counts == ref).all()
-    assert ecfp_counts(mol, radius=0, n_bits=1024).sum() == mol.GetNumAtoms()  # one radius-0 environment per atom
+    assert (
+        ecfp_counts(mol, radius=0, n_bits=1024).sum() == mol.GetNumAtoms()
+    )  # one radius-0 environment per atom
 
 
 def test_counts_clip_at_255():

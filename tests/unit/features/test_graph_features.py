@@ -28,10 +28,26 @@ def _group(names: list[str], prefix: str) -> list[int]:
 
 
 def test_names_match_documented_layout():
-    assert len(ATOM_FEATURE_NAMES) == len(set(ATOM_FEATURE_NAMES)) == 14 + 7 + 5 + 5 + 7 + 1 + 1 + 7 + 4
+    assert (
+        len(ATOM_FEATURE_NAMES)
+        == len(set(ATOM_FEATURE_NAMES))
+        == 14 + 7 + 5 + 5 + 7 + 1 + 1 + 7 + 4
+    )
     assert len(BOND_FEATURE_NAMES) == len(set(BOND_FEATURE_NAMES)) == 4 + 1 + 1 + 6
-    for name in ("element=C", "element=Cl", "element=other", "degree=2", "formal_charge=-1",
-                 "total_h=3", "hybridization=SP3", "aromatic", "in_ring", "ring_size=5", "ring_size=none", "chirality=CW"):
+    for name in (
+        "element=C",
+        "element=Cl",
+        "element=other",
+        "degree=2",
+        "formal_charge=-1",
+        "total_h=3",
+        "hybridization=SP3",
+        "aromatic",
+        "in_ring",
+        "ring_size=5",
+        "ring_size=none",
+        "chirality=CW",
+    ):
         assert name in ATOM_FEATURE_NAMES
     for name in ("bond_type=aromatic", "conjugated", "in_ring", "stereo=E", "stereo=cis"):
         assert name in BOND_FEATURE_NAMES
@@ -42,9 +58,19 @@ def test_known_atoms_of_nicotine():
     x, _, _ = mol_to_graph(mol)
     assert x.dtype == np.uint8 and x.shape == (mol.GetNumAtoms(), len(ATOM_FEATURE_NAMES))
     assert _named(x[0], ATOM_FEATURE_NAMES) == {
-        "element=C", "degree=1", "formal_charge=0", "total_h=3", "hybridization=SP3", "ring_size=none", "chirality=none"}
+        "element=C",
+        "degree=1",
+        "formal_charge=0",
+        "total_h=3",
+        "hybridization=SP3",
+        "ring_size=none",
+        "chirality=none",
+    }
     stereo = _named(x[5], ATOM_FEATURE_NAMES)
-    assert {"in_ring", "ring_size=5", "total_h=1"} <= stereo and stereo & {"chirality=CW", "chirality=CCW"}
+    assert {"in_ring", "ring_size=5", "total_h=1"} <= stereo and stereo & {
+        "chirality=CW",
+        "chirality=CCW",
+    }
     pyridine_n = _named(x[10], ATOM_FEATURE_NAMES)
     assert {"element=N", "aromatic", "ring_size=6", "hybridization=SP2", "total_h=0"} <= pyridine_n
 
@@ -103,12 +129,17 @@ def test_chunk_of_graphs_equals_each_graph():
     mols = [Chem.MolFromSmiles(s) for s in DRUGS]
     x, edge_index, edge_attr, n_atoms, n_edges = mols_to_graphs(mols)
     singles = [mol_to_graph(m) for m in mols]
-    assert n_atoms.tolist() == [m.GetNumAtoms() for m in mols] and n_edges.tolist() == [2 * m.GetNumBonds() for m in mols]
+    assert n_atoms.tolist() == [m.GetNumAtoms() for m in mols] and n_edges.tolist() == [
+        2 * m.GetNumBonds() for m in mols
+    ]
     np.testing.assert_array_equal(x, np.concatenate([g[0] for g in singles]))
     np.testing.assert_array_equal(edge_index, np.concatenate([g[1] for g in singles], axis=1))
     np.testing.assert_array_equal(edge_attr, np.concatenate([g[2] for g in singles]))
     nicotine_first_bond = mols[1].GetBondWithIdx(0)
     start = n_edges[0]
-    assert edge_index[:, start].tolist() == [nicotine_first_bond.GetBeginAtomIdx(), nicotine_first_bond.GetEndAtomIdx()]
+    assert edge_index[:, start].tolist() == [
+        nicotine_first_bond.GetBeginAtomIdx(),
+        nicotine_first_bond.GetEndAtomIdx(),
+    ]
     empty = mols_to_graphs([])
     assert empty[0].shape == (0, len(ATOM_FEATURE_NAMES)) and empty[1].shape == (2, 0)

@@ -32,16 +32,23 @@ def test_streamed_file_loads_as_torch_save(tmp_path):
     rng = np.random.default_rng(0)
     blocks = [rng.integers(0, 255, (k, 5), dtype=np.uint8) for k in (3, 0, 7)]
     pairs = [rng.integers(0, 99, (2, k)) for k in (4, 1)]
-    streamed = {"x": StreamedTensor(tmp_path, "x", np.uint8, (5,)), "name": "demo",
-                "pairs": StreamedTensor(tmp_path, "pairs", np.int64, parts=2),
-                "empty": StreamedTensor(tmp_path, "empty", np.float32, (3,))}
+    streamed = {
+        "x": StreamedTensor(tmp_path, "x", np.uint8, (5,)),
+        "name": "demo",
+        "pairs": StreamedTensor(tmp_path, "pairs", np.int64, parts=2),
+        "empty": StreamedTensor(tmp_path, "empty", np.float32, (3,)),
+    }
     for block in blocks:
         streamed["x"].append(block)
     for pair in pairs:
         streamed["pairs"].append(pair)
     save_streamed(streamed, tmp_path / "s.pt")
-    expected = {"x": torch.from_numpy(np.concatenate(blocks)), "name": "demo",
-                "pairs": torch.from_numpy(np.concatenate(pairs, axis=1)), "empty": torch.zeros(0, 3)}
+    expected = {
+        "x": torch.from_numpy(np.concatenate(blocks)),
+        "name": "demo",
+        "pairs": torch.from_numpy(np.concatenate(pairs, axis=1)),
+        "empty": torch.zeros(0, 3),
+    }
     _assert_same(torch.load(tmp_path / "s.pt", weights_only=True), expected)
     with zipfile.ZipFile(tmp_path / "s.pt") as zf:
         assert zf.testzip() is None  # every record's CRC-32 is right
@@ -64,11 +71,15 @@ def standardized(tmp_path_factory):
 @pytest.mark.parametrize("n_jobs", [1, 2])
 def test_featurize_file_equals_in_memory_features(standardized, tmp_path, n_jobs):
     path, smiles = standardized
-    meta = featurize_file(path, tmp_path / "streamed", n_bits=256, n_jobs=n_jobs, chunk_size=4, block_rows=10)
+    meta = featurize_file(
+        path, tmp_path / "streamed", n_bits=256, n_jobs=n_jobs, chunk_size=4, block_rows=10
+    )
     save_features(featurize_smiles(smiles, n_bits=256), tmp_path / "memory")
     for name in ("graphs.pt", "ecfp.pt", "descriptors.pt"):
-        _assert_same(torch.load(tmp_path / "streamed" / name, weights_only=True),
-                     torch.load(tmp_path / "memory" / name, weights_only=True))
+        _assert_same(
+            torch.load(tmp_path / "streamed" / name, weights_only=True),
+            torch.load(tmp_path / "memory" / name, weights_only=True),
+        )
     store = FeatureStore(tmp_path / "streamed")
     assert meta["n"] == store.n == len(smiles) and meta["n_atoms"] == store._graphs["x"].shape[0]
 

@@ -24,7 +24,10 @@ def test_platt_repairs_overconfidence_on_held_out_rows():
     p_new, y_new = _overconfident(2000, 1)
     params = cal.fit_calibration(p_val, y_val)
     task = params["tasks"][0]
-    assert task["method"] in ("platt", "isotonic") and task["cv_log_loss"]["identity"] > task["cv_log_loss"][task["method"]]
+    assert (
+        task["method"] in ("platt", "isotonic")
+        and task["cv_log_loss"]["identity"] > task["cv_log_loss"][task["method"]]
+    )
     fixed = cal.apply_calibration(params, p_new[:, None])[:, 0]
     assert cal.log_loss(fixed, y_new) < cal.log_loss(p_new, y_new) - 0.05
     if task["method"] == "platt":
@@ -47,8 +50,13 @@ def test_calibration_uses_only_rows_given_and_skips_masked_and_missing():
 
 
 def test_isotonic_and_torch_apply_match_numpy():
-    params = {"tasks": [{"method": "isotonic", "x": [0.1, 0.5, 0.9], "y": [0.0, 0.4, 1.0]},
-                        {"method": "platt", "a": 0.5, "b": -0.2}, {"method": "identity"}]}
+    params = {
+        "tasks": [
+            {"method": "isotonic", "x": [0.1, 0.5, 0.9], "y": [0.0, 0.4, 1.0]},
+            {"method": "platt", "a": 0.5, "b": -0.2},
+            {"method": "identity"},
+        ]
+    }
     p = np.array([[0.0, 0.3, 0.3], [0.3, 0.9, 0.5], [0.7, 0.01, 0.99], [1.0, 0.5, 0.1]])
     want = cal.apply_calibration(params, p)
     assert want[1, 0] == pytest.approx(0.2) and want[0, 0] == 0.0 and want[3, 0] == 1.0
@@ -69,7 +77,9 @@ def test_shrinkage_threshold_is_where_error_reaches_prevalence():
     params = cal.fit_shrinkage(p[:, None], y[:, None], s, [0.3])
     assert 0.3 < params["threshold"] < 0.5
     assert params["log_loss"]["shrunk"] < params["log_loss"]["unshrunk"]
-    mean, std, w = cal.apply_shrinkage(params, np.array([[0.99], [0.99]]), np.array([[0.01], [0.01]]), np.array([0.1, 0.9]))
+    mean, std, w = cal.apply_shrinkage(
+        params, np.array([[0.99], [0.99]]), np.array([[0.01], [0.01]]), np.array([0.1, 0.9])
+    )
     assert w[0] < 0.05 and w[1] > 0.95
     assert mean[0, 0] == pytest.approx(0.3, abs=0.04) and std[0, 0] > 0.4
     assert mean[1, 0] > 0.95 and std[1, 0] < 0.1

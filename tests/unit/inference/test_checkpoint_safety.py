@@ -33,8 +33,17 @@ class _Boom:
 def rf_folder(tmp_path_factory) -> Path:
     store = TinyStore(SMILES)
     y = np.array([[aromatic_n_label(s)] for s in SMILES], np.float32)
-    data = Dataset([f"m{i}" for i in range(len(SMILES))], SMILES, ["arom_n"], y, store, np.array(["train"] * 20 + ["val"] * 4))
-    ens, hist = train_ensemble(data, "rf_ecfp", "classification", {"n_estimators": 5}, n_members=2, threads=1)
+    data = Dataset(
+        [f"m{i}" for i in range(len(SMILES))],
+        SMILES,
+        ["arom_n"],
+        y,
+        store,
+        np.array(["train"] * 20 + ["val"] * 4),
+    )
+    ens, hist = train_ensemble(
+        data, "rf_ecfp", "classification", {"n_estimators": 5}, n_members=2, threads=1
+    )
     return save_model_dir(ens, tmp_path_factory.mktemp("models") / "rf", hist)
 
 
@@ -55,14 +64,24 @@ def _evil_pickle(path: Path, marker: Path) -> None:
 
 
 def test_forest_members_are_plain_npz_without_pickle(rf_folder: Path) -> None:
-    assert sorted(p.name for p in rf_folder.iterdir()) == ["history.csv", "member_0.npz", "member_1.npz", "model.json"]
+    assert sorted(p.name for p in rf_folder.iterdir()) == [
+        "history.csv",
+        "member_0.npz",
+        "member_1.npz",
+        "model.json",
+    ]
     with np.load(rf_folder / "member_0.npz", allow_pickle=False) as arrays:
         assert all(arrays[k].dtype != object for k in arrays.files)
     assert load_model_dir(rf_folder).kind == "rf_ecfp"
 
 
-@pytest.mark.parametrize("name", ["../evil.bin", "/tmp/evil.bin", "member_1.npz", "sub/member_0.npz", "member_0.joblib", None])
-def test_member_file_names_other_than_expected_are_refused(rf_folder: Path, tmp_path: Path, name) -> None:
+@pytest.mark.parametrize(
+    "name",
+    ["../evil.bin", "/tmp/evil.bin", "member_1.npz", "sub/member_0.npz", "member_0.joblib", None],
+)
+def test_member_file_names_other_than_expected_are_refused(
+    rf_folder: Path, tmp_path: Path, name
+) -> None:
     folder = _copy(rf_folder, tmp_path)
     marker = tmp_path / "pwned"
     _evil_pickle(tmp_path / "evil.bin", marker)
@@ -134,6 +153,18 @@ def test_predict_command_reports_a_hostile_folder(rf_folder: Path, tmp_path: Pat
     _evil_pickle(tmp_path / "evil.bin", tmp_path / "pwned")
     inp = tmp_path / "in.csv"
     inp.write_text("smiles,id\nc1ccncc1,a\n")
-    rc = cli_main(["predict", "--model", str(folder), "--input", str(inp), "--output", str(tmp_path / "out.csv"), "--threads", "1"])
+    rc = cli_main(
+        [
+            "predict",
+            "--model",
+            str(folder),
+            "--input",
+            str(inp),
+            "--output",
+            str(tmp_path / "out.csv"),
+            "--threads",
+            "1",
+        ]
+    )
     assert rc == 2 and "member 0 file is '../evil.bin'" in capsys.readouterr().err
     assert not (tmp_path / "pwned").exists()

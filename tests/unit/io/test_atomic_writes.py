@@ -52,7 +52,12 @@ def test_write_csv_atomic_round_trip_and_gzip_by_suffix(tmp_path):
 
 def test_write_json_atomic_sorted_nan_to_null_numpy(tmp_path):
     path = write_json_atomic(
-        {"b": np.float32(1.5), "a": [float("nan"), np.int64(3), math.inf], "c": np.array([1, 2]), "d": (True,)},
+        {
+            "b": np.float32(1.5),
+            "a": [float("nan"), np.int64(3), math.inf],
+            "c": np.array([1, 2]),
+            "d": (True,),
+        },
         tmp_path / "s.json",
     )
     text = path.read_text()

@@ -16,8 +16,16 @@ from drugnet.io.readers import InputError, read_chunks
 
 NA_LIKE = ["NA", "None", "null", "nan", "N/A", "NaN", "#N/A", "<NA>"]
 # real drugs, one per id
-DRUGS = ["CC(=O)Oc1ccccc1C(=O)O", "CC(C)Cc1ccc(cc1)C(C)C(=O)O", "CN1C=NC2=C1C(=O)N(C(=O)N2C)C", "c1ccncc1",
-         "CC(=O)Nc1ccc(O)cc1", "OC(=O)c1cccnc1", "Nc1ncnc2[nH]cnc12", "O=C1CCCCC1"]
+DRUGS = [
+    "CC(=O)Oc1ccccc1C(=O)O",
+    "CC(C)Cc1ccc(cc1)C(C)C(=O)O",
+    "CN1C=NC2=C1C(=O)N(C(=O)N2C)C",
+    "c1ccncc1",
+    "CC(=O)Nc1ccc(O)cc1",
+    "OC(=O)c1cccnc1",
+    "Nc1ncnc2[nH]cnc12",
+    "O=C1CCCCC1",
+]
 
 
 def _csv(path, rows, header="smiles,id"):
@@ -26,12 +34,40 @@ def _csv(path, rows, header="smiles,id"):
 
 
 def test_na_like_ids_are_kept_as_text_through_standardize_and_split(tmp_path):
-    inp = _csv(tmp_path / "in.csv", list(zip(DRUGS, NA_LIKE)))
+    inp = _csv(tmp_path / "in.csv", list(zip(DRUGS, NA_LIKE, strict=False)))
     std_path, split_path = tmp_path / "standardized.csv", tmp_path / "split.csv"
-    assert cli_main(["standardize", str(inp), "--output", str(std_path), "--rejects", str(tmp_path / "rej.csv"),
-                     "--id-column", "id", "--threads", "1"]) == 0
-    assert cli_main(["split", "--input", str(std_path), "--output", str(split_path), "--method", "random",
-                     "--targets"]) == 0
+    assert (
+        cli_main(
+            [
+                "standardize",
+                str(inp),
+                "--output",
+                str(std_path),
+                "--rejects",
+                str(tmp_path / "rej.csv"),
+                "--id-column",
+                "id",
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
+    assert (
+        cli_main(
+            [
+                "split",
+                "--input",
+                str(std_path),
+                "--output",
+                str(split_path),
+                "--method",
+                "random",
+                "--targets",
+            ]
+        )
+        == 0
+    )
     split = pd.read_csv(split_path, dtype=str, keep_default_na=False)
     assert sorted(split["id"]) == sorted(NA_LIKE)
     std = pd.read_csv(std_path, dtype=str, keep_default_na=False)
@@ -44,8 +80,10 @@ def test_an_id_used_by_another_structure_is_rejected_same_structure_merges(tmp_p
     assert out.standardized["id"].tolist() == ["a", "b"]
     assert decode_merged_ids(out.standardized["merged_ids"][0]) == ["a", "a"]
     assert out.rejects[["row", "id"]].values.tolist() == [[2, "a"], [5, "b"]]
-    assert out.rejects["reason"].tolist() == ["duplicate_id:row 1 (another structure has this id)",
-                                              "duplicate_id:row 4 (another structure has this id)"]
+    assert out.rejects["reason"].tolist() == [
+        "duplicate_id:row 1 (another structure has this id)",
+        "duplicate_id:row 4 (another structure has this id)",
+    ]
     assert out.summary["rejects_by_reason"] == {"duplicate_id": 2}
 
 
@@ -63,9 +101,18 @@ def test_duplicate_check_is_the_same_for_any_chunk_size_and_workers(tmp_path):
 def test_blank_id_placeholder_cannot_clash_with_a_real_id(tmp_path):
     rows = [("CCO", "2"), ("c1ccncc1", ""), ("CCN", "#2"), ("CCCl", "#4"), ("CCBr", "")]
     out = standardize_file(_csv(tmp_path / "in.csv", rows), id_column="id")
-    assert out.standardized["id"].tolist() == ["2", "#2", "#4", "#5"]  # row 4 may carry its own placeholder
-    assert out.rejects["id"].tolist() == ["#2"] and out.rejects["reason"][0].startswith("reserved_id")
-    without_ids = standardize_file(_csv(tmp_path / "plain.csv", [("CCO", ""), ("CCN", "")], header="smiles,x"))
+    assert out.standardized["id"].tolist() == [
+        "2",
+        "#2",
+        "#4",
+        "#5",
+    ]  # row 4 may carry its own placeholder
+    assert out.rejects["id"].tolist() == ["#2"] and out.rejects["reason"][0].startswith(
+        "reserved_id"
+    )
+    without_ids = standardize_file(
+        _csv(tmp_path / "plain.csv", [("CCO", ""), ("CCN", "")], header="smiles,x")
+    )
     assert without_ids.standardized["id"].tolist() == ["1", "2"]  # no id source: plain row numbers
 
 
@@ -85,8 +132,18 @@ def test_header_names_with_spaces_one_rule_for_check_config_and_reader(tmp_path)
     path.write_text("smiles, id , y\nCCO, a ,1\nc1ccncc1,b,0\n")
     chunk = next(read_chunks(path, id_column="id", columns=["y"]))
     assert chunk["id"].tolist() == ["a", "b"] and chunk["y"].tolist() == ["1", "0"]
-    config = validate_config({"datasets": {"d": {"path": str(path), "task": "classification", "targets": ["y"],
-                                                 "id_column": "id"}}})
+    config = validate_config(
+        {
+            "datasets": {
+                "d": {
+                    "path": str(path),
+                    "task": "classification",
+                    "targets": ["y"],
+                    "id_column": "id",
+                }
+            }
+        }
+    )
     check_config(config)
     config["datasets"]["d"]["id_column"] = "idx"
     with pytest.raises(ConfigError, match="idx"):

@@ -17,7 +17,12 @@ def read_all(path, **kwargs) -> pd.DataFrame:
 
 @pytest.mark.parametrize("chunk_size", [1, 4, 2000])
 def test_messy_csv_rows_contiguous_bom_newlines_blank_lines(chunk_size):
-    df = read_all(FIXTURES / "messy.csv", id_column="compound_id", columns=["active", "tox"], chunk_size=chunk_size)
+    df = read_all(
+        FIXTURES / "messy.csv",
+        id_column="compound_id",
+        columns=["active", "tox"],
+        chunk_size=chunk_size,
+    )
     assert df["row"].tolist() == list(range(1, 16))  # 15 records, blank lines skipped
     assert list(df.columns) == ["row", "id", "input_smiles", "read_error", "active", "tox"]
     assert df.loc[0, "id"] == "m1"  # BOM stripped from the header
@@ -50,7 +55,14 @@ def test_sdf_broken_and_unterminated_blocks_are_rows(name):
     df = read_all(FIXTURES / name, columns=["activity"], chunk_size=2)
     assert df["row"].tolist() == [1, 2, 3, 4, 5, 6]
     assert df["read_error"].tolist() == ["", "broken_sdf_block", "", "", "", ""]
-    assert df["id"].tolist() == ["sdf-acetate", "broken-one", "sdf-acetic", "sdf-penta", "#5", "sdf-ethanol"]
+    assert df["id"].tolist() == [
+        "sdf-acetate",
+        "broken-one",
+        "sdf-acetic",
+        "sdf-penta",
+        "#5",
+        "sdf-ethanol",
+    ]
     assert df.loc[0, "input_smiles"] == "CC(=O)[O-].[Na+]"
     assert df.loc[4, "input_smiles"] == "C[C@H](N)O"  # stereo from the mol block
     assert df.loc[5, "activity"] == "abc"  # last block has no $$$$ terminator
@@ -98,7 +110,11 @@ def test_empty_smi_and_sdf_error(tmp_path):
 
 @pytest.mark.parametrize(
     "kwargs, column",
-    [({"smiles_column": "SMILES"}, "SMILES"), ({"id_column": "cid"}, "cid"), ({"columns": ["NR-AR"]}, "NR-AR")],
+    [
+        ({"smiles_column": "SMILES"}, "SMILES"),
+        ({"id_column": "cid"}, "cid"),
+        ({"columns": ["NR-AR"]}, "NR-AR"),
+    ],
 )
 def test_missing_column_names_file_column_and_found(kwargs, column):
     with pytest.raises(InputError) as info:
@@ -128,11 +144,20 @@ def test_corrupt_gzip_is_input_error(tmp_path):
 # found by tests/fuzz; the byte strings are the minimal examples Hypothesis reported).
 
 
-@pytest.mark.parametrize("ext, content", [
-    ("smi", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00"),
-    ("sdf", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03\x00\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00"),
-    ("csv", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03\xce\xcd\xccI-\xd6\xa9\xe4\x02\x00\xa9\xfb\xf6\x02\t\x00\x00\x00"),
-])
+@pytest.mark.parametrize(
+    "ext, content",
+    [
+        ("smi", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00"),
+        (
+            "sdf",
+            b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03\x00\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00",
+        ),
+        (
+            "csv",
+            b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03\xce\xcd\xccI-\xd6\xa9\xe4\x02\x00\xa9\xfb\xf6\x02\t\x00\x00\x00",
+        ),
+    ],
+)
 def test_corrupt_deflate_data_is_input_error_not_zlib_error(tmp_path, ext, content):
     path = tmp_path / f"bad.{ext}.gz"
     path.write_bytes(content)  # gzip header, then invalid deflate blocks: zlib.error escaped before
@@ -148,15 +173,27 @@ def test_wrong_field_count_is_a_row_with_reason(tmp_path, sep, ext):
     df = read_all(path, columns=["y"], chunk_size=2)
     assert df["row"].tolist() == [1, 2, 3, 4, 5]
     assert df["read_error"].tolist() == [
-        "", "malformed_line: expected 3 fields, found 1 (line 3)", "malformed_line: expected 3 fields, found 4 (line 5)",
-        "", ""]
+        "",
+        "malformed_line: expected 3 fields, found 1 (line 3)",
+        "malformed_line: expected 3 fields, found 4 (line 5)",
+        "",
+        "",
+    ]
     assert df["input_smiles"].tolist() == ["CCO", "", "", "OC", "CCCl"]  # neighbours unaffected
-    assert df["id"].tolist() == ["1", "2", "3", "4", "5"] and df["y"].tolist() == ["1", "", "", "1", "1"]
+    assert df["id"].tolist() == ["1", "2", "3", "4", "5"] and df["y"].tolist() == [
+        "1",
+        "",
+        "",
+        "1",
+        "1",
+    ]
 
 
 def test_too_few_fields_minimal(tmp_path):
     (tmp_path / "few.csv").write_bytes(b"smiles,y\n0\n")  # was read silently as y=""
-    assert read_all(tmp_path / "few.csv")["read_error"].tolist() == ["malformed_line: expected 2 fields, found 1 (line 2)"]
+    assert read_all(tmp_path / "few.csv")["read_error"].tolist() == [
+        "malformed_line: expected 2 fields, found 1 (line 2)"
+    ]
 
 
 def test_implicit_index_is_not_guessed(tmp_path):
@@ -177,7 +214,9 @@ def test_stray_quote_costs_one_row_not_its_neighbours(tmp_path):
 
 def test_unterminated_quote_at_the_end_is_one_row(tmp_path):
     path = tmp_path / "bad.csv"
-    path.write_text('smiles,y\nCCO,1\n"CCN,0\nCCC,1\n')  # used to be an InputError for the whole file
+    path.write_text(
+        'smiles,y\nCCO,1\n"CCN,0\nCCC,1\n'
+    )  # used to be an InputError for the whole file
     df = read_all(path, columns=["y"])
     assert df["read_error"].tolist() == ["", "malformed_line: unexpected end of data (line 3)", ""]
     assert df["input_smiles"].tolist() == ["CCO", "", "CCC"]
@@ -187,7 +226,12 @@ def test_text_after_closing_quote_and_field_too_large(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_bytes(b'smiles,y\n"CCO"x,1\nCCN,0\n' + b"C" * 200_000 + b",1\nCCC,1\n")
     df = read_all(path)
-    assert df["read_error"].str.split(":").str[0].tolist() == ["malformed_line", "", "malformed_line", ""]
+    assert df["read_error"].str.split(":").str[0].tolist() == [
+        "malformed_line",
+        "",
+        "malformed_line",
+        "",
+    ]
     assert "field larger than field limit" in df["read_error"].iloc[2]
     assert df["input_smiles"].tolist() == ["", "CCN", "", "CCC"]
 
@@ -205,7 +249,9 @@ def test_tsv_row_of_empty_fields_is_a_row_not_a_blank_line(tmp_path):
     assert df["input_smiles"].tolist() == ["", "CCO"] and df["row"].tolist() == [1, 2]
 
 
-@pytest.mark.parametrize("sep, ext, other", [(";", "csv", "';'"), ("\t", "csv", "'\\t'"), (",", "tsv", "','")])
+@pytest.mark.parametrize(
+    "sep, ext, other", [(";", "csv", "';'"), ("\t", "csv", "'\\t'"), (",", "tsv", "','")]
+)
 def test_wrong_delimiter_names_the_missing_column(tmp_path, sep, ext, other):
     path = tmp_path / f"wrong.{ext}"
     path.write_text(f"smiles{sep}y\nCCO{sep}1\n")
@@ -224,14 +270,24 @@ def test_header_that_cannot_be_tokenized_is_input_error(tmp_path):
 
 def test_latin1_bytes_reject_only_rows_whose_read_fields_hold_them(tmp_path):
     path = tmp_path / "latin.csv"
-    path.write_bytes("smiles,name,y\nCCO,\xe9thanol,1\nCC\xe9,x,0\nCCN,ok,n\xe9\nCCC,\xe9,1\n".encode("latin-1"))
+    path.write_bytes(
+        "smiles,name,y\nCCO,\xe9thanol,1\nCC\xe9,x,0\nCCN,ok,n\xe9\nCCC,\xe9,1\n".encode("latin-1")
+    )
     df = read_all(path, columns=["y"])
-    assert df["read_error"].tolist() == ["", "encoding_error: invalid UTF-8 in column 'smiles' (line 3)",
-                                         "encoding_error: invalid UTF-8 in column 'y' (line 4)", ""]
+    assert df["read_error"].tolist() == [
+        "",
+        "encoding_error: invalid UTF-8 in column 'smiles' (line 3)",
+        "encoding_error: invalid UTF-8 in column 'y' (line 4)",
+        "",
+    ]
     assert df["input_smiles"].tolist() == ["CCO", "CC\ufffd", "CCN", "CCC"]  # valid Unicode, U+FFFD
     by_name = read_all(path, id_column="name")
     assert by_name["read_error"].str.extract(r"column '(\w+)'")[0].fillna("").tolist() == [
-        "name", "smiles", "", "name"]  # y is not read here
+        "name",
+        "smiles",
+        "",
+        "name",
+    ]  # y is not read here
     assert by_name["id"].tolist()[0] == "\ufffdthanol"
 
 
@@ -242,20 +298,36 @@ def test_latin1_smi_line_is_an_encoding_error_row(tmp_path):
     assert df["read_error"].tolist() == ["encoding_error: invalid UTF-8 (line 1)", ""]
     assert df["id"].tolist() == ["\ufffdthanol", "ethylamine"]
     (tmp_path / "min.smi").write_bytes(b"\xe9CC(=O)[O-].[Na+]")  # minimal fuzz example
-    assert read_all(tmp_path / "min.smi")["read_error"].tolist() == ["encoding_error: invalid UTF-8 (line 1)"]
+    assert read_all(tmp_path / "min.smi")["read_error"].tolist() == [
+        "encoding_error: invalid UTF-8 (line 1)"
+    ]
 
 
 def test_latin1_in_sdf_name_or_property(tmp_path):
     text = (FIXTURES / "messy.sdf").read_bytes()
     path = tmp_path / "latin.sdf"
-    path.write_bytes(text.replace(b"sdf-acetic", b"sdf-ac\xe9tic").replace(b"> <cid>\nC4", b"> <cid>\nC\xe94"))
+    path.write_bytes(
+        text.replace(b"sdf-acetic", b"sdf-ac\xe9tic").replace(b"> <cid>\nC4", b"> <cid>\nC\xe94")
+    )
     df = read_all(path)  # was an InputError for the whole file
-    assert df["read_error"].tolist() == ["", "broken_sdf_block", "encoding_error: invalid UTF-8 in the name line",
-                                         "", "", ""]
+    assert df["read_error"].tolist() == [
+        "",
+        "broken_sdf_block",
+        "encoding_error: invalid UTF-8 in the name line",
+        "",
+        "",
+        "",
+    ]
     assert df.loc[2, "id"] == "sdf-ac\ufffdtic" and df.loc[2, "input_smiles"] == "CC(=O)O"
     by_cid = read_all(path, id_column="cid", columns=["activity"])
-    assert by_cid["read_error"].tolist() == ["", "broken_sdf_block", "",
-                                             "encoding_error: invalid UTF-8 in SD property 'cid'", "", ""]
+    assert by_cid["read_error"].tolist() == [
+        "",
+        "broken_sdf_block",
+        "",
+        "encoding_error: invalid UTF-8 in SD property 'cid'",
+        "",
+        "",
+    ]
 
 
 def test_utf16_file_is_input_error(tmp_path):

@@ -69,6 +69,9 @@ def test_progress_picks_tqdm_only_on_a_terminal():
         iter(counter).__next__()
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(7.2, "7s"), (125, "2m05s"), (3723, "1h02m03s"), (float("nan"), "?"), (float("inf"), "?")])
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(7.2, "7s"), (125, "2m05s"), (3723, "1h02m03s"), (float("nan"), "?"), (float("inf"), "?")],
+)
 def test_format_duration(seconds, text):
     assert format_duration(seconds) == text

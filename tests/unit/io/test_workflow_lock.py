@@ -41,7 +41,9 @@ def test_no_lock_no_hint_and_dead_records_are_dropped(tmp_path):
     _owner(folder, _dead_pid())
     record_owner(folder)
     assert lock_hint(folder) is None
-    assert [p.name for p in folder.glob(f"{OWNER_PREFIX}*")] == [f"{OWNER_PREFIX}{socket.gethostname()}-{os.getpid()}.json"]
+    assert [p.name for p in folder.glob(f"{OWNER_PREFIX}*")] == [
+        f"{OWNER_PREFIX}{socket.gethostname()}-{os.getpid()}.json"
+    ]
 
 
 def test_dead_owner_lock_is_kept_and_explained(tmp_path):
@@ -56,7 +58,9 @@ def test_dead_owner_lock_is_kept_and_explained(tmp_path):
 def test_orphaned_jobs_of_a_killed_run_are_named(tmp_path):
     """Main process gone, a job of its process group still running: the hint names the job."""
     folder = _locked(tmp_path / ".snakemake")
-    job = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True)
+    job = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True
+    )
     try:
         # the recorded leader started at tick 1 is gone (its pid now names the job); its group lives on
         _owner(folder, job.pid, start_time="1", pgid=job.pid)
@@ -98,8 +102,13 @@ def test_snakefile_keeps_a_dead_runs_lock_and_prints_the_hint(tmp_path):
     folder = _locked(work / ".snakemake")
     pid = _dead_pid()
     _owner(folder, pid)
-    (folder / "drugnet-lock-owner.json").write_text(json.dumps({"host": socket.gethostname(), "pid": pid}))
+    (folder / "drugnet-lock-owner.json").write_text(
+        json.dumps({"host": socket.gethostname(), "pid": pid})
+    )
     result = run_snakemake(work, "-n", "--quiet", "rules")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "snakemake --unlock" in result.stdout + result.stderr and f"pid {pid}" in result.stdout + result.stderr
+    assert (
+        "snakemake --unlock" in result.stdout + result.stderr
+        and f"pid {pid}" in result.stdout + result.stderr
+    )
     assert (folder / "locks" / "0.output.lock").exists()

@@ -26,7 +26,14 @@ def graph_batch(smiles: list[str], mol_features: torch.Tensor | None = None) -> 
         eas.append(torch.as_tensor(ea, dtype=torch.float32))
         batch.append(torch.full((len(x),), k))
         offset += len(x)
-    return GraphBatch(torch.cat(xs), torch.cat(eis, 1), torch.cat(eas), torch.cat(batch), len(smiles), mol_features)
+    return GraphBatch(
+        torch.cat(xs),
+        torch.cat(eis, 1),
+        torch.cat(eas),
+        torch.cat(batch),
+        len(smiles),
+        mol_features,
+    )
 
 
 @pytest.mark.parametrize("variant", ["snn", "relu"])
@@ -34,7 +41,17 @@ def graph_batch(smiles: list[str], mol_features: torch.Tensor | None = None) -> 
 def test_gnn_forward_and_embed_shapes(variant: str, readout: str) -> None:
     torch.manual_seed(0)
     b = graph_batch(SMILES, mol_features=torch.randn(len(SMILES), 3))
-    hp = default_hparams("gnn", {"variant": variant, "readout": readout, "hidden": 32, "head_hidden": 16, "depth": 4, "use_descriptors": True})
+    hp = default_hparams(
+        "gnn",
+        {
+            "variant": variant,
+            "readout": readout,
+            "hidden": 32,
+            "head_hidden": 16,
+            "depth": 4,
+            "use_descriptors": True,
+        },
+    )
     hp.update(atom_dim=b.x.shape[1], bond_dim=b.edge_attr.shape[1], mol_dim=3, n_tasks=5)
     model = build_model(hp).eval()
     assert model(b).shape == (4, 5)
@@ -115,7 +132,9 @@ def test_build_model_rejects_unknown() -> None:
 def _gnn(residual: bool = False, depth: int = 3) -> tuple[torch.nn.Module, GraphBatch]:
     torch.manual_seed(0)
     b = graph_batch(SMILES)
-    hp = default_hparams("gnn", {"hidden": 16, "head_hidden": 8, "depth": depth, "residual": residual})
+    hp = default_hparams(
+        "gnn", {"hidden": 16, "head_hidden": 8, "depth": depth, "residual": residual}
+    )
     hp.update(atom_dim=b.x.shape[1], bond_dim=b.edge_attr.shape[1], n_tasks=2)
     return build_model(hp).eval(), b
 
@@ -141,7 +160,9 @@ def test_gnn_residual_differs_and_embeds_every_layer() -> None:
     plain, b = _gnn(False, depth=8)
     deep, _ = _gnn(True, depth=8)
     assert len(deep.embed(b)) == 9
-    assert deep.state_dict().keys() == plain.state_dict().keys()  # same weights, only the wiring differs
+    assert (
+        deep.state_dict().keys() == plain.state_dict().keys()
+    )  # same weights, only the wiring differs
     deep.load_state_dict(plain.state_dict())
     assert not torch.allclose(deep(b), plain(b))
     assert torch.allclose(deep.embed(b)[1].atom, plain.embed(b)[1].atom)  # layer 1 has no skip
@@ -156,7 +177,9 @@ def test_snn_forward_ablated() -> None:
     assert torch.allclose(model.forward_ablated(x, {}), model(x))
     mean = model.embed(x)[1].mol.mean(0)
     out = model.forward_ablated(x, {1: (torch.arange(16), mean)})
-    assert torch.allclose(out, out[:1].expand_as(out), atol=1e-6)  # every unit of layer 1 fixed: one output
+    assert torch.allclose(
+        out, out[:1].expand_as(out), atol=1e-6
+    )  # every unit of layer 1 fixed: one output
 
 
 # Construction paths must agree bit for bit: the order in which modules are created decides the
@@ -167,7 +190,9 @@ GNN_CASES = [
     {"variant": "relu", "norm": "layer", "readout": "mean", "aggr": "add", "use_descriptors": True},
 ]
 SNN_CASES = [
-    {}, {"variant": "relu", "norm": "layer"}, {"min_feature_count": 3, "input_dropout": 0.0},
+    {},
+    {"variant": "relu", "norm": "layer"},
+    {"min_feature_count": 3, "input_dropout": 0.0},
 ]
 
 
@@ -186,9 +211,18 @@ def test_gnn_keyword_constructor_matches_from_hparams(overrides: dict) -> None:
     built = build_model(hp)
     torch.manual_seed(0)
     direct = GNN(
-        atom_dim=11, bond_dim=4, n_tasks=2, hidden=16, depth=3,
-        mol_dim=5 if hp["use_descriptors"] else 0, variant=hp["variant"], aggr=hp["aggr"],
-        readout=hp["readout"], residual=hp["residual"], dropout=hp["dropout"], head_hidden=8,
+        atom_dim=11,
+        bond_dim=4,
+        n_tasks=2,
+        hidden=16,
+        depth=3,
+        mol_dim=5 if hp["use_descriptors"] else 0,
+        variant=hp["variant"],
+        aggr=hp["aggr"],
+        readout=hp["readout"],
+        residual=hp["residual"],
+        dropout=hp["dropout"],
+        head_hidden=8,
         norm=hp["norm"],
     )
     assert isinstance(built, GNN)
@@ -203,8 +237,15 @@ def test_snn_keyword_constructor_matches_from_hparams(overrides: dict) -> None:
     built = build_model(hp)
     torch.manual_seed(0)
     direct = SNN(
-        in_dim=40, n_tasks=3, hidden=32, depth=3, n_log=30, variant=hp["variant"],
-        dropout=hp["dropout"], input_dropout=hp["input_dropout"], norm=hp["norm"],
+        in_dim=40,
+        n_tasks=3,
+        hidden=32,
+        depth=3,
+        n_log=30,
+        variant=hp["variant"],
+        dropout=hp["dropout"],
+        input_dropout=hp["input_dropout"],
+        norm=hp["norm"],
         min_feature_count=hp["min_feature_count"],
     )
     assert isinstance(built, SNN)
@@ -213,8 +254,10 @@ def test_snn_keyword_constructor_matches_from_hparams(overrides: dict) -> None:
 
 @pytest.mark.parametrize("kind", ["gnn", "snn"])
 def test_training_settings_do_not_change_the_model(kind: str) -> None:
-    dims = {"gnn": {"atom_dim": 9, "bond_dim": 3, "n_tasks": 2},
-            "snn": {"in_dim": 12, "n_log": 8, "n_tasks": 2}}[kind]
+    dims = {
+        "gnn": {"atom_dim": 9, "bond_dim": 3, "n_tasks": 2},
+        "snn": {"in_dim": 12, "n_log": 8, "n_tasks": 2},
+    }[kind]
     hp = {**default_hparams(kind, {"hidden": 16, "depth": 2}), **dims}
     architecture, training = split_hparams(hp)
     assert set(training) == TRAINING_KEYS and {**architecture, **training} == hp

@@ -1,6 +1,5 @@
 """Shared real-molecule fixtures for probing tests."""
 
-
 import numpy as np
 import pandas as pd
 import pytest

@@ -60,9 +60,11 @@ def test_peak_layers_from_probe_table():
                 rows.append((concept, family, "atom", layer, network, auc))
     probes = pd.DataFrame(rows, columns=["concept", "family", "level", "layer", "network", "auc"])
     selectivity = hierarchy.selectivity_table(probes)
-    assert len(selectivity) == 8  # one row per (concept, level, layer): no cross product of families
+    assert (
+        len(selectivity) == 8
+    )  # one row per (concept, level, layer): no cross product of families
     peaks = hierarchy.peak_layers(selectivity)
-    assert dict(zip(peaks.concept, peaks.peak_layer)) == {"a": 1, "b": 3}
+    assert dict(zip(peaks.concept, peaks.peak_layer, strict=False)) == {"a": 1, "b": 3}
     assert np.allclose(peaks.peak_selectivity, 0.3)
 
 
@@ -79,16 +81,25 @@ def test_family_top_units_pick_units_that_fire_on_the_concept(esol_mols, rng):
     concepts = interaction_centers.concept_labels(esol_mols[:100], level="atom")
     aromatic = concepts.column("Aromatic").astype(float)
     layer = rng.normal(size=(len(aromatic), 6))
-    layer[:, 2] = -aromatic + 0.01 * rng.normal(size=len(aromatic))  # perfect, but LOW on aromatic atoms
+    layer[:, 2] = -aromatic + 0.01 * rng.normal(
+        size=len(aromatic)
+    )  # perfect, but LOW on aromatic atoms
     layer[:, 4] = aromatic + 0.3 * rng.normal(size=len(aromatic))  # noisier, HIGH on aromatic atoms
     top = neurons.family_top_units([layer, layer], concepts)
     assert len(top) == 1
     row = top.iloc[0]
-    assert (row.family, row.layer, row.unit, row.concept) == ("interaction_center", 1, 4, "Aromatic") and row.auc > 0.9
+    assert (row.family, row.layer, row.unit, row.concept) == (
+        "interaction_center",
+        1,
+        4,
+        "Aromatic",
+    ) and row.auc > 0.9
     aucs = neurons.layer_aucs([layer, layer], concepts)
     pd.testing.assert_frame_equal(neurons.family_top_units(None, concepts, aucs=aucs), top)
     table, _ = neurons.neuron_table([layer, layer], concepts, network="trained", aucs=aucs)
-    pd.testing.assert_frame_equal(table, neurons.neuron_table([layer, layer], concepts, network="trained")[0])
+    pd.testing.assert_frame_equal(
+        table, neurons.neuron_table([layer, layer], concepts, network="trained")[0]
+    )
 
 
 def test_pick_examples_half_highest_then_concept_carriers_one_per_scaffold():
@@ -98,7 +109,14 @@ def test_pick_examples_half_highest_then_concept_carriers_one_per_scaffold():
     carriers = np.array([False, False, False, False, True, True, True, True])
     picked = neurons.pick_examples(scores, groups, n_atoms, n=4, max_atoms=40, carriers=carriers)
     # 0 and 2 (1 shares 0's scaffold), then the best carriers 4 and 5 (6 has no score, 7 is too large)
-    assert picked == [(0, "highest"), (2, "highest"), (4, "highest_with_concept"), (5, "highest_with_concept")]
-    few = neurons.pick_examples(scores, groups, n_atoms, n=4, max_atoms=40, carriers=np.zeros(8, dtype=bool))
+    assert picked == [
+        (0, "highest"),
+        (2, "highest"),
+        (4, "highest_with_concept"),
+        (5, "highest_with_concept"),
+    ]
+    few = neurons.pick_examples(
+        scores, groups, n_atoms, n=4, max_atoms=40, carriers=np.zeros(8, dtype=bool)
+    )
     assert few == [(0, "highest"), (2, "highest"), (3, "highest"), (4, "highest")]  # topped up
     assert neurons.pick_examples(scores, groups, n_atoms, n=2) == [(0, "highest"), (2, "highest")]

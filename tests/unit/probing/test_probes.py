@@ -18,7 +18,9 @@ def atom_concepts(esol_mols):
 
 @pytest.fixture(scope="module")
 def split(esol_mols, atom_concepts):
-    is_test_mol = probes.split_molecules(probes.scaffold_groups(esol_mols), test_fraction=0.3, seed=0)
+    is_test_mol = probes.split_molecules(
+        probes.scaffold_groups(esol_mols), test_fraction=0.3, seed=0
+    )
     return is_test_mol, is_test_mol[atom_concepts.item_mol]
 
 
@@ -32,7 +34,9 @@ def test_split_keeps_scaffolds_and_molecules_together(esol_mols, atom_concepts, 
     assert not train_mols & test_mols and test_mols and train_mols
     atom_split = np.arange(len(is_test_item)) % 2 == 0  # splitting atoms, not molecules
     with pytest.raises(ValueError, match="both sides"):
-        probes.probe_layers([np.zeros((len(is_test_item), 2))], atom_concepts, atom_split, network="trained")
+        probes.probe_layers(
+            [np.zeros((len(is_test_item), 2))], atom_concepts, atom_split, network="trained"
+        )
 
 
 def test_planted_dimension_gives_auc_near_one_and_noise_near_half(atom_concepts, split, rng):
@@ -41,8 +45,13 @@ def test_planted_dimension_gives_auc_near_one_and_noise_near_half(atom_concepts,
     noise = rng.normal(size=(n, 16))
     planted = noise.copy()
     planted[:, 3] = atom_concepts.values[:, atom_concepts.names.index("Aromatic")]
-    table = probes.probe_layers([noise, planted], atom_concepts.select([atom_concepts.names.index("Aromatic")]),
-                                is_test_item, network="trained", n_boot=300)
+    table = probes.probe_layers(
+        [noise, planted],
+        atom_concepts.select([atom_concepts.names.index("Aromatic")]),
+        is_test_item,
+        network="trained",
+        n_boot=300,
+    )
     noise_row, planted_row = table.iloc[0], table.iloc[1]
     assert planted_row.auc > 0.99
     assert noise_row.ci_low < 0.5 < noise_row.ci_high
@@ -57,9 +66,13 @@ def test_control_task_is_near_chance_on_a_planted_representation(atom_concepts, 
     concepts = atom_concepts.select(keep)
     representation = concepts.values.astype(float)  # the true labels, perfectly decodable
     control = probes.control_task_concepts(concepts, seed=0)
-    table = probes.probe_layers([representation], control, is_test_item, network="control_task", n_boot=300)
+    table = probes.probe_layers(
+        [representation], control, is_test_item, network="control_task", n_boot=300
+    )
     assert (table.auc.sub(0.5).abs() < 0.1).all(), table
-    trained = probes.probe_layers([representation], concepts, is_test_item, network="trained", n_boot=50)
+    trained = probes.probe_layers(
+        [representation], concepts, is_test_item, network="trained", n_boot=50
+    )
     assert (trained.auc > 0.99).all()
 
 
@@ -92,8 +105,16 @@ def test_bootstrap_auc_equals_weighted_auc(rng):
 
 def test_batched_probes_match_sklearn(rng):
     x = rng.normal(size=(300, 10))
-    y = np.stack([x[:, 0] + rng.normal(size=300) > 0, x[:, 1] - x[:, 2] + rng.normal(size=300) > 1], axis=1)
-    ours = probes.fit_probes_batched(x, y, x, C=0.1, tol=1e-9, max_iter=2000)  # same objective, converged
+    y = np.stack(
+        [x[:, 0] + rng.normal(size=300) > 0, x[:, 1] - x[:, 2] + rng.normal(size=300) > 1], axis=1
+    )
+    ours = probes.fit_probes_batched(
+        x, y, x, C=0.1, tol=1e-9, max_iter=2000
+    )  # same objective, converged
     for c in range(2):
-        ref = LogisticRegression(C=0.1, tol=1e-10, max_iter=10_000).fit(x, y[:, c]).decision_function(x)
+        ref = (
+            LogisticRegression(C=0.1, tol=1e-10, max_iter=10_000)
+            .fit(x, y[:, c])
+            .decision_function(x)
+        )
         np.testing.assert_allclose(ours[:, c], ref, atol=2e-3)  # float32 L-BFGS

@@ -17,8 +17,12 @@ def test_parse_config_from_json_text_json_file_and_yaml_file(tmp_path):
     config = {"results": "out", "datasets": {"a": {"task": "regression", "targets": ["y"]}}}
     assert parse_config(json.dumps(config)) == config
     (tmp_path / "c.json").write_text(json.dumps(config))
-    (tmp_path / "c.yaml").write_text("results: out\ndatasets:\n  a: {task: regression, targets: [y]}\n")
-    assert parse_config(str(tmp_path / "c.json")) == config == parse_config(str(tmp_path / "c.yaml"))
+    (tmp_path / "c.yaml").write_text(
+        "results: out\ndatasets:\n  a: {task: regression, targets: [y]}\n"
+    )
+    assert (
+        parse_config(str(tmp_path / "c.json")) == config == parse_config(str(tmp_path / "c.yaml"))
+    )
 
 
 def test_readers_return_none_for_missing_or_broken_files(tmp_path):
@@ -31,8 +35,16 @@ def test_readers_return_none_for_missing_or_broken_files(tmp_path):
 
 
 def test_model_names_configured_first_then_found_once():
-    config = {"model": {"models": ["snn", "gnn"]}, "datasets": {"a": {}, "b": {"model": {"models": ["rf_ecfp"]}}}}
-    assert model_names(config, "a", ["gnn", "rf_ecfp", "custom", "rf_ecfp"]) == ["snn", "gnn", "rf_ecfp", "custom"]
+    config = {
+        "model": {"models": ["snn", "gnn"]},
+        "datasets": {"a": {}, "b": {"model": {"models": ["rf_ecfp"]}}},
+    }
+    assert model_names(config, "a", ["gnn", "rf_ecfp", "custom", "rf_ecfp"]) == [
+        "snn",
+        "gnn",
+        "rf_ecfp",
+        "custom",
+    ]
     assert model_names(config, "b", ["gnn"]) == ["rf_ecfp", "gnn"]
     assert model_names({}, "a", ["snn", "gnn", "gnn"]) == ["gnn", "snn"]
 

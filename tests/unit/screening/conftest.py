@@ -1,6 +1,5 @@
 """Real-molecule fixtures for the screening tests."""
 
-
 import pandas as pd
 import pytest
 
@@ -12,7 +11,11 @@ def bace_head() -> pd.DataFrame:
     """First 120 BACE compounds: ``id``, ``smiles``, ``Class``."""
     frame = pd.read_csv(DATA / "bace.csv.gz", nrows=120)
     return pd.DataFrame(
-        {"id": [f"bace{i:04d}" for i in range(len(frame))], "smiles": frame["mol"], "Class": frame["Class"]}
+        {
+            "id": [f"bace{i:04d}" for i in range(len(frame))],
+            "smiles": frame["mol"],
+            "Class": frame["Class"],
+        }
     )
 
 
@@ -21,6 +24,9 @@ def esol_head() -> pd.DataFrame:
     """First 80 ESOL compounds: ``id``, ``smiles``, ``log_solubility``."""
     frame = pd.read_csv(DATA / "esol_delaney.csv.gz", nrows=80)
     return pd.DataFrame(
-        {"id": [f"esol{i:03d}" for i in range(len(frame))], "smiles": frame["smiles"],
-         "log_solubility": frame["log_solubility"]}
+        {
+            "id": [f"esol{i:03d}" for i in range(len(frame))],
+            "smiles": frame["smiles"],
+            "log_solubility": frame["log_solubility"],
+        }
     )

@@ -33,7 +33,10 @@ def test_pains_compound_flagged_and_kept():
 
 def test_alert_free_and_quinone():
     assert structural_alerts(Chem.MolFromSmiles("c1ccccc1CCN")) == []
-    assert any(a.startswith("PAINS") or "quinone" in a.lower() for a in structural_alerts(Chem.MolFromSmiles("O=C1C=CC(=O)C=C1")))
+    assert any(
+        a.startswith("PAINS") or "quinone" in a.lower()
+        for a in structural_alerts(Chem.MolFromSmiles("O=C1C=CC(=O)C=C1"))
+    )
     assert count_alerts(pd.Series(["", "a;b", None])).tolist() == [0, 2, 0]
 
 
@@ -83,8 +86,12 @@ def test_parallel_paths_match_serial(bace_head, esol_head):
         properties_from_smiles,
     )
 
-    smiles = esol_head["smiles"].tolist()[:30] + [RHODANINE_CATECHOL] + bace_head["smiles"].tolist()[:10]
+    smiles = (
+        esol_head["smiles"].tolist()[:30] + [RHODANINE_CATECHOL] + bace_head["smiles"].tolist()[:10]
+    )
     mols = [Chem.MolFromSmiles(s) for s in smiles]
     assert alerts_from_smiles(smiles, threads=2) == alerts_column(mols)
     assert any(alerts_column(mols))
-    pd.testing.assert_frame_equal(properties_from_smiles(smiles, threads=2, chunk=10), properties_frame(mols))
+    pd.testing.assert_frame_equal(
+        properties_from_smiles(smiles, threads=2, chunk=10), properties_frame(mols)
+    )

@@ -13,7 +13,9 @@ from drugnet.screening.desirability import (
 
 TASKS = {
     "bace": TaskInfo("classification", ("Class",)),
-    "esol": TaskInfo("regression", ("log_solubility",), {"log_solubility": -3.0}, {"log_solubility": 2.0}),
+    "esol": TaskInfo(
+        "regression", ("log_solubility",), {"log_solubility": -3.0}, {"log_solubility": 2.0}
+    ),
     "tox": TaskInfo("classification", ("NR-AR", "SR-p53")),
 }
 
@@ -46,7 +48,7 @@ def test_rank_frame_weighted_geometric_mean_and_tie_order():
         "c2": math.sqrt(0.5 * sigmoid(1.0)),
         "c4": math.sqrt(0.2 * sigmoid(-1.0)),
     }
-    got = dict(zip(ranked["id"], ranked["score"]))
+    got = dict(zip(ranked["id"], ranked["score"], strict=False))
     for key, value in expected.items():
         assert got[key] == pytest.approx(value, rel=1e-12)
     assert list(ranked.columns[:3]) == ["rank", "id", "score"]
@@ -58,13 +60,15 @@ def test_minimize_and_weights():
         {"dataset": "esol", "target": "log_solubility", "direction": "maximize", "weight": 1.0},
     ]
     ranked = rank_frame(five_compounds(), objectives, TASKS)
-    got = dict(zip(ranked["id"], ranked["score"]))
+    got = dict(zip(ranked["id"], ranked["score"], strict=False))
     assert got["c4"] == pytest.approx((0.8**3 * sigmoid(-1.0)) ** 0.25)
     assert ranked["id"].iloc[0] == "c4"
 
 
 def test_target_all_splits_weight_over_tasks():
-    columns = expand_objectives([{"dataset": "tox", "target": "all", "direction": "minimize", "weight": 0.5}], TASKS)
+    columns = expand_objectives(
+        [{"dataset": "tox", "target": "all", "direction": "minimize", "weight": 0.5}], TASKS
+    )
     assert [c.column for c in columns] == ["tox.NR-AR", "tox.SR-p53"]
     assert [c.weight for c in columns] == [0.25, 0.25]
     frame = pd.DataFrame({"id": ["a"], "tox.NR-AR": [0.2], "tox.SR-p53": [0.6]})
@@ -72,7 +76,9 @@ def test_target_all_splits_weight_over_tasks():
 
 
 def test_zero_desirability_is_floored_not_minus_inf():
-    columns = expand_objectives([{"dataset": "bace", "target": "Class", "direction": "maximize"}], TASKS)
+    columns = expand_objectives(
+        [{"dataset": "bace", "target": "Class", "direction": "maximize"}], TASKS
+    )
     score = combined_score(pd.DataFrame({"bace.Class": [0.0, 1.0]}), columns)
     assert np.all(np.isfinite(score)) and score[0] < score[1]
 

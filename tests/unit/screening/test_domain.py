@@ -10,7 +10,10 @@ from drugnet.screening.domain import DEFAULT_AD_THRESHOLD, domain_columns
 def rdkit_reference(query_smiles, train_smiles):
     gen = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
     train = [gen.GetFingerprint(Chem.MolFromSmiles(s)) for s in train_smiles]
-    sims = [DataStructs.BulkTanimotoSimilarity(gen.GetFingerprint(Chem.MolFromSmiles(s)), train) for s in query_smiles]
+    sims = [
+        DataStructs.BulkTanimotoSimilarity(gen.GetFingerprint(Chem.MolFromSmiles(s)), train)
+        for s in query_smiles
+    ]
     return np.array([max(s) for s in sims]), np.array([int(np.argmax(s)) for s in sims])
 
 

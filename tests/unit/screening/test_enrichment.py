@@ -23,9 +23,9 @@ def bedroc_closed_form(ranks: list[int], n: int, alpha: float) -> float:
     rie = sum(math.exp(-alpha * r / n) for r in ranks) / (
         ra * (1 - math.exp(-alpha)) / (math.exp(alpha / n) - 1)
     )
-    return rie * ra * math.sinh(alpha / 2) / (math.cosh(alpha / 2) - math.cosh(alpha / 2 - alpha * ra)) + 1 / (
-        1 - math.exp(alpha * (1 - ra))
-    )
+    return rie * ra * math.sinh(alpha / 2) / (
+        math.cosh(alpha / 2) - math.cosh(alpha / 2 - alpha * ra)
+    ) + 1 / (1 - math.exp(alpha * (1 - ra)))
 
 
 def test_metrics_on_hand_computed_ranking():
@@ -43,7 +43,9 @@ def test_metrics_on_hand_computed_ranking():
 
 def test_enrichment_factor_rounds_top_count_up():
     assert enrichment_factor(SCORES, LABELS, 0.2) == pytest.approx((1 / 2) / (3 / 10))
-    assert enrichment_factor(SCORES, LABELS, 0.25) == pytest.approx((2 / 3) / (3 / 10))  # ceil(2.5) = 3
+    assert enrichment_factor(SCORES, LABELS, 0.25) == pytest.approx(
+        (2 / 3) / (3 / 10)
+    )  # ceil(2.5) = 3
 
 
 def test_perfect_ranking_bedroc_is_one_and_missing_labels_dropped():

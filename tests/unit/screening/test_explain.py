@@ -41,12 +41,20 @@ def _complete(total: float, delta: float) -> bool:
     return abs(total - delta) <= 1e-4 + 0.02 * abs(delta)
 
 
-def _train(frame: pd.DataFrame, target: str, kind: str, task: str, overrides: dict, n_members: int = 2):
+def _train(
+    frame: pd.DataFrame, target: str, kind: str, task: str, overrides: dict, n_members: int = 2
+):
     torch.set_num_threads(1)
     smiles = frame["smiles"].tolist()
     store = store_from_smiles(smiles, {}, n_jobs=1)
-    data = Dataset([str(i) for i in range(len(smiles))], smiles, [target],
-                   frame[[target]].to_numpy(np.float32), store, np.array(["train"] * len(smiles)))
+    data = Dataset(
+        [str(i) for i in range(len(smiles))],
+        smiles,
+        [target],
+        frame[[target]].to_numpy(np.float32),
+        store,
+        np.array(["train"] * len(smiles)),
+    )
     return train_ensemble(data, kind, task, overrides, n_members=n_members, threads=1)[0]
 
 
@@ -61,11 +69,21 @@ def models(tmp_path_factory, bace_head, esol_head):
     """``bace``: GNN classifier (2 members); ``esol``: SNN regressor with descriptors; ``rf``: rf_ecfp."""
     root = tmp_path_factory.mktemp("explain_models")
     gnn = _train(bace_head.iloc[:40], "Class", "gnn", "classification", TINY)
-    snn = _train(esol_head.iloc[:60], "log_solubility", "snn", "regression",
-                 {**TINY, "hidden": 32, "min_feature_count": 2})
-    rf = _train(bace_head.iloc[:40], "Class", "rf_ecfp", "classification", {"n_estimators": 5}, n_members=1)
-    return {"bace": _dataset_model("bace", gnn, root / "bace"), "esol": _dataset_model("esol", snn, root / "esol"),
-            "rf": _dataset_model("rf", rf, root / "rf")}
+    snn = _train(
+        esol_head.iloc[:60],
+        "log_solubility",
+        "snn",
+        "regression",
+        {**TINY, "hidden": 32, "min_feature_count": 2},
+    )
+    rf = _train(
+        bace_head.iloc[:40], "Class", "rf_ecfp", "classification", {"n_estimators": 5}, n_members=1
+    )
+    return {
+        "bace": _dataset_model("bace", gnn, root / "bace"),
+        "esol": _dataset_model("esol", snn, root / "esol"),
+        "rf": _dataset_model("rf", rf, root / "rf"),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -74,12 +92,12 @@ def ensembles(models):
 
 
 LIBRARY = [  # real drugs (DrugCentral-like), none in the training rows
-    "CC(=O)Oc1ccccc1C(=O)O",                       # aspirin
-    "CC(C)Cc1ccc(C(C)C(=O)O)cc1",                  # ibuprofen
-    "CN1C(=O)CN=C(c2ccccc2)c2cc(Cl)ccc21",          # diazepam
-    "CC(C)NCC(O)COc1cccc2ccccc12",                 # propranolol
-    "Cn1cnc2c1c(=O)n(C)c(=O)n2C",                  # caffeine
-    "O=C(O)c1ccccc1O",                             # salicylic acid
+    "CC(=O)Oc1ccccc1C(=O)O",  # aspirin
+    "CC(C)Cc1ccc(C(C)C(=O)O)cc1",  # ibuprofen
+    "CN1C(=O)CN=C(c2ccccc2)c2cc(Cl)ccc21",  # diazepam
+    "CC(C)NCC(O)COc1cccc2ccccc12",  # propranolol
+    "Cn1cnc2c1c(=O)n(C)c(=O)n2C",  # caffeine
+    "O=C(O)c1ccccc1O",  # salicylic acid
 ]
 
 BACE = {"dataset": "bace", "target": "Class", "direction": "maximize", "weight": 1.0}
@@ -110,7 +128,9 @@ def _snn_endpoints(ensemble, smiles):
     with torch.no_grad():
         for member in ensemble.members:
             n_log = member.n_count_inputs
-            raw0 = torch.cat([torch.zeros(n_log), member.scaler.mean[n_log:]]).expand(len(smiles), -1)
+            raw0 = torch.cat([torch.zeros(n_log), member.scaler.mean[n_log:]]).expand(
+                len(smiles), -1
+            )
             outs.append(member(raw0) * ensemble.target_std[0] + ensemble.target_mean[0])
     return mean, torch.stack(outs).mean(0).numpy()
 
@@ -122,10 +142,12 @@ def test_gnn_attributions_are_complete_with_zero_atom_baseline(models, ensembles
     default = attribute_score(LIBRARY, columns, mean, {"bace": ensembles["bace"]})
     s1 = combined_score(pd.DataFrame({"bace.Class": mean[:, 0]}), columns)
     s0 = combined_score(pd.DataFrame({"bace.Class": base[:, 0]}), columns)
-    for a, d, smi, hi, lo in zip(atts, default, LIBRARY, s1, s0):
+    for a, d, smi, hi, lo in zip(atts, default, LIBRARY, s1, s0, strict=False):
         assert len(a.atoms) == Chem.MolFromSmiles(smi).GetNumAtoms()
         assert a.descriptors == 0.0
-        assert a.score == pytest.approx(hi, abs=1e-5) and a.baseline_score == pytest.approx(lo, abs=1e-5)
+        assert a.score == pytest.approx(hi, abs=1e-5) and a.baseline_score == pytest.approx(
+            lo, abs=1e-5
+        )
         assert _complete(a.total, hi - lo), (a.total, hi - lo)
         assert np.abs(a.atoms).max() > 1e-5  # not trivially zero
         assert abs(d.total - (hi - lo)) < 1e-3  # default (adaptive, 16 nodes) is close too
@@ -137,8 +159,10 @@ def test_snn_attributions_are_complete_and_map_bits_to_atoms(models, ensembles):
     atts = attribute_score(LIBRARY, columns, mean, {"esol": ensembles["esol"]}, **CONVERGED)
     s1 = combined_score(pd.DataFrame({"esol.log_solubility": mean[:, 0]}), columns)
     s0 = combined_score(pd.DataFrame({"esol.log_solubility": base[:, 0]}), columns)
-    for a, hi, lo in zip(atts, s1, s0):
-        assert a.score == pytest.approx(hi, abs=1e-5) and a.baseline_score == pytest.approx(lo, abs=1e-5)
+    for a, hi, lo in zip(atts, s1, s0, strict=False):
+        assert a.score == pytest.approx(hi, abs=1e-5) and a.baseline_score == pytest.approx(
+            lo, abs=1e-5
+        )
         assert _complete(a.total, hi - lo), (a.total, hi - lo)
         assert a.descriptors != 0.0 and np.abs(a.atoms).max() > 0
 
@@ -149,11 +173,17 @@ def test_joint_score_of_two_objectives_is_complete(models, ensembles):
     columns = _columns([BACE, ESOL], models)
     bace, bace0 = _gnn_endpoints(ensembles["bace"], LIBRARY)
     esol, esol0 = _snn_endpoints(ensembles["esol"], LIBRARY)
-    s1 = combined_score(pd.DataFrame({"bace.Class": bace[:, 0], "esol.log_solubility": esol[:, 0]}), columns)
-    s0 = combined_score(pd.DataFrame({"bace.Class": bace0[:, 0], "esol.log_solubility": esol0[:, 0]}), columns)
+    s1 = combined_score(
+        pd.DataFrame({"bace.Class": bace[:, 0], "esol.log_solubility": esol[:, 0]}), columns
+    )
+    s0 = combined_score(
+        pd.DataFrame({"bace.Class": bace0[:, 0], "esol.log_solubility": esol0[:, 0]}), columns
+    )
     atts = attribute_score(LIBRARY, columns, np.column_stack([bace, esol]), ensembles, **CONVERGED)
-    for a, hi, lo in zip(atts, s1, s0):
-        assert a.score == pytest.approx(hi, abs=1e-5) and a.baseline_score == pytest.approx(lo, abs=1e-5)
+    for a, hi, lo in zip(atts, s1, s0, strict=False):
+        assert a.score == pytest.approx(hi, abs=1e-5) and a.baseline_score == pytest.approx(
+            lo, abs=1e-5
+        )
         assert _complete(a.total, hi - lo), (a.total, hi - lo)
 
 
@@ -165,14 +195,16 @@ def test_batched_attributions_equal_one_molecule_at_a_time(models, ensembles, mo
     bace, _ = _gnn_endpoints(ensembles["bace"], LIBRARY)
     esol, _ = _snn_endpoints(ensembles["esol"], LIBRARY)
     values = np.column_stack([bace, esol])
-    alone = [attribute_score([smi], columns, values[i : i + 1], ensembles)[0]
-             for i, smi in enumerate(LIBRARY)]
+    alone = [
+        attribute_score([smi], columns, values[i : i + 1], ensembles)[0]
+        for i, smi in enumerate(LIBRARY)
+    ]
     together = attribute_score(LIBRARY, columns, values, ensembles)
     monkeypatch.setattr(quadrature, "NODE_BUDGET", 800)  # a few molecules per chunk
     chunked = attribute_score(LIBRARY, columns, values, ensembles)
     n_atoms = np.array([Chem.MolFromSmiles(s).GetNumAtoms() for s in LIBRARY])
     assert len(molecule_chunks(n_atoms, 16)) > 1
-    for one, batch, split in zip(alone, together, chunked):
+    for one, batch, split in zip(alone, together, chunked, strict=False):
         scale = np.abs(one.atoms).max()
         assert scale > 0
         for other in (batch, split):
@@ -188,17 +220,22 @@ def test_rf_objective_is_held_constant(models, ensembles):
     columns = _columns([{**BACE, "weight": 3.0}, rf_col], models)
     mean, base = _gnn_endpoints(ensembles["bace"], LIBRARY)
     fixed = np.full((len(LIBRARY), 1), 0.25)
-    atts = attribute_score(LIBRARY, columns, np.column_stack([mean, fixed]),
-                           {"bace": ensembles["bace"]}, **CONVERGED)
-    for a, hi, lo in zip(atts, mean[:, 0], base[:, 0]):
+    atts = attribute_score(
+        LIBRARY, columns, np.column_stack([mean, fixed]), {"bace": ensembles["bace"]}, **CONVERGED
+    )
+    for a, hi, lo in zip(atts, mean[:, 0], base[:, 0], strict=False):
         s1, s0 = float(hi) ** 0.75 * 0.25**0.25, float(lo) ** 0.75 * 0.25**0.25
-        assert a.score == pytest.approx(s1, abs=1e-5) and a.baseline_score == pytest.approx(s0, abs=1e-5)
+        assert a.score == pytest.approx(s1, abs=1e-5) and a.baseline_score == pytest.approx(
+            s0, abs=1e-5
+        )
         assert _complete(a.total, s1 - s0), (a.total, s1 - s0)
 
 
 def _frame(models, smiles, objectives, index=None):
     store = store_from_smiles(smiles, {}, n_jobs=1)
-    frame = pd.DataFrame({"id": [f"m{i}" for i in range(len(smiles))], "smiles": smiles}, index=index)
+    frame = pd.DataFrame(
+        {"id": [f"m{i}" for i in range(len(smiles))], "smiles": smiles}, index=index
+    )
     from drugnet.inference.checkpoint import load_model_dir
 
     for dataset in {o["dataset"] for o in objectives}:
@@ -217,7 +254,9 @@ def test_explain_frame_formats_indices_and_determinism(models):
     chosen = [models["bace"], models["esol"]]
     first = explain_frame(frame, campaign, chosen, threads=1, steps=8)
     second = explain_frame(frame, campaign, chosen, threads=1, steps=8)
-    assert list(first.columns) == ["explanation", "explanation_atoms"] and list(first.index) == index
+    assert (
+        list(first.columns) == ["explanation", "explanation_atoms"] and list(first.index) == index
+    )
     assert first.equals(second)  # byte-identical strings
     assert first.loc[99].tolist() == ["", ""]
     for i, row in first.drop(index=99).iterrows():
@@ -250,8 +289,20 @@ def test_rf_ecfp_only_campaign_gives_empty_strings_and_warns(models, caplog):
     assert (out["explanation_atoms"] != "").all()
 
 
-ACID_SCAFFOLDS = ["c1ccccc1", "CCCC", "C1CCCCC1", "c1ccncc1", "CC(C)C", "c1ccc2ccccc2c1",
-                  "c1ccc(OC)cc1", "c1ccc(Cl)cc1", "C1CCOCC1", "c1ccsc1", "CCN(CC)CC", "c1ccc(C)cc1"]
+ACID_SCAFFOLDS = [
+    "c1ccccc1",
+    "CCCC",
+    "C1CCCCC1",
+    "c1ccncc1",
+    "CC(C)C",
+    "c1ccc2ccccc2c1",
+    "c1ccc(OC)cc1",
+    "c1ccc(Cl)cc1",
+    "C1CCOCC1",
+    "c1ccsc1",
+    "CCN(CC)CC",
+    "c1ccc(C)cc1",
+]
 
 
 def test_score_driven_by_carboxylic_acid_puts_the_acid_on_top(tmp_path):
@@ -262,9 +313,22 @@ def test_score_driven_by_carboxylic_acid_puts_the_acid_on_top(tmp_path):
         rows += [(p + r, 1.0) for p in ("OC(=O)", "OC(=O)C", "OC(=O)CC")]
         rows += [(p + r, 0.0) for p in ("COC(=O)", "NC(=O)", "CC(=O)", "OC", "O=C", "O", "OCC(=O)")]
     train = pd.DataFrame(rows, columns=["smiles", "acid"])
-    ens = _train(train, "acid", "gnn", "classification",
-                 {"epochs": 30, "hidden": 32, "depth": 2, "lr": 3e-3, "batch_size": 32, "dropout": 0.0, "patience": 100},
-                 n_members=1)
+    ens = _train(
+        train,
+        "acid",
+        "gnn",
+        "classification",
+        {
+            "epochs": 30,
+            "hidden": 32,
+            "depth": 2,
+            "lr": 3e-3,
+            "batch_size": 32,
+            "dropout": 0.0,
+            "patience": 100,
+        },
+        n_members=1,
+    )
     model = _dataset_model("acid", ens, tmp_path / "acid")
     tests = ["OC(=O)c1ccc(N)cc1", "CCOC(=O)CCC(=O)O", "CC(C)Cc1ccc(C(C)C(=O)O)cc1"]
     campaign = {"objectives": [{"dataset": "acid", "target": "acid"}]}
@@ -272,7 +336,9 @@ def test_score_driven_by_carboxylic_acid_puts_the_acid_on_top(tmp_path):
     assert (frame["acid.acid"] > 0.9).all()
     out = explain_frame(frame, campaign, [model], threads=1)
     acid = Chem.MolFromSmarts("[#6]C(=O)[OX2H1]")
-    for smi, text, atoms_text in zip(tests, out["explanation"], out["explanation_atoms"]):
+    for smi, text, atoms_text in zip(
+        tests, out["explanation"], out["explanation_atoms"], strict=False
+    ):
         group = {a for match in Chem.MolFromSmiles(smi).GetSubstructMatches(acid) for a in match}
         top = ENTRY_PATTERN.fullmatch(text.split("; ")[0])
         assert top["sign"] == "+" and not top["name"].startswith("atom ")
@@ -288,8 +354,12 @@ def test_describe_picks_specific_group_not_synonyms_and_reports_rest():
     text = describe(mol, phi, descriptors=-0.1)
     entries = text.split("; ")
     top = ENTRY_PATTERN.fullmatch(entries[0])
-    assert top["atoms"] == "0,1,2" and "carboxylic acid" in top["name"] and top["value"] == "+0.7500"
-    assert sum("carboxylic acid" in e or "NegIonizable" in e for e in entries) == 1  # synonyms suppressed
+    assert (
+        top["atoms"] == "0,1,2" and "carboxylic acid" in top["name"] and top["value"] == "+0.7500"
+    )
+    assert (
+        sum("carboxylic acid" in e or "NegIonizable" in e for e in entries) == 1
+    )  # synonyms suppressed
     assert entries[-1] == f"- {DESCRIPTOR_ENTRY} -0.1000"
     assert describe(mol, np.zeros(10)) == ""
     assert describe(mol, np.full(10, np.nan)) == ""
@@ -324,8 +394,13 @@ def test_bits_to_atoms_conserves_attribution():
 
 def test_adaptive_nodes_integrate_a_sharp_step():
     alpha = np.linspace(0.0, 1.0, 9)[:, None]
-    sharp = lambda a: 1.0 / (1.0 + np.exp(-60.0 * (a - 0.37)))
-    deriv = lambda a: 60.0 * sharp(a) * (1.0 - sharp(a))
+
+    def sharp(a):
+        return 1.0 / (1.0 + np.exp(-60.0 * (a - 0.37)))
+
+    def deriv(a):
+        return 60.0 * sharp(a) * (1.0 - sharp(a))
+
     nodes, weights = adaptive_nodes(sharp(alpha), 16)
     assert nodes.shape == (16, 1) and np.all((nodes > 0) & (nodes < 1))
     assert weights.sum() == pytest.approx(1.0)
@@ -335,15 +410,20 @@ def test_adaptive_nodes_integrate_a_sharp_step():
     uniform = float((deriv(u) * w).sum())
     assert abs(adaptive - exact) < 0.01 < abs(uniform - exact)
     flat_nodes, flat_weights = adaptive_nodes(np.zeros((9, 1)), 16)
-    assert flat_weights.sum() == pytest.approx(1.0) and np.all(np.diff(np.sort(flat_nodes[:, 0])) > 0)
+    assert flat_weights.sum() == pytest.approx(1.0) and np.all(
+        np.diff(np.sort(flat_nodes[:, 0])) > 0
+    )
 
 
 def test_empty_frame_and_missing_model_dir(models):
     campaign = {"objectives": [BACE]}
-    empty = explain_frame(pd.DataFrame(columns=["id", "smiles", "bace.Class"]), campaign,
-                          [models["bace"]])
+    empty = explain_frame(
+        pd.DataFrame(columns=["id", "smiles", "bace.Class"]), campaign, [models["bace"]]
+    )
     assert empty.empty and list(empty.columns) == ["explanation", "explanation_atoms"]
-    none = DatasetModel("bace", None, TaskInfo("classification", ("Class",)), [], [], pd.DataFrame())
+    none = DatasetModel(
+        "bace", None, TaskInfo("classification", ("Class",)), [], [], pd.DataFrame()
+    )
     one = pd.DataFrame({"id": ["a"], "smiles": ["CCO"], "bace.Class": [0.5]})
     out = explain_frame(one, campaign, [none])
     assert out.loc[0].tolist() == ["", ""]
@@ -358,8 +438,10 @@ def test_calibrated_shrunk_expected_score_is_what_is_explained(models, ensembles
     from drugnet.screening.properties import property_values
 
     ensemble = copy.copy(ensembles["bace"])
-    ensemble.calibration = {"map": {"tasks": [{"method": "platt", "a": 0.6, "b": 0.1}]},
-                            "shrinkage": {"beta": 30.0, "threshold": 0.4, "prevalence": [0.45]}}
+    ensemble.calibration = {
+        "map": {"tasks": [{"method": "platt", "a": 0.6, "b": 0.1}]},
+        "shrinkage": {"beta": 30.0, "threshold": 0.4, "prevalence": [0.45]},
+    }
     similarity = np.array([0.2, 0.5, 0.3, 0.8, 0.45, 0.1])
     store = store_from_smiles(LIBRARY, {}, n_jobs=1)
     mean, std = ensemble.predict(store, device="cpu", similarity=similarity)
@@ -369,8 +451,16 @@ def test_calibrated_shrunk_expected_score_is_what_is_explained(models, ensembles
     frame = pd.DataFrame({"bace.Class": mean[:, 0], "bace.Class.std": std[:, 0], "qed": qed})
     s1 = combined_score(frame, columns, "expected")
     values = np.column_stack([mean[:, 0], qed])
-    atts = attribute_score(LIBRARY, columns, values, {"bace": ensemble}, steps=128, grid=0,
-                              domain_weights={"bace": weights}, ranking="expected")
-    for a, hi in zip(atts, s1):
+    atts = attribute_score(
+        LIBRARY,
+        columns,
+        values,
+        {"bace": ensemble},
+        steps=128,
+        grid=0,
+        domain_weights={"bace": weights},
+        ranking="expected",
+    )
+    for a, hi in zip(atts, s1, strict=False):
         assert a.score == pytest.approx(hi, abs=1e-5)
         assert _complete(a.total, a.score - a.baseline_score), (a.total, a.score - a.baseline_score)

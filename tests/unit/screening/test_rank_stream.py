@@ -31,8 +31,14 @@ OUTPUTS = ("ranked.csv", "top.csv", "top.sdf", "enrichment.json")
 
 
 def model(train: pd.DataFrame) -> DatasetModel:
-    return DatasetModel("bace", None, TaskInfo("classification", ("Class",)), train["id"].tolist(),
-                        train["smiles"].tolist(), train[["Class"]].reset_index(drop=True))
+    return DatasetModel(
+        "bace",
+        None,
+        TaskInfo("classification", ("Class",)),
+        train["id"].tolist(),
+        train["smiles"].tolist(),
+        train[["Class"]].reset_index(drop=True),
+    )
 
 
 @pytest.fixture()
@@ -44,11 +50,18 @@ def predictions(bace_head) -> pd.DataFrame:
     values[13] = np.nan
     ids = [str(i) for i in range(8, 48)]  # "10" < "9" as strings
     ids[5], ids[21] = "b,with comma", 'q"uote'
-    frame = pd.DataFrame({
-        "id": ids, "smiles": rows["smiles"], "n_merged": 1, "bace.Class": values, "bace.Class.std": 0.01,
-        "ad_similarity": np.linspace(0, 1, 40), "nearest_train_id": [f"0{i:03d}" for i in range(40)],
-        "in_domain": np.arange(40) % 3 == 0,
-    })
+    frame = pd.DataFrame(
+        {
+            "id": ids,
+            "smiles": rows["smiles"],
+            "n_merged": 1,
+            "bace.Class": values,
+            "bace.Class.std": 0.01,
+            "ad_similarity": np.linspace(0, 1, 40),
+            "nearest_train_id": [f"0{i:03d}" for i in range(40)],
+            "in_domain": np.arange(40) % 3 == 0,
+        }
+    )
     frame.insert(3, "score", frame["bace.Class"])
     return frame
 
@@ -83,9 +96,11 @@ def in_memory_ranked(predictions: pd.DataFrame, campaign, models) -> pd.DataFram
 
 def test_rank_key_is_the_order_of_rank_frame(predictions):
     info = {"bace": TaskInfo("classification", ("Class",))}
-    reference = rank_frame(predictions.drop(columns="score"), CAMPAIGN["objectives"], info)["id"].tolist()
+    reference = rank_frame(predictions.drop(columns="score"), CAMPAIGN["objectives"], info)[
+        "id"
+    ].tolist()
     assert sort_by_rank(predictions)["id"].tolist() == reference
-    keys = [rank_key(s, i) for s, i in zip(predictions["score"], predictions["id"])]
+    keys = [rank_key(s, i) for s, i in zip(predictions["score"], predictions["id"], strict=False)]
     assert max(keys)[0] is True  # NaN last
     assert rank_key(0.5, "10") < rank_key(0.5, "9") < rank_key(0.4, "1")
 
@@ -99,8 +114,11 @@ def test_merged_shards_equal_in_memory_ranking(predictions, bace_head, tmp_path,
     streamed = (tmp_path / "out" / "ranked.csv").read_text()
     reference = in_memory_ranked(predictions, CAMPAIGN, models)
     assert streamed == reference.to_csv(index=False, lineterminator="\n")
-    disk = pd.read_csv(tmp_path / "out" / "ranked.csv", dtype={"id": str, "nearest_train_id": str},
-                       keep_default_na=False)
+    disk = pd.read_csv(
+        tmp_path / "out" / "ranked.csv",
+        dtype={"id": str, "nearest_train_id": str},
+        keep_default_na=False,
+    )
     assert disk["rank"].tolist() == list(range(1, 41))
     assert disk["nearest_train_id"].str.startswith("0").all()  # shard text is copied, not re-parsed
     assert (disk["cluster"] != "").sum() == CAMPAIGN["annotate_top"]
@@ -108,12 +126,16 @@ def test_merged_shards_equal_in_memory_ranking(predictions, bace_head, tmp_path,
     # top.csv holds the very lines of ranked.csv
     top_lines = (tmp_path / "out" / "top.csv").read_text().splitlines()
     ranked_lines = set(streamed.splitlines())
-    assert 0 < len(top_lines) - 1 <= CAMPAIGN["top_n"] and all(line in ranked_lines for line in top_lines)
+    assert 0 < len(top_lines) - 1 <= CAMPAIGN["top_n"] and all(
+        line in ranked_lines for line in top_lines
+    )
 
 
 def test_sharding_does_not_change_any_output(predictions, bace_head, tmp_path):
     models = [model(bace_head.iloc[:40])]
-    library = pd.DataFrame({"id": predictions["id"], "Class": bace_head["Class"].iloc[60:100].to_numpy()})
+    library = pd.DataFrame(
+        {"id": predictions["id"], "Class": bace_head["Class"].iloc[60:100].to_numpy()}
+    )
     texts = []
     for n_shards in (1, 5):
         (tmp_path / f"s{n_shards}").mkdir()
@@ -131,7 +153,9 @@ def test_enrichment_in_batches_equals_all_at_once(predictions, bace_head, tmp_pa
     labels = bace_head["Class"].iloc[60:100].to_numpy(dtype=float)
     labels[[2, 17, 30]] = np.nan  # unlabelled rows are ignored
     library = pd.DataFrame({"id": predictions["id"], "Class": labels})
-    rank_shards(write_sorted_shards(predictions, tmp_path, 3), CAMPAIGN, models, tmp_path / "out", library)
+    rank_shards(
+        write_sorted_shards(predictions, tmp_path, 3), CAMPAIGN, models, tmp_path / "out", library
+    )
     report = json.loads((tmp_path / "out" / "enrichment.json").read_text())
 
     ranked = sort_by_rank(predictions)  # reference: the former in-memory computation
@@ -143,7 +167,9 @@ def test_enrichment_in_batches_equals_all_at_once(predictions, bace_head, tmp_pa
         "similarity": enrichment_metrics(similarity_baseline_scores(query, train_fps, train_y), y),
         "rf_ecfp": enrichment_metrics(rf_ecfp_scores(query, train_fps, train_y, seed=0), y),
     }
-    expected = json.loads(json.dumps({**expected, "n": 36, "n_actives": expected["model"]["n_actives"]}))
+    expected = json.loads(
+        json.dumps({**expected, "n": 36, "n_actives": expected["model"]["n_actives"]})
+    )
     assert report == {"bace.Class": expected}
 
 
@@ -198,8 +224,16 @@ def test_score_job_in_runs_equals_one_sorted_table(bace_head, tmp_path):
     """A scoring job scores and sorts `run_rows` at a time, then merges its runs: same file as
     sorting the whole shard at once, and the runs do not change the prediction batches."""
     rows = bace_head.iloc[40:120].reset_index(drop=True)
-    library = pd.DataFrame({"id": [f"L{i:03d}" for i in range(len(rows))], "input_smiles": rows["smiles"],
-                            "smiles": rows["smiles"], "inchikey": "", "n_merged": 1, "merged_ids": ""})
+    library = pd.DataFrame(
+        {
+            "id": [f"L{i:03d}" for i in range(len(rows))],
+            "input_smiles": rows["smiles"],
+            "smiles": rows["smiles"],
+            "inchikey": "",
+            "n_merged": 1,
+            "merged_ids": "",
+        }
+    )
     lib_path = tmp_path / "standardized.csv"
     library.to_csv(lib_path, index=False)
     models = [model(bace_head.iloc[:40])]
@@ -208,8 +242,17 @@ def test_score_job_in_runs_equals_one_sorted_table(bace_head, tmp_path):
         texts = []
         for run_rows in (8, 24, 1000):
             out = tmp_path / f"shard{shard}_{run_rows}.csv"
-            score_shard_file(lib_path, out, CAMPAIGN, models, predictors, shard, n_shards, chunk_size=8,
-                             run_rows=run_rows)
+            score_shard_file(
+                lib_path,
+                out,
+                CAMPAIGN,
+                models,
+                predictors,
+                shard,
+                n_shards,
+                chunk_size=8,
+                run_rows=run_rows,
+            )
             texts.append(out.read_text())
         assert texts[0] == texts[1] == texts[2]
         whole = score_library(library, models, predictors, shard, n_shards, 8, campaign=CAMPAIGN)

@@ -24,14 +24,22 @@ def test_window_desirability_hand_checked():
     values = np.array([150.0, 200.0, 350.0, 500.0, 550.0, 600.0, 700.0, np.nan])
     d = window_desirability(values, (200.0, 500.0), 100.0)
     assert d.tolist() == [0.5, 1.0, 1.0, 1.0, 0.5, 0.0, 0.0, 0.0]
-    assert window_desirability(np.array([0.3, 0.5, 0.9]), (0.5, None), 0.2).tolist() == pytest.approx([0.0, 1.0, 1.0])
-    assert window_desirability(np.array([0.0, 1.0, 2.0]), (None, 0.0), 1.0).tolist() == [1.0, 0.0, 0.0]
+    assert window_desirability(
+        np.array([0.3, 0.5, 0.9]), (0.5, None), 0.2
+    ).tolist() == pytest.approx([0.0, 1.0, 1.0])
+    assert window_desirability(np.array([0.0, 1.0, 2.0]), (None, 0.0), 1.0).tolist() == [
+        1.0,
+        0.0,
+        0.0,
+    ]
 
 
 def test_property_values_of_real_molecules():
     # aspirin: MW 180.16, 1 donor, TPSA 63.6, one Brenk alert (phenol ester); ibuprofen: none
-    frame = property_values(["CC(=O)Oc1ccccc1C(=O)O", "CC(C)Cc1ccc(cc1)C(C)C(=O)O", "not a smiles"],
-                            ["mw", "hbd", "tpsa", "alerts", "qed"])
+    frame = property_values(
+        ["CC(=O)Oc1ccccc1C(=O)O", "CC(C)Cc1ccc(cc1)C(C)C(=O)O", "not a smiles"],
+        ["mw", "hbd", "tpsa", "alerts", "qed"],
+    )
     assert frame["mw"].iloc[0] == pytest.approx(180.159, abs=1e-3)
     assert frame["hbd"].iloc[0] == 1 and frame["tpsa"].iloc[0] == pytest.approx(63.6, abs=0.05)
     assert frame["n_alerts"].iloc[0] == 1 and frame["n_alerts"].iloc[1] == 0
@@ -40,10 +48,14 @@ def test_property_values_of_real_molecules():
 
 
 def test_property_objective_in_the_geometric_mean():
-    objectives = [{"dataset": "bace", "target": "Class", "weight": 1.0},
-                  {"property": "mw", "window": [200, 500], "weight": 1.0}]
+    objectives = [
+        {"dataset": "bace", "target": "Class", "weight": 1.0},
+        {"property": "mw", "window": [200, 500], "weight": 1.0},
+    ]
     columns = expand_objectives(objectives, TASKS)
-    frame = pd.DataFrame({"bace.Class": [0.8, 0.8], "bace.Class.std": [0.0, 0.0], "mw": [300.0, 550.0]})
+    frame = pd.DataFrame(
+        {"bace.Class": [0.8, 0.8], "bace.Class.std": [0.0, 0.0], "mw": [300.0, 550.0]}
+    )
     score = combined_score(frame, columns, "mean")
     assert score.tolist() == pytest.approx([math.sqrt(0.8), math.sqrt(0.8 * 0.5)])
     with pytest.raises(ValueError, match="window"):
@@ -53,17 +65,32 @@ def test_property_objective_in_the_geometric_mean():
 
 
 def test_expected_is_the_beta_moment_and_lcb_subtracts_one_std():
-    columns = expand_objectives([{"dataset": "bace", "target": "Class", "weight": 2.0},
-                                 {"property": "qed", "window": [0.5, None], "weight": 2.0}], TASKS)
+    columns = expand_objectives(
+        [
+            {"dataset": "bace", "target": "Class", "weight": 2.0},
+            {"property": "qed", "window": [0.5, None], "weight": 2.0},
+        ],
+        TASKS,
+    )
     frame = pd.DataFrame({"bace.Class": [0.7], "bace.Class.std": [0.2], "qed": [0.6]})
     m, v, k = 0.7, 0.04, 0.5
     kappa = m * (1 - m) / v - 1
     a, b = m * kappa, (1 - m) * kappa
-    assert combined_score(frame, columns, "expected")[0] == pytest.approx(beta_fn(a + k, b) / beta_fn(a, b))
+    assert combined_score(frame, columns, "expected")[0] == pytest.approx(
+        beta_fn(a + k, b) / beta_fn(a, b)
+    )
     assert combined_score(frame, columns, "lcb")[0] == pytest.approx(math.sqrt(0.5))
     assert combined_score(frame, columns, "mean")[0] == pytest.approx(math.sqrt(0.7))
     frame["bace.Class.std"] = 0.0  # no uncertainty: every mode is the plain geometric mean
-    assert len({round(float(combined_score(frame, columns, r)[0]), 12) for r in ("expected", "lcb", "mean")}) == 1
+    assert (
+        len(
+            {
+                round(float(combined_score(frame, columns, r)[0]), 12)
+                for r in ("expected", "lcb", "mean")
+            }
+        )
+        == 1
+    )
 
 
 def test_planted_out_of_domain_compound_ranks_below_in_domain_ones():
@@ -88,7 +115,9 @@ def test_planted_out_of_domain_compound_ranks_below_in_domain_ones():
 def test_unknown_ranking_is_a_clear_error():
     columns = expand_objectives([{"dataset": "bace", "target": "Class"}], TASKS)
     with pytest.raises(ValueError, match="ranking must be one of"):
-        combined_score(pd.DataFrame({"bace.Class": [0.5], "bace.Class.std": [0.1]}), columns, "best")
+        combined_score(
+            pd.DataFrame({"bace.Class": [0.5], "bace.Class.std": [0.1]}), columns, "best"
+        )
 
 
 def test_score_library_applies_shrinkage_threshold_and_properties(bace_head):
@@ -98,26 +127,53 @@ def test_score_library_applies_shrinkage_threshold_and_properties(bace_head):
     from drugnet.screening.score import DatasetModel, score_library
 
     train = bace_head.iloc[:60]
-    library = pd.DataFrame({"id": ["near1", "near2", "far"],
-                            "smiles": [bace_head["smiles"].iloc[0], bace_head["smiles"].iloc[1],
-                                       "CCCCCCCCCCCCCCCC(=O)OCC(COP(=O)(O)OCC[N+](C)(C)C)OC(=O)CCCCCCCCCCCCCCC"],
-                            "n_merged": 1})
+    library = pd.DataFrame(
+        {
+            "id": ["near1", "near2", "far"],
+            "smiles": [
+                bace_head["smiles"].iloc[0],
+                bace_head["smiles"].iloc[1],
+                "CCCCCCCCCCCCCCCC(=O)OCC(COP(=O)(O)OCC[N+](C)(C)C)OC(=O)CCCCCCCCCCCCCCC",
+            ],
+            "n_merged": 1,
+        }
+    )
     calibration = {"shrinkage": {"threshold": 0.4, "beta": 40.0, "prevalence": [0.45]}}
-    dm = DatasetModel("bace", None, TaskInfo("classification", ("Class",)), train["id"].tolist(),
-                      train["smiles"].tolist(), train[["Class"]].reset_index(drop=True), calibration=calibration)
+    dm = DatasetModel(
+        "bace",
+        None,
+        TaskInfo("classification", ("Class",)),
+        train["id"].tolist(),
+        train["smiles"].tolist(),
+        train[["Class"]].reset_index(drop=True),
+        calibration=calibration,
+    )
 
     def predictor(smiles):
         raw = np.array([[0.8], [0.7], [0.9999]])[: len(smiles)]
         return raw, np.full_like(raw, 0.05)
 
-    campaign = {"objectives": [{"dataset": "bace", "target": "Class"}, {"property": "mw", "window": [200, 500], "weight": 0.5}]}
+    campaign = {
+        "objectives": [
+            {"dataset": "bace", "target": "Class"},
+            {"property": "mw", "window": [200, 500], "weight": 0.5},
+        ]
+    }
     out = sort_by_rank(score_library(library, [dm], {"bace": predictor}, campaign=campaign))
     assert out["id"].tolist()[-1] == "far"
     far = out.set_index("id").loc["far"]
-    assert far["ad_weight"] < 0.01 and not far["in_domain"] and far["bace.Class"] == pytest.approx(0.45, abs=0.01)
+    assert (
+        far["ad_weight"] < 0.01
+        and not far["in_domain"]
+        and far["bace.Class"] == pytest.approx(0.45, abs=0.01)
+    )
     assert far["bace.Class.std"] > 0.45 and far["mw"] > 700
     near = out.set_index("id").loc["near1"]
-    assert near["in_domain"] and near["ad_similarity"] == 1.0 and near["bace.Class"] == pytest.approx(0.8, abs=1e-6)
+    assert (
+        near["in_domain"]
+        and near["ad_similarity"] == 1.0
+        and near["bace.Class"] == pytest.approx(0.8, abs=1e-6)
+    )
     # a number overrides the fitted threshold for every dataset
     strict = score_library(library, [dm], {"bace": predictor}, ad_threshold=1.01, campaign=campaign)
     assert not strict["in_domain"].any()

@@ -36,22 +36,44 @@ def write_dataset(root: Path, name: str, frame: pd.DataFrame, meta: dict, n_trai
     frame.to_csv(d / "standardized.csv", index=False)
     split = ["train"] * n_train + ["val"] * (len(frame) - n_train)
     pd.DataFrame({"id": frame["id"], "split": split}).to_csv(d / "split.csv", index=False)
-    (d / "models" / "gnn" / "model.json").write_text(json.dumps({**meta, "members": [{"val_score": 0.8}, {"val_score": 0.7}]}))
-    (d / "models" / "snn" / "model.json").write_text(json.dumps({**meta, "members": [{"val_score": 0.5}]}))
+    (d / "models" / "gnn" / "model.json").write_text(
+        json.dumps({**meta, "members": [{"val_score": 0.8}, {"val_score": 0.7}]})
+    )
+    (d / "models" / "snn" / "model.json").write_text(
+        json.dumps({**meta, "members": [{"val_score": 0.5}]})
+    )
 
 
 @pytest.fixture()
 def workspace(tmp_path, bace_head, esol_head):
     results = tmp_path / "results"
-    write_dataset(results, "bace", bace_head.iloc[:80], {"task": "classification", "targets": ["Class"]}, 60)
-    write_dataset(results, "esol", esol_head.iloc[:50], {"task": "regression", "targets": ["log_solubility"],
-                                                         "target_mean": [-3.0], "target_std": [2.0]}, 40)
+    write_dataset(
+        results, "bace", bace_head.iloc[:80], {"task": "classification", "targets": ["Class"]}, 60
+    )
+    write_dataset(
+        results,
+        "esol",
+        esol_head.iloc[:50],
+        {
+            "task": "regression",
+            "targets": ["log_solubility"],
+            "target_mean": [-3.0],
+            "target_std": [2.0],
+        },
+        40,
+    )
     lib_src = pd.concat([bace_head.iloc[40:100], esol_head.iloc[50:80]], ignore_index=True)
-    library = pd.DataFrame({
-        "id": [f"L{i:03d}" for i in range(len(lib_src))], "input_smiles": lib_src["smiles"], "smiles": lib_src["smiles"],
-        "inchikey": [Chem.MolToInchiKey(Chem.MolFromSmiles(s)) for s in lib_src["smiles"]],
-        "n_merged": 1, "merged_ids": "", "Class": lib_src["Class"],
-    })
+    library = pd.DataFrame(
+        {
+            "id": [f"L{i:03d}" for i in range(len(lib_src))],
+            "input_smiles": lib_src["smiles"],
+            "smiles": lib_src["smiles"],
+            "inchikey": [Chem.MolToInchiKey(Chem.MolFromSmiles(s)) for s in lib_src["smiles"]],
+            "n_merged": 1,
+            "merged_ids": "",
+            "Class": lib_src["Class"],
+        }
+    )
     lib_path = tmp_path / "standardized.csv"
     library.to_csv(lib_path, index=False)
     return results, lib_path, library
@@ -75,7 +97,9 @@ PREDICTORS = {"bace": chunk_sensitive_predictor("clf"), "esol": chunk_sensitive_
 
 
 def load_models(results):
-    return [load_dataset_model(results / ds, ds, m) for ds, m in objective_model_names(CAMPAIGN).items()]
+    return [
+        load_dataset_model(results / ds, ds, m) for ds, m in objective_model_names(CAMPAIGN).items()
+    ]
 
 
 def test_shard_bounds_cover_rows_in_whole_chunks():
@@ -102,7 +126,9 @@ def score_to_files(results, library, out: Path, n_shards: int, chunk_size: int) 
     paths = []
     for shard in range(n_shards):
         path = out / f"shard_{shard}.csv"
-        table = score_library(library, models, PREDICTORS, shard, n_shards, chunk_size, campaign=CAMPAIGN)
+        table = score_library(
+            library, models, PREDICTORS, shard, n_shards, chunk_size, campaign=CAMPAIGN
+        )
         sort_by_rank(table).to_csv(path, index=False)
         paths.append(path)
     return paths
@@ -136,21 +162,52 @@ def test_sharded_and_unsharded_ranking_identical(workspace, tmp_path):
     assert texts[0] == texts[1]
     # the check has teeth: another chunking changes the batch-dependent predictions
     other = score_library(library, models, PREDICTORS, 0, 1, chunk_size=7)
-    assert not np.array_equal(other["bace.Class"], score_library(library, models, PREDICTORS, 0, 1, 8)["bace.Class"])
+    assert not np.array_equal(
+        other["bace.Class"], score_library(library, models, PREDICTORS, 0, 1, 8)["bace.Class"]
+    )
 
 
 def test_outputs_layout(workspace, tmp_path):
     results, _lib_path, library = workspace
     shards = score_to_files(results, library, tmp_path, 2, chunk_size=16)
     rank_shards(shards, CAMPAIGN, load_models(results), tmp_path / "screen", library)
-    ranked = pd.read_csv(tmp_path / "screen" / "ranked.csv", dtype={"id": str, "smiles": str},
-                         keep_default_na=False, na_values=[""])
+    ranked = pd.read_csv(
+        tmp_path / "screen" / "ranked.csv",
+        dtype={"id": str, "smiles": str},
+        keep_default_na=False,
+        na_values=[""],
+    )
     disk = pd.read_csv(tmp_path / "screen" / "ranked.csv", keep_default_na=False)
     assert list(disk.columns) == [
-        "rank", "id", "smiles", "n_merged", "score", "bace.Class", "bace.Class.std", "esol.log_solubility",
-        "esol.log_solubility.std", "ad_similarity", "nearest_train_id", "ad_weight", "esol.ad_similarity",
-        "esol.nearest_train_id", "esol.ad_weight", "in_domain", "qed", "mw", "clogp", "hbd", "hba", "tpsa", "rotatable_bonds", "lipinski_violations", "alerts",
-        "cluster", "explanation", "explanation_atoms", "why",
+        "rank",
+        "id",
+        "smiles",
+        "n_merged",
+        "score",
+        "bace.Class",
+        "bace.Class.std",
+        "esol.log_solubility",
+        "esol.log_solubility.std",
+        "ad_similarity",
+        "nearest_train_id",
+        "ad_weight",
+        "esol.ad_similarity",
+        "esol.nearest_train_id",
+        "esol.ad_weight",
+        "in_domain",
+        "qed",
+        "mw",
+        "clogp",
+        "hbd",
+        "hba",
+        "tpsa",
+        "rotatable_bonds",
+        "lipinski_violations",
+        "alerts",
+        "cluster",
+        "explanation",
+        "explanation_atoms",
+        "why",
     ]
     assert disk["rank"].tolist() == list(range(1, len(library) + 1))
     assert (np.diff(ranked["score"].to_numpy()) <= 0).all()
@@ -160,7 +217,9 @@ def test_outputs_layout(workspace, tmp_path):
     assert (first["ad_similarity"] == 1.0).all()
     assert first["nearest_train_id"].tolist() == [f"bace{i:04d}" for i in range(40, 60)]
     # in_domain needs every objective dataset: BACE inhibitors are far from the ESOL training set
-    assert (first["in_domain"] == (first["esol.ad_similarity"] >= 0.35)).all() and not first["in_domain"].all()
+    assert (first["in_domain"] == (first["esol.ad_similarity"] >= 0.35)).all() and not first[
+        "in_domain"
+    ].all()
     top = pd.read_csv(tmp_path / "screen" / "top.csv", keep_default_na=False)
     assert 0 < len(top) <= 10 and top["cluster"].value_counts().max() <= 3
     assert len(Chem.SDMolSupplier(str(tmp_path / "screen" / "top.sdf"))) == len(top)
@@ -177,7 +236,26 @@ def test_cli_rank_step(workspace, tmp_path):
 
     results, lib_path, library = workspace
     shards = score_to_files(results, library, tmp_path, 3, chunk_size=8)
-    code = main(["screen", "rank", "--campaign-json", json.dumps(CAMPAIGN), "--library", str(lib_path),
-                 "--results-dir", str(results), "--inputs", *map(str, shards), "--output-dir", str(tmp_path / "out")])
+    code = main(
+        [
+            "screen",
+            "rank",
+            "--campaign-json",
+            json.dumps(CAMPAIGN),
+            "--library",
+            str(lib_path),
+            "--results-dir",
+            str(results),
+            "--inputs",
+            *map(str, shards),
+            "--output-dir",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 0
-    assert {p.name for p in (tmp_path / "out").iterdir()} == {"ranked.csv", "top.csv", "top.sdf", "enrichment.json"}
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {
+        "ranked.csv",
+        "top.csv",
+        "top.sdf",
+        "enrichment.json",
+    }

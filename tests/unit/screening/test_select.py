@@ -21,9 +21,25 @@ def ranked_table() -> pd.DataFrame:
 
 def test_max_per_cluster_and_filters():
     ranked = ranked_table()
-    assert select_top(ranked, 10)["id"].tolist() == ["a", "b", "c", "e", "f"]  # d: 4th of cluster 1; g: not annotated
-    assert select_top(ranked, 10, max_alerts=0, in_domain_only=True)["id"].tolist() == ["a", "b", "c"]
-    assert select_top(ranked, 10, max_alerts=1, max_per_cluster=None)["id"].tolist() == ["a", "b", "c", "d", "f"]
+    assert select_top(ranked, 10)["id"].tolist() == [
+        "a",
+        "b",
+        "c",
+        "e",
+        "f",
+    ]  # d: 4th of cluster 1; g: not annotated
+    assert select_top(ranked, 10, max_alerts=0, in_domain_only=True)["id"].tolist() == [
+        "a",
+        "b",
+        "c",
+    ]
+    assert select_top(ranked, 10, max_alerts=1, max_per_cluster=None)["id"].tolist() == [
+        "a",
+        "b",
+        "c",
+        "d",
+        "f",
+    ]
     assert select_top(ranked, 2)["id"].tolist() == ["a", "b"]
 
 
@@ -33,7 +49,7 @@ def test_sdf_roundtrip_keeps_every_column_as_tag(tmp_path):
     assert write_sdf(top, path) == len(top)
     mols = [m for m in Chem.SDMolSupplier(str(path))]
     assert len(mols) == len(top)
-    for mol, row in zip(mols, top.to_dict("records")):
+    for mol, row in zip(mols, top.to_dict("records"), strict=False):
         assert mol.GetProp("_Name") == row["id"]
         assert set(top.columns) <= set(mol.GetPropNames())
         assert mol.GetProp("bace.Class") == str(row["bace.Class"])
@@ -52,5 +68,10 @@ def test_ids_with_line_breaks_cannot_inject_sdf_records(tmp_path):
     mols = list(Chem.SDMolSupplier(str(path)))
     assert len(mols) == 4 and all(m is not None for m in mols)
     assert path.read_text().split("\n").count("$$$$") == 4
-    assert [m.GetProp("_Name") for m in mols] == ["evil $$$$ injected", "cr lf", "nul tab end", "sep x"]
+    assert [m.GetProp("_Name") for m in mols] == [
+        "evil $$$$ injected",
+        "cr lf",
+        "nul tab end",
+        "sep x",
+    ]
     assert mols[0].GetProp("alerts") == "a $$$$"

@@ -23,10 +23,21 @@ def test_rank_fusion_of_identical_rankings_is_that_ranking():
 def test_similarity_model_prefers_analogues_of_actives(bace_head):
     train = bace_head.iloc[:80]
     query = bace_head.iloc[80:120]
-    scores = similarity_model_scores(query["smiles"].tolist(), train["smiles"].tolist(), train["Class"].to_numpy())
+    scores = similarity_model_scores(
+        query["smiles"].tolist(), train["smiles"].tolist(), train["Class"].to_numpy()
+    )
     assert scores.shape == (40,) and (scores >= 0).all() and (scores <= 1).all()
-    own = similarity_features(train["smiles"].tolist()[:3], train["smiles"][train["Class"] == 1].tolist())
-    assert set(own) == {"ecfp4.max", "ecfp4.mean5", "fcfp4.max", "fcfp4.mean5", "atompair.max", "atompair.mean5"}
+    own = similarity_features(
+        train["smiles"].tolist()[:3], train["smiles"][train["Class"] == 1].tolist()
+    )
+    assert set(own) == {
+        "ecfp4.max",
+        "ecfp4.mean5",
+        "fcfp4.max",
+        "fcfp4.mean5",
+        "atompair.max",
+        "atompair.mean5",
+    }
     active_rows = np.flatnonzero(train["Class"].to_numpy()[:3] == 1)
     assert np.allclose(own["ecfp4.max"][active_rows], 1.0)  # an active is its own nearest active
 

@@ -42,7 +42,9 @@ def test_combiners_give_probabilities_and_stay_monotone_in_a_perfect_model(metho
     # the combination must rank better than the noisy model alone
     from drugnet.train.metrics import selection_score
 
-    assert selection_score("classification", y, out) > selection_score("classification", y, P[1]) + 0.1
+    assert (
+        selection_score("classification", y, out) > selection_score("classification", y, P[1]) + 0.1
+    )
 
 
 def test_stacking_learns_to_down_weight_a_noise_model() -> None:
@@ -87,7 +89,9 @@ def _external_with_flipped_labels(ds) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["auto", "stacking", "rank_mean"])
-def test_consensus_is_unchanged_when_test_and_external_labels_are_poisoned(trained, tmp_path, method) -> None:
+def test_consensus_is_unchanged_when_test_and_external_labels_are_poisoned(
+    trained, tmp_path, method
+) -> None:
     clean, evidence = fit_consensus(trained, MODELS, method, threads=1)
     poisoned_dir = tmp_path / "ds"
     shutil.copytree(trained, poisoned_dir, symlinks=True)
@@ -106,27 +110,82 @@ def test_consensus_is_unchanged_when_test_and_external_labels_are_poisoned(train
 @pytest.mark.slow
 def test_consensus_command_evaluate_and_predict(trained, tmp_path) -> None:
     out = trained / "models" / "consensus"
-    assert main(["consensus", "--dataset-dir", str(trained), "--models", *MODELS, "--output-dir", str(out), "--threads", "1"]) == 0
+    assert (
+        main(
+            [
+                "consensus",
+                "--dataset-dir",
+                str(trained),
+                "--models",
+                *MODELS,
+                "--output-dir",
+                str(out),
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
     meta = json.loads((out / "model.json").read_text())
-    assert meta["kind"] == "consensus" and meta["models"] == MODELS and meta["method"] in {"mean", "rank_mean", "stacking"}
+    assert (
+        meta["kind"] == "consensus"
+        and meta["models"] == MODELS
+        and meta["method"] in {"mean", "rank_mean", "stacking"}
+    )
     assert meta["val_score"] == meta["crossfit_val_scores"][meta["method"]]
     metrics_path = tmp_path / "metrics.json"
-    assert main(["evaluate", "--dataset-dir", str(trained), "--models", *MODELS, "consensus", "--output", str(metrics_path),
-                 "--predictions-dir", str(tmp_path / "pred"), "--threads", "1"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--dataset-dir",
+                str(trained),
+                "--models",
+                *MODELS,
+                "consensus",
+                "--output",
+                str(metrics_path),
+                "--predictions-dir",
+                str(tmp_path / "pred"),
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
     metrics = json.loads(metrics_path.read_text())
     for model in [*MODELS, "consensus"]:  # the shape {model: {split: {mean, per_task}}} is kept
         assert set(metrics[model]) == {"train", "val", "test"}
         for entry in metrics[model].values():
-            assert {"mean", "per_task"} <= set(entry) and set(entry["per_task"]) == {"Class", "heavy"}
+            assert {"mean", "per_task"} <= set(entry) and set(entry["per_task"]) == {
+                "Class",
+                "heavy",
+            }
             assert entry["fit"] == "selection"
-    assert metrics["consensus"]["val"]["mean"]["roc_auc"] == pytest.approx(meta["val_score"], abs=0.05)
+    assert metrics["consensus"]["val"]["mean"]["roc_auc"] == pytest.approx(
+        meta["val_score"], abs=0.05
+    )
     table = pd.read_csv(tmp_path / "pred" / "consensus_test.csv")
     assert list(table.columns[:5]) == ["id", "smiles", "Class", "Class.std", "Class.true"]
     assert (table["Class.std"] > 0).any()
     smiles = pd.DataFrame({"smiles": table["smiles"].head(5).tolist() + ["not a smiles"]})
     smiles.to_csv(tmp_path / "new.csv", index=False)
-    assert main(["predict", "--model", str(out), "--input", str(tmp_path / "new.csv"), "--output", str(tmp_path / "p.csv"),
-                 "--threads", "1"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(out),
+                "--input",
+                str(tmp_path / "new.csv"),
+                "--output",
+                str(tmp_path / "p.csv"),
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
     predicted = pd.read_csv(tmp_path / "p.csv")
     assert len(predicted) == 5 and predicted["Class"].between(0, 1).all()
     assert len(pd.read_csv(tmp_path / "p.rejects.csv")) == 1
@@ -140,7 +199,19 @@ def test_best_may_pick_the_consensus_on_its_validation_score(trained, tmp_path) 
     shutil.copytree(trained, ds, symlinks=True)
     meta_path = ds / "models" / "consensus" / "model.json"
     if not meta_path.exists():
-        main(["consensus", "--dataset-dir", str(ds), "--models", *MODELS, "--output-dir", str(meta_path.parent), "--threads", "1"])
+        main(
+            [
+                "consensus",
+                "--dataset-dir",
+                str(ds),
+                "--models",
+                *MODELS,
+                "--output-dir",
+                str(meta_path.parent),
+                "--threads",
+                "1",
+            ]
+        )
     meta = json.loads(meta_path.read_text())
     meta["val_score"] = 1.0
     meta_path.write_text(json.dumps(meta))

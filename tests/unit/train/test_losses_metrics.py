@@ -38,9 +38,16 @@ def test_masked_bce_ignores_missing_labels(pos_weight) -> None:
     for fill in (0.0, 1.0, 7.0):  # any value at a masked position changes nothing
         y2 = y.clone()
         y2[~mask] = fill
-        assert torch.equal(masked_bce_with_logits(logits, torch.where(mask, y2, torch.nan), pos_weight), loss)
+        assert torch.equal(
+            masked_bce_with_logits(logits, torch.where(mask, y2, torch.nan), pos_weight), loss
+        )
     pw = torch.ones(2) if pos_weight is None else pos_weight
-    expected = torch.stack([F.binary_cross_entropy_with_logits(logits[i, t], y[i, t], pos_weight=pw[t]) for i, t in mask.nonzero().tolist()]).mean()
+    expected = torch.stack(
+        [
+            F.binary_cross_entropy_with_logits(logits[i, t], y[i, t], pos_weight=pw[t])
+            for i, t in mask.nonzero().tolist()
+        ]
+    ).mean()
     assert torch.allclose(loss, expected)
 
 
@@ -87,5 +94,7 @@ def test_regression_metrics_match_sklearn() -> None:
     assert math.isclose(mae(y, p)[1], mean_absolute_error(y[m, 1], p[m, 1]))
     assert math.isclose(r2(y, p)[0], r2_score(y[:, 0], p[:, 0]))
     s = score("regression", y, p, ["u", "v"])
-    assert set(s["mean"]) == {"rmse", "mae", "r2"} and math.isclose(s["per_task"]["u"]["r2"], r2_score(y[:, 0], p[:, 0]))
+    assert set(s["mean"]) == {"rmse", "mae", "r2"} and math.isclose(
+        s["per_task"]["u"]["r2"], r2_score(y[:, 0], p[:, 0])
+    )
     assert selection_score("regression", y, p) < 0

@@ -26,7 +26,14 @@ def _spy(monkeypatch):
     real_fit, real_rf_fit = ensemble_mod.fit, baseline.RFEcfp.fit
 
     def fit(model, make_inputs, y, train_idx, val_idx, task, settings, **kw):
-        calls.append({"kind": "deep", "train": np.array(train_idx), "val": np.array(val_idx), "stop": kw.get("stop_epoch")})
+        calls.append(
+            {
+                "kind": "deep",
+                "train": np.array(train_idx),
+                "val": np.array(val_idx),
+                "stop": kw.get("stop_epoch"),
+            }
+        )
         return real_fit(model, make_inputs, y, train_idx, val_idx, task, settings, **kw)
 
     def rf_fit(self, X, y):
@@ -54,19 +61,29 @@ def test_refit_members_saw_every_labelled_row(dataset, model, monkeypatch) -> No
         assert [c["n"] for c in calls] == [n_train, n_train, len(labelled), len(labelled)]
         return
     selection, refit = calls[:2], calls[2:]
-    for sel, ref, info, sel_info in zip(selection, refit, meta["members"], meta["selection_members"]):
+    for sel, ref, info, sel_info in zip(
+        selection, refit, meta["members"], meta["selection_members"], strict=False
+    ):
         assert set(sel["train"]) == set(data.indices("train"))
         assert sorted(ref["train"]) == sorted(labelled) and len(ref["val"]) == 0
         assert ref["stop"] == sel_info["best_epoch"] == info["best_epoch"]
-        assert info["seed"] == sel_info["seed"] and info["fit"] == "refit" and info["rows"] == len(labelled)
+        assert (
+            info["seed"] == sel_info["seed"]
+            and info["fit"] == "refit"
+            and info["rows"] == len(labelled)
+        )
     history = pd.read_csv(dataset / "models" / model / "refit_history.csv")
-    assert history.groupby("member")["epoch"].max().tolist() == [m["best_epoch"] for m in meta["members"]]
+    assert history.groupby("member")["epoch"].max().tolist() == [
+        m["best_epoch"] for m in meta["members"]
+    ]
     # the refitted SNN's input scaling is fitted on the refit rows, not on the training split
     if model == "snn":
         from drugnet.features.dataset import model_inputs
 
         final = load_model_dir(dataset / "models" / model).members[0]
-        scaler = type(final.scaler)(final.scaler.mean.shape[0], n_log=final.scaler.n_log, min_count=final.scaler.min_count)
+        scaler = type(final.scaler)(
+            final.scaler.mean.shape[0], n_log=final.scaler.n_log, min_count=final.scaler.min_count
+        )
         scaler.fit(model_inputs(data.store, labelled, "snn", True))
         assert np.allclose(final.scaler.mean.numpy(), scaler.mean.numpy(), atol=1e-5)
 
@@ -88,7 +105,9 @@ def test_no_refit_keeps_one_set_of_members(dataset, tmp_path) -> None:
     train_models(dataset, ["rf_ecfp"], refit=False)
     meta = json.loads((dataset / "models" / "rf_ecfp" / "model.json").read_text())
     assert meta["refit"] is False and "selection_members" not in meta
-    assert not (dataset / "models" / "rf_ecfp" / "selection").exists()  # a stale one from an earlier refit is removed
+    assert not (
+        dataset / "models" / "rf_ecfp" / "selection"
+    ).exists()  # a stale one from an earlier refit is removed
 
 
 @pytest.mark.slow
@@ -104,11 +123,31 @@ def test_external_test_is_scored_by_the_refitted_members(dataset, tmp_path) -> N
         frame.to_csv(ext / "standardized.csv", index=False)
         featurize_file(ext / "standardized.csv", ext / "features", n_bits=512)
     out = tmp_path / "metrics.json"
-    assert main(["evaluate", "--dataset-dir", str(dataset), "--models", "snn", "--output", str(out),
-                 "--predictions-dir", str(tmp_path / "pred"), "--threads", "1"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--dataset-dir",
+                str(dataset),
+                "--models",
+                "snn",
+                "--output",
+                str(out),
+                "--predictions-dir",
+                str(tmp_path / "pred"),
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
     metrics = json.loads(out.read_text())["snn"]
-    assert {s: m["fit"] for s, m in metrics.items()} == {"train": "selection", "val": "selection", "test": "selection",
-                                                         "external_test": "refit"}
+    assert {s: m["fit"] for s, m in metrics.items()} == {
+        "train": "selection",
+        "val": "selection",
+        "test": "selection",
+        "external_test": "refit",
+    }
     final = load_model_dir(dataset / "models" / "snn")
     ext_data = load_dataset(ext, ["Class", "heavy"], with_split=False)
     table = pd.read_csv(tmp_path / "pred" / "snn_external_test.csv")

@@ -35,12 +35,17 @@ from helpers.paths import FIXTURES  # noqa: E402  (after the sys.path line above
 FORMATS = ("csv", "tsv", "smi", "sdf")
 OPTIONS = {
     "csv": [{"targets": ("y",)}, {"id_column": "compound_id", "targets": ("active", "tox")}],
-    "tsv": [{"targets": ("y",)}, {"smiles_column": "SMILES", "targets": ("logS",), "task": "regression"}],
+    "tsv": [
+        {"targets": ("y",)},
+        {"smiles_column": "SMILES", "targets": ("logS",), "task": "regression"},
+    ],
     "smi": [{}, {}],
     "sdf": [{}, {"id_column": "cid", "label_columns": ("activity",)}],
 }
 # where each input is written (the test passes its tmp_path; otherwise a new temporary folder)
-FOLDER = Path(os.environ.get("DRUGNET_ATHERIS_WORKDIR") or tempfile.mkdtemp(prefix="drugnet-atheris-"))
+FOLDER = Path(
+    os.environ.get("DRUGNET_ATHERIS_WORKDIR") or tempfile.mkdtemp(prefix="drugnet-atheris-")
+)
 
 
 CHUNK_SIZES = (2000, 3)
@@ -60,14 +65,18 @@ def decode(selector_byte: int) -> tuple[str, bool, dict]:
 
 def seeds() -> dict[str, bytes]:
     out = {
-        "csv-fixture": bytes([selector("csv", option=1, small_chunks=True)]) + (FIXTURES / "messy.csv").read_bytes(),
+        "csv-fixture": bytes([selector("csv", option=1, small_chunks=True)])
+        + (FIXTURES / "messy.csv").read_bytes(),
         "tsv-fixture": bytes([selector("tsv", option=1)]) + (FIXTURES / "messy.tsv").read_bytes(),
         "smi-fixture": bytes([selector("smi")]) + (FIXTURES / "messy.smi").read_bytes(),
         "sdf-fixture": bytes([selector("sdf", option=1)]) + (FIXTURES / "messy.sdf").read_bytes(),
-        "sdf-fixture-gz": bytes([selector("sdf", compress=True)]) + (FIXTURES / "messy.sdf").read_bytes(),
-        "csv-small": bytes([selector("csv")]) + b'smiles,y\nCCO,1\n"C,C",0\nc1ccccc1O,x\n\nCC(=O)[O-].[Na+],\n',
+        "sdf-fixture-gz": bytes([selector("sdf", compress=True)])
+        + (FIXTURES / "messy.sdf").read_bytes(),
+        "csv-small": bytes([selector("csv")])
+        + b'smiles,y\nCCO,1\n"C,C",0\nc1ccccc1O,x\n\nCC(=O)[O-].[Na+],\n',
         "tsv-small": bytes([selector("tsv", compress=True)]) + b"smiles\ty\r\nCCO\t1\r\nCCN\r\n",
-        "smi-small": bytes([selector("smi", small_chunks=True)]) + b"CCO ethanol\n\nC1CC broken\n[Na+].[Cl-]\n",
+        "smi-small": bytes([selector("smi", small_chunks=True)])
+        + b"CCO ethanol\n\nC1CC broken\n[Na+].[Cl-]\n",
     }
     return out
 

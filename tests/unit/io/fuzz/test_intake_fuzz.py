@@ -43,9 +43,18 @@ SCALE = float(os.environ.get("DRUGNET_FUZZ_SCALE", "1"))
 
 
 def fuzz_settings(n: int):
-    return settings(max_examples=max(1, round(n * SCALE)), deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                           HealthCheck.data_too_large, HealthCheck.large_base_example])
+    return settings(
+        max_examples=max(1, round(n * SCALE)),
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.large_base_example,
+        ],
+    )
 
 
 def encode(text: str) -> bytes:
@@ -81,9 +90,9 @@ def mutated_smiles(draw) -> str:
         elif op == "insert":
             s = s[:i] + char + s[i:]
         elif op == "replace":
-            s = s[:i] + char + s[i + 1:]
+            s = s[:i] + char + s[i + 1 :]
         elif op == "swap" and j < len(s):
-            s = s[:i] + s[j] + s[i + 1:j] + s[i] + s[j + 1:] if i < j else s
+            s = s[:i] + s[j] + s[i + 1 : j] + s[i] + s[j + 1 :] if i < j else s
         elif op == "duplicate":
             s = s[:j] + s[i:j] + s[j:]
         else:
@@ -101,11 +110,29 @@ SMILES = st.one_of(
 TEXT = st.one_of(
     st.from_regex(r"[A-Za-z0-9_-]{1,8}", fullmatch=True),
     st.text(CHARS, max_size=10),
-    st.sampled_from(["", " ", "a;b", '"q"', 'x"y', "x,y", "t\tab", "line\nbreak", "cr\rlf", "crlf\r\n",
-                     "\ufeffbom", "nul\x00", "NA", "  padded  ", "é ü 中"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "a;b",
+            '"q"',
+            'x"y',
+            "x,y",
+            "t\tab",
+            "line\nbreak",
+            "cr\rlf",
+            "crlf\r\n",
+            "\ufeffbom",
+            "nul\x00",
+            "NA",
+            "  padded  ",
+            "é ü 中",
+        ]
+    ),
 )
-LABEL = st.sampled_from(["0", "1", "", "NA", "nan", "x", "2", "1.5", " 1 ", "-0", "1e3", "inf"]) | st.text(
-    CHARS, max_size=5)
+LABEL = st.sampled_from(
+    ["0", "1", "", "NA", "nan", "x", "2", "1.5", " 1 ", "-0", "1e3", "inf"]
+) | st.text(CHARS, max_size=5)
 
 
 def with_bad_byte(draw, value: str) -> str:
@@ -148,35 +175,52 @@ def delimited_files(draw, sep: str):
             buffer.write(draw(st.sampled_from(["", " ", "   "])) + eol)
         elif kind == "wrong":
             m = draw(st.integers(1, n + 2).filter(lambda k: k != n))
-            tokens = draw(st.lists(st.from_regex(r"[A-Za-z0-9]{1,6}", fullmatch=True), min_size=m, max_size=m))
+            tokens = draw(
+                st.lists(st.from_regex(r"[A-Za-z0-9]{1,6}", fullmatch=True), min_size=m, max_size=m)
+            )
             buffer.write(sep.join(tokens) + eol)
             expected.append((number, f"malformed_line: expected {n} fields, found {m} (line "))
         else:
-            values = {c: draw(SMILES if c == "smiles" else LABEL if c in ("y", "mw") else TEXT) for c in header}
+            values = {
+                c: draw(SMILES if c == "smiles" else LABEL if c in ("y", "mw") else TEXT)
+                for c in header
+            }
             error = ""
             if kind == "bad":
                 column = draw(st.sampled_from(header))
                 values[column] = with_bad_byte(draw, values[column])
-                error = f"encoding_error: invalid UTF-8 in column {column!r}" if column in read else ""
+                error = (
+                    f"encoding_error: invalid UTF-8 in column {column!r}" if column in read else ""
+                )
             writerow([values[c] for c in header])
             ident = newlines(cleaned(values["cid"])).strip() if use_id else ""
             expected.append((ident or number, error))
     text = buffer.getvalue()
     if draw(st.booleans()):
         text = text.removesuffix(eol)
-    options = {"targets": ("y",), "id_column": "cid" if use_id else None, "label_columns": labels,
-                   "task": draw(st.sampled_from(["classification", "regression"])), "chunk_size": draw(st.integers(1, 5))}
+    options = {
+        "targets": ("y",),
+        "id_column": "cid" if use_id else None,
+        "label_columns": labels,
+        "task": draw(st.sampled_from(["classification", "regression"])),
+        "chunk_size": draw(st.integers(1, 5)),
+    }
     return encode(text), options, expected
 
 
 def check_expected(rows, expected) -> None:
     assert rows is not None, "a well-formed file with data rows was refused"
     assert len(rows) == len(expected)
-    for (ident, error), got_id, got_error in zip(expected, rows["id"], rows["read_error"]):
+    for (ident, error), got_id, got_error in zip(
+        expected, rows["id"], rows["read_error"], strict=False
+    ):
         if ident is not None:
             assert got_id == ident
         if error is not None:
-            assert got_error.startswith(error) and bool(got_error) == bool(error), (got_error, error)
+            assert got_error.startswith(error) and bool(got_error) == bool(error), (
+                got_error,
+                error,
+            )
 
 
 @pytest.mark.parametrize("sep, ext", [(",", "csv"), ("\t", "tsv")])
@@ -218,7 +262,11 @@ def smi_files(draw):
         lines.append(smiles if name is None else smiles + gap + name)
         ident = cleaned(name).strip() if name is not None else ""
         expected.append((ident or f"#{len(expected) + 1}", error))  # blank name: placeholder
-    text = ("\ufeff" if draw(st.booleans()) else "") + eol.join(lines) + (eol if draw(st.booleans()) else "")
+    text = (
+        ("\ufeff" if draw(st.booleans()) else "")
+        + eol.join(lines)
+        + (eol if draw(st.booleans()) else "")
+    )
     return encode(text), expected
 
 
@@ -242,8 +290,12 @@ def _molblocks() -> list[list[str]]:
     for smiles in REAL_SMILES:
         mol = Chem.MolFromSmiles(smiles)
         if mol is not None and mol.GetNumAtoms():
-            conformer = Chem.Conformer(mol.GetNumAtoms())  # all-zero 2D coordinates: no layout needed
-            conformer.Set3D(False)  # (RDKit refuses some all-zero *3D* records, e.g. the Pt complex)
+            conformer = Chem.Conformer(
+                mol.GetNumAtoms()
+            )  # all-zero 2D coordinates: no layout needed
+            conformer.Set3D(
+                False
+            )  # (RDKit refuses some all-zero *3D* records, e.g. the Pt complex)
             mol.AddConformer(conformer, assignId=True)
             blocks.append(Chem.MolToMolBlock(mol).splitlines()[1:])
     return blocks
@@ -252,9 +304,11 @@ def _molblocks() -> list[list[str]]:
 MOLBLOCKS = _molblocks()
 # one line of an SD record; a leading U+FEFF at the start of a file would read as a byte-order mark
 ONE_LINE = TEXT.map(lambda t: "".join(c for c in t if c not in "\r\n").lstrip("\ufeff")).filter(
-    lambda t: t.strip() != "$$$$")
+    lambda t: t.strip() != "$$$$"
+)
 SD_VALUE = st.from_regex(r"[A-Za-z0-9 .+-]{0,8}", fullmatch=True).map(str.strip) | LABEL.map(
-    lambda t: "".join(c for c in t if c not in "\r\n") or "0")
+    lambda t: "".join(c for c in t if c not in "\r\n") or "0"
+)
 
 
 @st.composite
@@ -273,8 +327,18 @@ def sdf_files(draw):
         if kind == "broken":
             garbage = draw(st.lists(ONE_LINE, max_size=3))
             name = name.strip() or "broken"
-            records.append("\n".join([name, "  RDKit          2D", "", "  3  2  0  0  0  0  0  0  0  0999 V2000",
-                                      *garbage]) + "\n$$$$\n")
+            records.append(
+                "\n".join(
+                    [
+                        name,
+                        "  RDKit          2D",
+                        "",
+                        "  3  2  0  0  0  0  0  0  0  0999 V2000",
+                        *garbage,
+                    ]
+                )
+                + "\n$$$$\n"
+            )
             expected.append((number if use_id else name.strip(), "broken_sdf_block"))
             continue
         body = draw(st.sampled_from(MOLBLOCKS))
@@ -286,8 +350,13 @@ def sdf_files(draw):
                 name = with_bad_byte(draw, name)
             else:
                 props[field] = with_bad_byte(draw, props[field])
-            used = "name" if not use_id and field == "name" else field if (
-                field == "cid" and use_id) or field in labels else None
+            used = (
+                "name"
+                if not use_id and field == "name"
+                else field
+                if (field == "cid" and use_id) or field in labels
+                else None
+            )
             if used == "name":
                 error = "encoding_error: invalid UTF-8 in the name line"
             elif used:
@@ -297,7 +366,7 @@ def sdf_files(draw):
             if props[key] or draw(st.booleans()):
                 lines += [f">  <{key}>", props[key], ""]
         if kind == "truncated":
-            lines = lines[:draw(st.integers(1, len(lines) - 1))]
+            lines = lines[: draw(st.integers(1, len(lines) - 1))]
             name = name.strip() or "cut"
             lines[0] = name
             records.append("\n".join(lines) + "\n$$$$\n")
@@ -311,8 +380,16 @@ def sdf_files(draw):
         text = text.removesuffix("$$$$\n")  # unterminated last record
     if draw(st.booleans()):
         text = text.replace("\n", "\r\n")
-    text = ("\ufeff" if draw(st.booleans()) else "") + text + draw(st.sampled_from(["", "\n", "\n  \n"]))
-    options = {"id_column": "cid" if use_id else None, "label_columns": labels, "chunk_size": draw(st.integers(1, 4))}
+    text = (
+        ("\ufeff" if draw(st.booleans()) else "")
+        + text
+        + draw(st.sampled_from(["", "\n", "\n  \n"]))
+    )
+    options = {
+        "id_column": "cid" if use_id else None,
+        "label_columns": labels,
+        "chunk_size": draw(st.integers(1, 4)),
+    }
     return encode(text), options, expected
 
 
@@ -322,7 +399,9 @@ def test_structured_sdf(tmp_path, file, compress):
     content, options, expected = file
     rows = check_intake(write(tmp_path / "in.sdf", content, compress), **options)
     if rows is None:  # allowed only when nothing is expected or a requested property never occurs
-        wanted = ([options["id_column"]] if options["id_column"] else []) + list(options["label_columns"])
+        wanted = ([options["id_column"]] if options["id_column"] else []) + list(
+            options["label_columns"]
+        )
         assert not expected or wanted
         return
     check_expected(rows, expected)
@@ -330,8 +409,25 @@ def test_structured_sdf(tmp_path, file, compress):
 
 # ----------------------------------------------------------------------------- chaos
 
-INSERTS = [b'"', b'""', b"\n", b"\r", b"\r\n", b",", b"\t", b";", b"$$$$\n", b"\xff", b"\xe9", b"\x00",
-           b"\xef\xbb\xbf", b"M  END\n", b">  <cid>\n", b"\xc3", b"\xed\xa0\x80"]
+INSERTS = [
+    b'"',
+    b'""',
+    b"\n",
+    b"\r",
+    b"\r\n",
+    b",",
+    b"\t",
+    b";",
+    b"$$$$\n",
+    b"\xff",
+    b"\xe9",
+    b"\x00",
+    b"\xef\xbb\xbf",
+    b"M  END\n",
+    b">  <cid>\n",
+    b"\xc3",
+    b"\xed\xa0\x80",
+]
 
 
 @st.composite
@@ -343,7 +439,9 @@ def mutated_bytes(draw, content: bytes) -> bytes:
         if op == "insert":
             content = content[:i] + draw(st.sampled_from(INSERTS)) + content[i:]
         elif op == "flip" and i < len(content):
-            content = content[:i] + bytes([content[i] ^ draw(st.integers(1, 255))]) + content[i + 1:]
+            content = (
+                content[:i] + bytes([content[i] ^ draw(st.integers(1, 255))]) + content[i + 1 :]
+            )
         elif op == "delete":
             content = content[:i] + content[j:]
         elif op == "truncate":
@@ -391,7 +489,7 @@ def chaos_files(draw, ext: str):
     if compress == "corrupt-gzip":
         packed = gzip.compress(content, mtime=0)
         i = draw(st.integers(10, max(10, len(packed))))
-        content = packed[:i] + draw(st.binary(max_size=8)) + packed[i + draw(st.integers(0, 8)):]
+        content = packed[:i] + draw(st.binary(max_size=8)) + packed[i + draw(st.integers(0, 8)) :]
     return content, options, compress == "gzip"
 
 
@@ -409,6 +507,7 @@ def test_chaos(tmp_path, ext, data):
 
 # ----------------------------------------------------------------------------- molecules
 
+
 @fuzz_settings(400)
 @given(smiles=SMILES)
 def test_standardize_smiles_never_raises_and_work_is_bounded(smiles):
@@ -418,7 +517,11 @@ def test_standardize_smiles_never_raises_and_work_is_bounded(smiles):
     assert (result.mol is None) != (result.reason is None)
     assert result.reason is None or result.reason in REASONS
     raw = Chem.MolFromSmiles(smiles.strip(), sanitize=False) if smiles.strip() else None
-    if raw is not None and raw.GetNumAtoms() > DEFAULT_MAX_RECORD_ATOMS and not any(c.isspace() for c in smiles.strip()):
+    if (
+        raw is not None
+        and raw.GetNumAtoms() > DEFAULT_MAX_RECORD_ATOMS
+        and not any(c.isspace() for c in smiles.strip())
+    ):
         assert result.reason == "too_many_atoms", (len(smiles), result.reason)
     if result.mol is not None:
         assert result.mol.GetNumHeavyAtoms() <= DEFAULT_MAX_HEAVY_ATOMS
