@@ -1,7 +1,8 @@
 """Compare two runs of standardize/split/featurize: CSVs byte for byte, feature files by content.
 
 Usage: python benchmarks/compare_outputs.py RUN_A RUN_B, each holding <dataset>/standardized.csv,
-rejects.csv, split.csv (optional) and features/ (as /tmp/ident16.sh in docs/benchmarks.md writes them).
+rejects.csv, split.csv (optional) and features/ (as /tmp/ident16.sh in docs/benchmarks.md writes
+them).
 """
 
 import filecmp

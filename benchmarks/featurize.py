@@ -3,8 +3,8 @@
 Run from the repository root: ``python benchmarks/featurize.py [--input F] [--limit N]``.
 (a) ``Chem.MolFromSmiles`` over the input on one core; (b) what ``drugnet standardize`` and
 ``drugnet featurize`` run: ``drugnet.chem.curation.standardize_to_files`` (n_jobs) then
-``drugnet.features.build.featurize_file`` (n_jobs, the cache written in chunks), for fractions of the
-input, each in a fresh process (peak RSS of the process and of its largest worker).
+``drugnet.features.build.featurize_file`` (n_jobs, the cache written in chunks), for fractions of
+the input, each in a fresh process (peak RSS of the process and of its largest worker).
 Prints compounds/s, the ratio b/a (target >= 0.25, goal 0.4) and peak RSS per fraction.
 """
 
@@ -42,7 +42,8 @@ def cpu_seconds() -> float:
 
 
 def bare_parse(smiles: list[str]) -> tuple[float, float]:
-    """Compounds/s (wall) and CPU microseconds per compound of ``Chem.MolFromSmiles`` on one core."""
+    """Compounds/s (wall) and CPU microseconds per compound of ``Chem.MolFromSmiles`` on one
+    core."""
     from rdkit import Chem, RDLogger
 
     RDLogger.DisableLog("rdApp.*")
@@ -101,10 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     smiles = frame["smiles"].tolist()
     parse_rate, parse_cpu = bare_parse(smiles)
     print(
-        f"input {args.input} rows={len(smiles)}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+        f"input {args.input} rows={len(smiles)}; "
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
     )
     print(
-        f"(a) bare Chem.MolFromSmiles, 1 core: {parse_rate:,.0f} compounds/s ({parse_cpu:.0f} CPU-us/compound)"
+        f"(a) bare Chem.MolFromSmiles, 1 core: {parse_rate:,.0f} compounds/s "
+        f"({parse_cpu:.0f} CPU-us/compound)"
     )
     with tempfile.TemporaryDirectory(prefix="drugnet-bench-") as tmp:
         for fraction in args.fractions:
@@ -122,16 +125,20 @@ def main(argv: list[str] | None = None) -> int:
             r = json.loads(proc.stdout.strip().splitlines()[-1])
             rate = r["rows"] / r["total_s"]
             print(
-                f"(b) {fraction:.0%} rows={r['rows']} unique={r['unique']} standardize {r['standardize_s']} s "
+                f"(b) {fraction:.0%} rows={r['rows']} unique={r['unique']} "
+                f"standardize {r['standardize_s']} s "
                 f"({r['rows'] / r['standardize_s']:,.0f}/s) + featurize {r['featurize_s']} s "
-                f"({r['unique'] / r['featurize_s']:,.0f}/s) = {rate:,.0f} compounds/s (n_jobs={args.n_jobs}); "
+                f"({r['unique'] / r['featurize_s']:,.0f}/s) = {rate:,.0f} compounds/s "
+                f"(n_jobs={args.n_jobs}); "
                 f"ratio b/a {rate / parse_rate:.2f}; peak RSS main {r['peak_rss_mib']} MiB, "
                 f"largest worker {r['peak_rss_children_mib']} MiB"
             )
             cpu = r["standardize_cpu_us"] + r["featurize_cpu_us"]
             print(
-                f"    CPU-us/compound: standardize {r['standardize_cpu_us']} + featurize {r['featurize_cpu_us']}; "
-                f"load-free ratio estimate {args.n_jobs} x {parse_cpu:.0f} / {cpu} = {args.n_jobs * parse_cpu / cpu:.2f}; "
+                f"    CPU-us/compound: standardize {r['standardize_cpu_us']} "
+                f"+ featurize {r['featurize_cpu_us']}; "
+                f"load-free ratio estimate {args.n_jobs} x {parse_cpu:.0f} / {cpu} "
+                f"= {args.n_jobs * parse_cpu / cpu:.2f}; "
                 f"load average now {os.getloadavg()[0]:.2f}"
             )
     return 0

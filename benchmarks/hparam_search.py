@@ -116,12 +116,14 @@ def main(argv: list[str] | None = None) -> int:
     higher_better = args.task == "classification"
     results.sort(key=lambda r: r["val_score"], reverse=True)
     print(
-        f"\n{Path(args.dataset_dir).name} {args.model}: validation {'ROC-AUC' if higher_better else 'score'} "
+        f"\n{Path(args.dataset_dir).name} {args.model}: "
+        f"validation {'ROC-AUC' if higher_better else 'score'} "
         "(higher is better), best first"
     )
     for r in results:
         print(
-            f"{r['val_score']:.4f}  epoch {r['best_epoch']}  {r['seconds']:>7.1f}s  {json.dumps(r['overrides'], sort_keys=True)}"
+            f"{r['val_score']:.4f}  epoch {r['best_epoch']}  {r['seconds']:>7.1f}s  "
+            f"{json.dumps(r['overrides'], sort_keys=True)}"
         )
     return 0
 

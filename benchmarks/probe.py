@@ -1,7 +1,9 @@
-"""Time `drugnet probe` on trained model directories (budget: gnn + snn of the default Tox21 run, every member, <= 12 min on 2 cores).
+"""Time `drugnet probe` on trained model directories (budget: gnn + snn of the default Tox21 run,
+every member, <= 12 min on 2 cores).
 
     python benchmarks/probe.py --dataset-dir results/tox21 \
-        --model-dirs results/tox21/models/gnn results/tox21/models/snn --output-dir benchmarks/out/probe
+        --model-dirs results/tox21/models/gnn results/tox21/models/snn \
+        --output-dir benchmarks/out/probe
 
 Prints one JSON line per model (wall time, phase timings, concepts, verdict) and the total.
 """
@@ -18,7 +20,7 @@ from drugnet.probing.atlas import AtlasSettings, probe_model_dir, write_atlas
 
 def main() -> int:
     defaults = AtlasSettings()
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset-dir", required=True)
     parser.add_argument("--model-dirs", nargs="+", required=True)
     parser.add_argument("--output-dir", default="benchmarks/out/probe")

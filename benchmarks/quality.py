@@ -13,7 +13,8 @@ any choice.
 Consensus and refit on a dataset folder that already has trained models (e.g. a default run's
 ``results/tox21``; only the selection fits are used):
 
-    python benchmarks/quality.py --phase consensus --dataset-dir results/tox21 --models gnn snn rf_ecfp
+    python benchmarks/quality.py --phase consensus --dataset-dir results/tox21 \
+        --models gnn snn rf_ecfp
     python benchmarks/quality.py --phase refit --dataset-dir results/tox21 --models gnn snn rf_ecfp
 
 ``consensus``: every combination method's 5-fold cross-fitted validation score and its test
@@ -112,7 +113,8 @@ def prepare(name: str, workdir: Path, seeds: list[int], threads: int) -> None:
 
 
 def _seed_dir(workdir: Path, name: str, seed: int) -> Path:
-    """A dataset folder for one seed: the shared standardized data and features, that seed's split."""
+    """A dataset folder for one seed: the shared standardized data and features, that seed's
+    split."""
     workdir = workdir.resolve()
     src, out = workdir / name, workdir / f"{name}_s{seed}"
     out.mkdir(exist_ok=True)
@@ -181,7 +183,8 @@ def markdown(rows: list[dict]) -> str:
             val = np.array([r["val"][metric] for r in sel], float)
             secs = np.mean([r["seconds"] for r in sel])
             lines.append(
-                f"| {name} | {model} | {metric} | {test.mean():.3f} ± {test.std():.3f} | {val.mean():.3f} | "
+                f"| {name} | {model} | {metric} | {test.mean():.3f} ± {test.std():.3f} | "
+                f"{val.mean():.3f} | "
                 f"{len(sel)} | {secs:.0f} |"
             )
     return "\n".join(lines)
@@ -201,7 +204,8 @@ def _selection_predictions(dataset_dir: Path, models: list[str], splits: tuple[s
 
 
 def consensus_rows(dataset_dir: Path, models: list[str]) -> list[dict]:
-    """One row per model and per consensus method: validation (cross-fitted for methods) and test score."""
+    """One row per model and per consensus method: validation (cross-fitted for methods) and test
+    score."""
     from drugnet.inference.consensus import Combiner
     from drugnet.train.consensus import candidate_methods, crossfit_score
     from drugnet.train.metrics import selection_score
@@ -231,7 +235,8 @@ def consensus_rows(dataset_dir: Path, models: list[str]) -> list[dict]:
 
 
 def refit_rows(dataset_dir: Path, models: list[str], threads: int, device: str) -> list[dict]:
-    """Test score of the selection fit and of a refit on train + val (test labels hidden), per model and as consensus."""
+    """Test score of the selection fit and of a refit on train + val (test labels hidden), per model
+    and as consensus."""
     from drugnet.inference.consensus import Combiner
     from drugnet.train.consensus import choose_method
     from drugnet.train.fit_ensemble import refit_ensemble

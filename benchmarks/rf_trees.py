@@ -1,4 +1,5 @@
-"""Validation and test ROC-AUC of a trained rf_ecfp ensemble when each member keeps only its first k trees.
+"""Validation and test ROC-AUC of a trained rf_ecfp ensemble when each member keeps only its
+first k trees.
 
 The first k trees of a seeded scikit-learn forest are exactly the trees of a k-tree forest with
 the same seed, so this measures smaller forests without retraining (used to choose
@@ -36,7 +37,7 @@ def main() -> None:
     from drugnet.inference.checkpoint import load_model_dir
     from drugnet.train.metrics import selection_score
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("dataset_dir")
     parser.add_argument("--trees", nargs="+", type=int, default=[50, 100, 200, 300])
     args = parser.parse_args()
@@ -48,7 +49,8 @@ def main() -> None:
         for k in args.trees:
             pred = np.mean([truncated(m, k).predict(X) for m in ens.members], axis=0)
             print(
-                f"{split} {len(ens.members)} x {k} trees: {selection_score(ens.task, data.y[idx], pred):.4f}",
+                f"{split} {len(ens.members)} x {k} trees: "
+                f"{selection_score(ens.task, data.y[idx], pred):.4f}",
                 flush=True,
             )
 

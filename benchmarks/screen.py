@@ -19,11 +19,11 @@ Per step: wall time and peak RSS of its largest process (``wait4`` rusage; worke
 are counted on their own, not summed), and the peak of the summed RSS of the process tree
 sampled every 0.2 s (counts pages shared by forked workers more than once, so an upper bound).
 
-    python benchmarks/screen.py --library ../shared/data/moses_test.csv.gz            # 176k vs chemprop
-    python benchmarks/screen.py --library train.csv.gz --limit 100000 --no-chemprop   # memory, 100k
-    python benchmarks/screen.py --library train.csv.gz --no-chemprop                  # memory, 1.58M
-    python benchmarks/screen.py --limit 20000 --no-chemprop --explain-cost            # explanation share
-    python benchmarks/screen.py --device cuda                                         # GPU scoring
+    python benchmarks/screen.py --library ../shared/data/moses_test.csv.gz  # 176k vs chemprop
+    python benchmarks/screen.py --library train.csv.gz --limit 100000 --no-chemprop  # memory, 100k
+    python benchmarks/screen.py --library train.csv.gz --no-chemprop  # memory, 1.58M
+    python benchmarks/screen.py --limit 20000 --no-chemprop --explain-cost  # explanation share
+    python benchmarks/screen.py --device cuda  # GPU scoring
 
 ``--explain-cost`` runs the rank step a second time with ``explain_top: 0`` (no integrated
 gradients) and prints the difference: the explanation cost of the rank step, and its share of
@@ -167,7 +167,10 @@ def synthetic_shards(
         run = shards[owner].with_name(f"{shards[owner].name}.run{k}")
         sort_by_rank(frame).to_csv(run, index=False)
         runs[owner].append(run)
-    header = "id,smiles,n_merged,score,bace.Class,bace.Class.std,ad_similarity,nearest_train_id,in_domain"
+    header = (
+        "id,smiles,n_merged,score,bace.Class,bace.Class.std,"
+        "ad_similarity,nearest_train_id,in_domain"
+    )
     for shard, parts in zip(shards, runs, strict=False):
         if parts:
             merge_ranked_csvs(parts, shard)
@@ -267,7 +270,8 @@ def explanation_cost(
     ).run()
     cost = rank.seconds - plain.seconds
     print(
-        f"explanations: {cost:.1f} s of the rank step's {rank.seconds:.1f} s; {cost / total:.0%} of drugnet's "
+        f"explanations: {cost:.1f} s of the rank step's {rank.seconds:.1f} s; "
+        f"{cost / total:.0%} of drugnet's "
         f"{total:.1f} s (target <= 25 %); load average now {os.getloadavg()[0]:.2f}",
         flush=True,
     )
@@ -311,7 +315,9 @@ def main() -> None:
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="reuse standardized.csv and shard_*.csv already in --workdir (those steps are not run)",
+        help=(
+            "reuse standardized.csv and shard_*.csv already in --workdir (those steps are not run)"
+        ),
     )
     parser.add_argument(
         "--synthetic-scores",
@@ -362,9 +368,12 @@ def main() -> None:
         campaign_json = work / "campaign.json"
         campaign_json.write_text(json.dumps(campaign))
         print(
-            f"{n:,} compounds from {args.library}; campaign {args.dataset}.{args.target} ({args.model}), "
-            f"{args.shards} shard(s), annotate_top {args.annotate_top}, explain_top {args.explain_top}, "
-            f"{args.threads} threads, score device {args.device}; load average {os.getloadavg()[0]:.2f}",
+            f"{n:,} compounds from {args.library}; "
+            f"campaign {args.dataset}.{args.target} ({args.model}), "
+            f"{args.shards} shard(s), annotate_top {args.annotate_top}, "
+            f"explain_top {args.explain_top}, "
+            f"{args.threads} threads, score device {args.device}; "
+            f"load average {os.getloadavg()[0]:.2f}",
             flush=True,
         )
         steps = []
@@ -411,7 +420,8 @@ def main() -> None:
             start = time.perf_counter()
             synthetic_shards(std, shards, split.loc[split["split"] == "train", "id"].tolist())
             print(
-                f"  (synthetic shards written in {time.perf_counter() - start:.1f} s; not a drugnet step)"
+                f"  (synthetic shards written in {time.perf_counter() - start:.1f} s; "
+                "not a drugnet step)"
             )
         for i, shard in enumerate([] if args.synthetic_scores else shards):
             if args.resume and shard.exists():
@@ -472,8 +482,10 @@ def main() -> None:
         with open(work / "screen" / "ranked.csv") as ranked:
             n_ranked = sum(1 for _ in ranked) - 1
         print(
-            f"{label}: {ours:.1f} s for {n:,} input compounds ({n_ranked:,} ranked after standardization): "
-            f"{n / ours:,.0f} compounds/s; peak RSS of any step {max(s.max_rss_mib for s in steps):.0f} MiB",
+            f"{label}: {ours:.1f} s for {n:,} input compounds "
+            f"({n_ranked:,} ranked after standardization): "
+            f"{n / ours:,.0f} compounds/s; "
+            f"peak RSS of any step {max(s.max_rss_mib for s in steps):.0f} MiB",
             flush=True,
         )
         result = {

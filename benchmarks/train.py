@@ -1,4 +1,5 @@
-"""Training speed and test ROC-AUC: drugnet's default GNN vs Chemprop 2.x (D-MPNN) on the same split.
+"""Training speed and test ROC-AUC: drugnet's default GNN vs Chemprop 2.x (D-MPNN) on the same
+split.
 
 Both train on the same standardized data set and the same train/val/test assignment (Chemprop
 gets it through ``--splits-column``), for the same number of epochs, with the same number of
@@ -42,7 +43,8 @@ def setup_chemprop(venv: Path) -> Path:
 
 
 def chemprop_table(dataset_dir: Path, targets: list[str], out: Path) -> tuple[Path, Path, int]:
-    """Chemprop's training CSV (with a split column) and test CSV; rows RDKit cannot parse are dropped."""
+    """Chemprop's training CSV (with a split column) and test CSV; rows RDKit cannot parse are
+    dropped."""
     from rdkit import Chem
 
     std = pd.read_csv(dataset_dir / "standardized.csv")
@@ -146,7 +148,7 @@ def run_drugnet(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--dataset-dir", default="results/tox21", help="standardized.csv, split.csv, features/"
     )
@@ -168,7 +170,8 @@ def main() -> None:
     chemprop = setup_chemprop(VENV) if args.setup else Path(args.chemprop)
     ours_epoch, ours_auc, n_train = run_drugnet(dataset_dir, targets, args.epochs, args.threads)
     print(
-        f"drugnet gnn: {ours_epoch:.2f} s/epoch (median of {args.epochs}), test ROC-AUC {ours_auc:.3f}, "
+        f"drugnet gnn: {ours_epoch:.2f} s/epoch (median of {args.epochs}), "
+        f"test ROC-AUC {ours_auc:.3f}, "
         f"{n_train} training molecules",
         flush=True,
     )
@@ -188,7 +191,8 @@ def main() -> None:
             else float("nan")
         )
     print(
-        f"chemprop: {their_epoch:.2f} s/epoch ((T{args.epochs}={te:.0f}s - T{short}={t1:.0f}s)/{args.epochs - short}), "
+        f"chemprop: {their_epoch:.2f} s/epoch "
+        f"((T{args.epochs}={te:.0f}s - T{short}={t1:.0f}s)/{args.epochs - short}), "
         f"test ROC-AUC {their_auc:.3f}, {dropped} rows dropped (unparseable)"
     )
     print(

@@ -1,5 +1,5 @@
-"""Test helper: a small dataset directory of real BACE molecules built with the pipeline's own steps, and
-tiny trained gnn / snn / rf_ecfp models in it (for the consensus and refit tests)."""
+"""Test helper: a small dataset directory of real BACE molecules built with the pipeline's own
+steps, and tiny trained gnn / snn / rf_ecfp models in it (for the consensus and refit tests)."""
 
 from __future__ import annotations
 

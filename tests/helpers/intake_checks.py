@@ -122,7 +122,8 @@ def check_intake(
     chunk_size: int = 3,
     fmt: str | None = None,
 ) -> pd.DataFrame | None:
-    """Assert the intake invariants on ``path``; the rows read, or None for a file-level InputError."""
+    """Assert the intake invariants on ``path``; the rows read, or None for a file-level
+    InputError."""
     options = {
         "smiles_column": smiles_column,
         "id_column": id_column,

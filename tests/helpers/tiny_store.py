@@ -1,4 +1,5 @@
-"""Test helper: an in-memory feature source with FeatureStore's batching interface, built with RDKit.
+"""Test helper: an in-memory feature source with FeatureStore's batching interface, built with
+RDKit.
 
 Used until/unless ``drugnet.features.store.FeatureStore`` is importable; mirrors its contract
 (``n``, ``graph_batch``, ``ecfp``, ``descriptors``).

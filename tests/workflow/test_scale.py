@@ -96,7 +96,8 @@ def _standardize(library: Path, out: Path) -> dict:
         )
     except subprocess.TimeoutExpired:
         pytest.fail(
-            f"standardize of {library.name} ran past {HANG_LIMIT_S} s (hang?); memory was not measured"
+            f"standardize of {library.name} ran past {HANG_LIMIT_S} s (hang?); "
+            "memory was not measured"
         )
     assert result.returncode == 0, result.stderr[-3000:]
     usage = json.loads(result.stdout.strip().splitlines()[-1])

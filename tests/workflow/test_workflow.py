@@ -1,5 +1,6 @@
 """The Snakemake workflow: the DAG builds, lint is clean, wrong configs stop early, and the quick
-config runs every stage end to end with every input row accounted for, twice with identical bytes."""
+config runs every stage end to end with every input row accounted for, twice with identical
+bytes."""
 
 from __future__ import annotations
 

@@ -184,7 +184,10 @@ def test_campaign_ranking_threshold_and_property_objectives(config):
     }
     with pytest.raises(
         ConfigError,
-        match=r"campaigns\.c\.in_domain_threshold: got 'high', expected a number in \[0, 1\] or 'auto'",
+        match=(
+            r"campaigns\.c\.in_domain_threshold: got 'high', "
+            r"expected a number in \[0, 1\] or 'auto'"
+        ),
     ):
         validate_config(bad)
     mixed = {

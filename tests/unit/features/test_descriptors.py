@@ -65,7 +65,8 @@ def test_failures_and_non_finite_become_nan(monkeypatch):
 
 
 def test_matrix_rows_equal_rdkit_functions():
-    """The per-chunk matrix (one float32 conversion for all rows) holds each molecule's RDKit values."""
+    """The per-chunk matrix (one float32 conversion for all rows) holds each molecule's RDKit
+    values."""
     mols = [Chem.MolFromSmiles(s) for s in SMILES]
     names = D.descriptor_names("default")
     matrix = D.descriptor_matrix(mols, "default")

@@ -122,8 +122,8 @@ def test_double_bond_stereo():
 
 
 def test_chunk_of_graphs_equals_each_graph():
-    """``mols_to_graphs`` (one one-hot encoding per chunk) is the concatenation of the single graphs,
-    edge indices molecule-local; counts per molecule as in the cache's pointers."""
+    """``mols_to_graphs`` (one one-hot encoding per chunk) is the concatenation of the single
+    graphs, edge indices molecule-local; counts per molecule as in the cache's pointers."""
     from drugnet.features.graph import mols_to_graphs
 
     mols = [Chem.MolFromSmiles(s) for s in DRUGS]

@@ -1,4 +1,5 @@
-"""Model folders cannot run code: no pickle, no member file outside the folder or with another name."""
+"""Model folders cannot run code: no pickle, no member file outside the folder or with another
+name."""
 
 from __future__ import annotations
 

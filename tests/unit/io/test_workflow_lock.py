@@ -62,7 +62,8 @@ def test_orphaned_jobs_of_a_killed_run_are_named(tmp_path):
         [sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True
     )
     try:
-        # the recorded leader started at tick 1 is gone (its pid now names the job); its group lives on
+        # the recorded leader started at tick 1 is gone (its pid now names the job); its group
+        # lives on
         _owner(folder, job.pid, start_time="1", pgid=job.pid)
         assert group_members(job.pid) == [job.pid]
         hint = lock_hint(folder)

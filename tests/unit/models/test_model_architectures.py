@@ -110,7 +110,8 @@ def test_deep_selu_mlp_self_normalizes_at_init() -> None:
 
 
 def test_relu_mlp_without_lecun_drifts_while_selu_does_not() -> None:
-    """Control: a plain deep ReLU net (no norm) does not keep unit variance, so the SELU test can fail."""
+    """Control: a plain deep ReLU net (no norm) does not keep unit variance, so the SELU test can
+    fail."""
     torch.manual_seed(0)
     x = torch.randn(2048, 256)
     h = x

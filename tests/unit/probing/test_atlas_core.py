@@ -49,7 +49,7 @@ def test_atlas_on_planted_layers(esol_mols, tmp_path, rng):
     assert (tmp_path / "selectivity_heatmap.svg").read_text().startswith("<?xml")
     assert len(pd.read_csv(tmp_path / "neurons.csv")) > 0
     # the best unit per family and hidden layer comes out of the same AUCs as neurons.csv
-    for level, top in result.top_units.items():
+    for top in result.top_units.values():
         assert list(top.columns) == ["family", "layer", "unit", "concept", "auc"]
         assert (
             sorted(top.layer.unique()) == [1, 2] and not top.duplicated(["family", "layer"]).any()

@@ -108,7 +108,8 @@ def test_pick_examples_half_highest_then_concept_carriers_one_per_scaffold():
     n_atoms = np.array([10, 10, 10, 10, 10, 10, 10, 99])  # molecule 7: too large to draw
     carriers = np.array([False, False, False, False, True, True, True, True])
     picked = neurons.pick_examples(scores, groups, n_atoms, n=4, max_atoms=40, carriers=carriers)
-    # 0 and 2 (1 shares 0's scaffold), then the best carriers 4 and 5 (6 has no score, 7 is too large)
+    # 0 and 2 (1 shares 0's scaffold), then the best carriers 4 and 5 (6 has no score, 7 is too
+    # large)
     assert picked == [
         (0, "highest"),
         (2, "highest"),

@@ -1,5 +1,5 @@
-"""Replication over members, receptive field by pharmacophore distance, and causal ablation, on planted
-networks built on real (ESOL) molecules."""
+"""Replication over members, receptive field by pharmacophore distance, and causal ablation, on
+planted networks built on real (ESOL) molecules."""
 
 import numpy as np
 import pandas as pd
@@ -170,8 +170,8 @@ def test_distance_test_finds_a_planted_distance_relation():
 
 
 def _planted_snn(hidden: int = 64):
-    """An SNN whose layer-1 unit 0 is 3 x (aromatic indicator) and whose task 0 reads only that unit;
-    task 1 reads the other units (noise features)."""
+    """An SNN whose layer-1 unit 0 is 3 x (aromatic indicator) and whose task 0 reads only that
+    unit; task 1 reads the other units (noise features)."""
     torch.manual_seed(0)
     hp = default_hparams(
         "snn", {"hidden": hidden, "depth": 1, "dropout": 0.0, "input_dropout": 0.0}
@@ -243,8 +243,8 @@ def test_atlas_of_identical_members_combines_to_the_single_member_result(esol_mo
     n = len(matrix.item_mol)
     base = rng.normal(size=(n, 5))
     trained = [base] + [
-        np.column_stack([matrix.values[:, :3] * (l >= 2), rng.normal(size=(n, 5))])
-        for l in (1, 2, 3)
+        np.column_stack([matrix.values[:, :3] * (layer >= 2), rng.normal(size=(n, 5))])
+        for layer in (1, 2, 3)
     ]
     random = [base] + [rng.normal(size=(n, 8)) for _ in range(3)]
     member = {"trained": {"atom": trained}, "random_init": {"atom": random}}

@@ -100,7 +100,8 @@ def _predictions(
     task: str,
     quality: float,
 ) -> tuple[dict, pd.DataFrame]:
-    """Metrics (real scorer) and a prediction table (``id, smiles, <t>, <t>.std, <t>.true``) per split."""
+    """Metrics (real scorer) and a prediction table (``id, smiles, <t>, <t>.std, <t>.true``) per
+    split."""
     metrics, test_table = {}, None
     y_all = std[targets].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
     for name in ("train", "val", "test"):
@@ -222,7 +223,10 @@ def _probes(folder: Path, rng: np.random.Generator, n_layers: int = 3) -> None:
             "alpha": 0.05,
             "rho": 0.21,
             "p_value": 0.31,
-            "verdict": "DOES NOT HOLD at alpha=0.05: no significant increase (Spearman rho=0.210, permutation p=0.31)",
+            "verdict": (
+                "DOES NOT HOLD at alpha=0.05: no significant increase "
+                "(Spearman rho=0.210, permutation p=0.31)"
+            ),
         }
         for level in ("atom", "molecule")
     }
@@ -252,7 +256,8 @@ def _probes(folder: Path, rng: np.random.Generator, n_layers: int = 3) -> None:
 
 
 def _example(smiles: str, ident: str, picked: str, fires_on) -> dict:
-    """One stored example: activation 2.0 on the atoms where ``fires_on(atom)`` is true, 0.1 elsewhere."""
+    """One stored example: activation 2.0 on the atoms where ``fires_on(atom)`` is true, 0.1
+    elsewhere."""
     mol = Chem.MolFromSmiles(smiles)
     values = [2.0 if fires_on(a) else 0.1 for a in mol.GetAtoms()]
     concept = [a.GetIdx() for a in mol.GetAtoms() if a.GetIsAromatic()]
@@ -269,8 +274,8 @@ def _example(smiles: str, ident: str, picked: str, fires_on) -> dict:
 
 
 def neuron_examples_json() -> dict:
-    """``neuron_examples.json`` as `drugnet probe` writes it for a GNN (atom activations): the best unit
-    of each family in two layers, 1-3 example molecules each (13 stored, 12 drawn)."""
+    """``neuron_examples.json`` as `drugnet probe` writes it for a GNN (atom activations): the best
+    unit of each family in two layers, 1-3 example molecules each (13 stored, 12 drawn)."""
     aspirin, salicylic, paracetamol = (
         "CC(=O)Oc1ccccc1C(=O)O",
         "OC(=O)c1ccccc1O",
@@ -433,9 +438,9 @@ def _screen(folder: Path, std: pd.DataFrame, rng: np.random.Generator) -> None:
 
 
 def make_results_tree(root: Path) -> tuple[dict, Path]:
-    """Config and results folder: dataset ``tox`` (classification, 2 tasks, 3 models, probes for gnn),
-    dataset ``esol`` (regression, 1 model, nothing probed), library ``lib``, campaign ``camp`` (screened)
-    and campaign ``never`` (not run)."""
+    """Config and results folder: dataset ``tox`` (classification, 2 tasks, 3 models, probes for
+    gnn), dataset ``esol`` (regression, 1 model, nothing probed), library ``lib``, campaign ``camp``
+    (screened) and campaign ``never`` (not run)."""
     rng = np.random.default_rng(0)
     results = root / "results"
     src = root / "tox.csv"

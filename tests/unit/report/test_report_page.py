@@ -1,4 +1,5 @@
-"""The whole report: standalone HTML, graceful degradation, the command, and a headless-Chromium render."""
+"""The whole report: standalone HTML, graceful degradation, the command, and a headless-Chromium
+render."""
 
 from __future__ import annotations
 

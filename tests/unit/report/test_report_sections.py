@@ -1,4 +1,5 @@
-"""Section builders of the HTML report on a synthetic results tree (real molecules, pipeline formats)."""
+"""Section builders of the HTML report on a synthetic results tree (real molecules, pipeline
+formats)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Integrated-gradients explanations of the campaign score on tiny real models and real molecules."""
+"""Integrated-gradients explanations of the campaign score on tiny real models and real
+molecules."""
 
 from __future__ import annotations
 
@@ -66,7 +67,8 @@ def _dataset_model(name: str, ensemble, path) -> DatasetModel:
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory, bace_head, esol_head):
-    """``bace``: GNN classifier (2 members); ``esol``: SNN regressor with descriptors; ``rf``: rf_ecfp."""
+    """``bace``: GNN classifier (2 members); ``esol``: SNN regressor with descriptors; ``rf``:
+    rf_ecfp."""
     root = tmp_path_factory.mktemp("explain_models")
     gnn = _train(bace_head.iloc[:40], "Class", "gnn", "classification", TINY)
     snn = _train(

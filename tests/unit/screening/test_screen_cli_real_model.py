@@ -1,4 +1,5 @@
-"""End to end with a real (tiny) trained GNN: `drugnet screen score` sharded and unsharded, then `screen rank`."""
+"""End to end with a real (tiny) trained GNN: `drugnet screen score` sharded and unsharded, then
+`screen rank`."""
 
 import json
 
@@ -144,7 +145,8 @@ def test_screen_cli_sharded_equals_unsharded_with_trained_gnn(tmp_path, bace_hea
     assert (
         json.loads((tmp_path / "screen1" / "enrichment.json").read_text())["bace.Class"]["n"] == 60
     )
-    # the 20 annotated rows are explained by integrated gradients on the trained GNN, the rest are not
+    # the 20 annotated rows are explained by integrated gradients on the trained GNN, the rest are
+    # not
     text = pd.read_csv(tmp_path / "screen1" / "ranked.csv", keep_default_na=False)
     assert (text["explanation"].iloc[:20] != "").all() and (
         text["explanation"].iloc[20:] == ""

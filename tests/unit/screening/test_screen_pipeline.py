@@ -212,7 +212,8 @@ def test_outputs_layout(workspace, tmp_path):
     assert disk["rank"].tolist() == list(range(1, len(library) + 1))
     assert (np.diff(ranked["score"].to_numpy()) <= 0).all()
     assert ranked["cluster"].notna().sum() == 30 and ranked["cluster"].iloc[0] == 1
-    # library rows 0..19 are BACE training compounds (bace rows 40..59): their nearest training neighbour is themselves
+    # library rows 0..19 are BACE training compounds (bace rows 40..59): their nearest training
+    # neighbour is themselves
     first = ranked.set_index("id").loc[[f"L{i:03d}" for i in range(20)]]
     assert (first["ad_similarity"] == 1.0).all()
     assert first["nearest_train_id"].tolist() == [f"bace{i:04d}" for i in range(40, 60)]

@@ -1,4 +1,5 @@
-"""The one-line ``why`` of top.csv: objectives met/missed, domain, nearest training compound and its label."""
+"""The one-line ``why`` of top.csv: objectives met/missed, domain, nearest training compound and
+its label."""
 
 import pandas as pd
 
@@ -44,7 +45,8 @@ def test_why_names_objectives_domain_and_nearest_label():
         "bace.Class 0.82+-0.05 (in domain: sim 0.62 >= 0.41 to b1, Class=1); meets mw, qed"
     )
     assert why[1] == (
-        "bace.Class 0.45+-0.49 (OUT of domain: sim 0.20 < 0.41 to b2, Class=0); misses mw 650.00, qed 0.20"
+        "bace.Class 0.45+-0.49 (OUT of domain: sim 0.20 < 0.41 to b2, Class=0); "
+        "misses mw 650.00, qed 0.20"
     )
 
 

@@ -1,4 +1,5 @@
-"""``drugnet train`` fits the calibration on validation rows only; ``drugnet calibrate`` refits it."""
+"""``drugnet train`` fits the calibration on validation rows only; ``drugnet calibrate`` refits
+it."""
 
 from __future__ import annotations
 

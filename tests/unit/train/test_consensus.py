@@ -1,4 +1,5 @@
-"""The consensus model: combination rules, no test/external labels used, a model like the others (evaluate, predict)."""
+"""The consensus model: combination rules, no test/external labels used, a model like the others
+(evaluate, predict)."""
 
 from __future__ import annotations
 

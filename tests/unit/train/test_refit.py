@@ -151,7 +151,8 @@ def test_external_test_is_scored_by_the_refitted_members(dataset, tmp_path) -> N
     final = load_model_dir(dataset / "models" / "snn")
     ext_data = load_dataset(ext, ["Class", "heavy"], with_split=False)
     table = pd.read_csv(tmp_path / "pred" / "snn_external_test.csv")
-    # the domain shrinkage measures similarity to the rows the refit was trained on: every labelled row
+    # the domain shrinkage measures similarity to the rows the refit was trained on: every
+    # labelled row
     from drugnet.features.tanimoto import ecfp4_bits, max_tanimoto
     from drugnet.train.fit_ensemble import labelled_rows
 

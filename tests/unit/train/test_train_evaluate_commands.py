@@ -1,4 +1,5 @@
-"""``drugnet train`` / ``drugnet evaluate`` end to end on a dataset directory built by the real pipeline steps."""
+"""``drugnet train`` / ``drugnet evaluate`` end to end on a dataset directory built by the real
+pipeline steps."""
 
 from __future__ import annotations
 

@@ -11,7 +11,8 @@ or a crash of the interpreter is a finding; libFuzzer writes the input to
 ``<artifact_prefix>crash-*``. An empty ``CORPUS_DIR`` is first filled with seeds (the test
 fixtures and small hand-written files). Coverage feedback comes from ``drugnet`` only.
 
-``tests/unit/io/fuzz/test_intake_atheris.py`` runs this for a bounded number of runs with a fixed seed.
+``tests/unit/io/fuzz/test_intake_atheris.py`` runs this for a bounded number of runs with a fixed
+seed.
 """
 
 from __future__ import annotations
