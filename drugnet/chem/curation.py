@@ -14,13 +14,13 @@ Labels. ``targets`` are parsed as numbers: blank, ``NA``, ``N/A``, ``nan``, ``nu
 Merging duplicates (same InChIKey): the first occurrence gives ``id``, ``input_smiles`` and
 ``smiles``; rows are ordered by first occurrence; ``merged_ids`` is the JSON list of all ids in
 input order (``drugnet.io.ids``). Ids are checked in input order (``IdRegistry``): an id that
-another structure already has is rejected as ``duplicate_id``, so ids are unique per row. Classification targets: majority vote of the non-missing labels, a tie is
-missing; ``n_label_conflicts`` counts the targets whose merged labels disagreed. Regression
-targets: mean, ``<target>_std`` (population std, 0 for one value) and ``<target>_count``.
-``label_columns`` (library annotations) are never a reason to reject: a column whose
-non-missing values are all 0/1 is merged like a classification target, an all-numeric one
-like a regression target (with ``_std`` and ``_count``), any other column as text (distinct
-non-missing values joined with ';' in input order).
+another structure already has is rejected as ``duplicate_id``, so ids are unique per row.
+Classification targets: majority vote of the non-missing labels, a tie is missing;
+``n_label_conflicts`` counts the targets whose merged labels disagreed. Regression targets: mean,
+``<target>_std`` (population std, 0 for one value) and ``<target>_count``. ``label_columns``
+(library annotations) are never a reason to reject: a column whose non-missing values are all 0/1 is
+merged like a classification target, an all-numeric one like a regression target (with ``_std`` and
+``_count``), any other column as text (distinct non-missing values joined with ';' in input order).
 
 Memory. Accepted rows are not kept in memory: the first occurrence of each InChIKey goes to a
 temporary file as its chunk finishes, later occurrences (duplicates) to a temporary SQLite table,
@@ -132,7 +132,8 @@ def _identifiers_cached(mol: Chem.Mol) -> tuple[str, str]:
 
 
 def _standardized_cached(smiles: str, settings: _Settings) -> tuple[str | None, str, str]:
-    """(reason, canonical SMILES, InChIKey) of an input SMILES; identical inputs are standardized once."""
+    """(reason, canonical SMILES, InChIKey) of an input SMILES; identical inputs are standardized
+    once."""
     cache_key = (smiles, settings.tautomer, settings.max_heavy_atoms)
     cached = _result_cache.get(cache_key)
     if cached is None:
@@ -265,8 +266,8 @@ class _Store:
         ]
 
     def groups(self) -> Iterator[tuple]:
-        """``(id, input_smiles, smiles, inchikey, n_merged, merged_ids, target values, label values)``
-        per group, in order.
+        """``(id, input_smiles, smiles, inchikey, n_merged, merged_ids, target values,
+        label values)`` per group, in order.
 
         Target values are the non-missing numbers, label values the stripped non-missing strings,
         both in input order.

@@ -19,7 +19,8 @@ Steps (RDKit ``rdMolStandardize``), each applied only when the molecule needs it
 
 Isotopes and stereochemistry are kept (deuterated and non-deuterated forms stay distinct).
 
-Reject reasons (fixed vocabulary, ``drugnet.io.rejects``; also used by the table-level code in ``drugnet.chem.curation``):
+Reject reasons (fixed vocabulary, ``drugnet.io.rejects``; also used by the table-level code in
+``drugnet.chem.curation``):
 
 - ``empty_smiles``: blank SMILES;
 - ``unparseable_smiles``: SMILES syntax error (also ``standardize_mol(None)``);
@@ -203,7 +204,8 @@ def standardize_mol(
                 charged = mol.HasSubstructMatch(_CHARGED)
             if charged:
                 neutral = _UNCHARGER.uncharge(mol)
-                # Re-sanitize (re-kekulizes e.g. neutralized cyclopentadienide); keep the charge if invalid.
+                # Re-sanitize (re-kekulizes e.g. neutralized cyclopentadienide); keep the charge if
+                # invalid.
                 if _SANITIZED == Chem.SanitizeMol(neutral, catchErrors=True) and (
                     Descriptors.NumRadicalElectrons(neutral) <= Descriptors.NumRadicalElectrons(mol)
                 ):
@@ -243,7 +245,8 @@ def fallback_key(smiles: str) -> str:
 
 
 def inchikey(mol: Chem.Mol, smiles: str | None = None) -> str:
-    """InChIKey of ``mol``; ``fallback_key(smiles)`` when InChI fails (``smiles``: canonical SMILES)."""
+    """InChIKey of ``mol``; ``fallback_key(smiles)`` when InChI fails (``smiles``: canonical
+    SMILES)."""
     with rdBase.BlockLogs():
         try:
             key = Chem.MolToInchiKey(mol)

@@ -106,7 +106,8 @@ def strata(values: pd.Series, max_classes: int = 10, n_bins: int = 5) -> np.ndar
 
 
 def stratified_split(labels: pd.Series, sizes: Sequence[float], seed: int = 0) -> np.ndarray:
-    """Random split within each stratum of ``labels`` (see ``strata``), fractions kept per stratum."""
+    """Random split within each stratum of ``labels`` (see ``strata``), fractions kept per
+    stratum."""
     sizes = check_sizes(sizes)
     codes = strata(labels)
     rng = np.random.default_rng(seed)

@@ -1,4 +1,5 @@
-"""Fit (or refit) the validation calibration of an existing classification model directory into its model.json."""
+"""Fit (or refit) the validation calibration of an existing classification model \
+directory into its model.json."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ def main(args: argparse.Namespace) -> int:
         print(json.dumps(config, indent=2, sort_keys=True))
     else:
         print(
-            f"{args.config}: OK ({len(config['datasets'])} datasets, {len(config['libraries'])} libraries, "
-            f"{len(config['campaigns'])} campaigns)"
+            f"{args.config}: OK ({len(config['datasets'])} datasets, {len(config['libraries'])} "
+            f"libraries, {len(config['campaigns'])} campaigns)"
         )
     return 0

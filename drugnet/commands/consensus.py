@@ -1,4 +1,5 @@
-"""Combine a dataset's trained models into the consensus model, fitted on validation predictions only."""
+"""Combine a dataset's trained models into the consensus model, fitted on validation \
+predictions only."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Evaluate trained models on train/val/test (+ external_test): metrics.json and prediction tables."""
+"""Evaluate trained models on train/val/test (+ external_test): metrics.json and prediction \
+tables."""
 
 from __future__ import annotations
 

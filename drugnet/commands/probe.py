@@ -1,4 +1,5 @@
-"""Probe the layers of a trained gnn/snn (every ensemble member) for functional groups, interaction centers and pharmacophores."""
+"""Probe the layers of a trained gnn/snn (every ensemble member) for functional groups, \
+interaction centers and pharmacophores."""
 
 from __future__ import annotations
 
@@ -34,13 +35,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-molecules",
         type=_optional_int,
         default=defaults.max_molecules,
-        help=f"seeded random subset of molecules to probe (default {defaults.max_molecules}; 'all')",
+        help="seeded random subset of molecules to probe "
+        f"(default {defaults.max_molecules}; 'all')",
     )
     parser.add_argument(
         "--atoms-per-molecule",
         type=_optional_int,
         default=defaults.atoms_per_molecule,
-        help=f"random atoms kept per molecule for atom-level probes (default {defaults.atoms_per_molecule}; 'all')",
+        help="random atoms kept per molecule for atom-level "
+        f"probes (default {defaults.atoms_per_molecule}; 'all')",
     )
     parser.add_argument(
         "--min-positives",
@@ -67,7 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--matched-layer",
         type=int,
         default=defaults.matched_layer,
-        help=f"earliest layer of the receptive-field-matched hierarchy test (default {defaults.matched_layer})",
+        help="earliest layer of the receptive-field-matched "
+        f"hierarchy test (default {defaults.matched_layer})",
     )
     parser.add_argument(
         "--ablation",

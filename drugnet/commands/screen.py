@@ -126,7 +126,10 @@ def device_error(device: str) -> str | None:
         return f"--device {device!r}: expected cpu, auto, cuda or cuda:N"
     index = int(device.split(":")[1]) if ":" in device else 0
     if not torch.cuda.is_available() or index >= torch.cuda.device_count():
-        return f"--device {device}: no such CUDA device (torch.cuda.is_available() is {torch.cuda.is_available()})"
+        return (
+            f"--device {device}: no such CUDA device "
+            f"(torch.cuda.is_available() is {torch.cuda.is_available()})"
+        )
     return None
 
 

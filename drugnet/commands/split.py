@@ -24,7 +24,8 @@ STANDARD_COLUMNS = (
 
 
 def target_columns(columns: list[str]) -> list[str]:
-    """Target columns of a standardized table (not standard, not a ``<target>_std/_count`` summary)."""
+    """Target columns of a standardized table (not standard, not a ``<target>_std/_count``
+    summary)."""
     return [
         c
         for c in columns

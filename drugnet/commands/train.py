@@ -1,4 +1,5 @@
-"""Train a gnn, snn or rf_ecfp model (optionally an ensemble) on a dataset directory, then refit it on all labels."""
+"""Train a gnn, snn or rf_ecfp model (optionally an ensemble) on a dataset directory, then \
+refit it on all labels."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Concept labels (functional groups, interaction centers, pharmacophores) for atoms and molecules."""
+"""Concept labels (functional groups, interaction centers, pharmacophores) for atoms and
+molecules."""
 
 from drugnet.concepts.catalog import FAMILIES, ConceptSet, all_concepts, filter_concepts
 from drugnet.concepts.matrix import ConceptMatrix

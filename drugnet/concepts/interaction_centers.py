@@ -21,7 +21,8 @@ def feature_factory() -> ChemicalFeatures.MolChemicalFeatureFactory:
 
 
 def feature_families() -> list[str]:
-    """Donor, Acceptor, NegIonizable, PosIonizable, ZnBinder, Aromatic, Hydrophobe, LumpedHydrophobe."""
+    """Donor, Acceptor, NegIonizable, PosIonizable, ZnBinder, Aromatic, Hydrophobe,
+    LumpedHydrophobe."""
     return list(feature_factory().GetFeatureFamilies())
 
 

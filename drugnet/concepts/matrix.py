@@ -1,4 +1,5 @@
-"""`ConceptMatrix`: boolean concept labels for atoms or molecules, shared by every concept family."""
+"""`ConceptMatrix`: boolean concept labels for atoms or molecules, shared by every concept
+family."""
 
 from __future__ import annotations
 
@@ -102,7 +103,8 @@ def atom_items(mols: list[Chem.Mol]) -> tuple[np.ndarray, np.ndarray]:
 def atom_matrix(
     mols: list[Chem.Mol], names: list[str], family: str, atom_sets: list[list[set[int]]]
 ) -> ConceptMatrix:
-    """Atom-level matrix from ``atom_sets[m][c]`` (atoms of molecule ``m`` carrying concept ``c``)."""
+    """Atom-level matrix from ``atom_sets[m][c]`` (atoms of molecule ``m`` carrying concept
+    ``c``)."""
     item_mol, item_atom = atom_items(mols)
     offsets = np.concatenate([[0], np.cumsum([m.GetNumAtoms() for m in mols])])
     values = np.zeros((len(item_mol), len(names)), dtype=bool)
@@ -144,7 +146,8 @@ def at_level(matrix: ConceptMatrix, level: str, n_mols: int) -> ConceptMatrix:
 
 
 def subsample_atoms(item_mol: np.ndarray, per_molecule: int | None, *, seed: int = 0) -> np.ndarray:
-    """Sorted item indices keeping at most ``per_molecule`` random items of each molecule (all if None).
+    """Sorted item indices keeping at most ``per_molecule`` random items of each molecule (all if
+    None).
 
     ``item_mol`` must be grouped by molecule (as built by `atom_items`); seeded, so every network
     and concept of a run sees the same atoms.

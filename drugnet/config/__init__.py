@@ -41,7 +41,8 @@ def _schema() -> dict:
 
 
 def _resolve(node: dict, schema: dict) -> dict:
-    """``node`` with a local ``$ref`` merged under its own keys (own keys win, as on the global ``model``)."""
+    """``node`` with a local ``$ref`` merged under its own keys (own keys win, as on the global
+    ``model``)."""
     ref = node.get("$ref")
     if not ref:
         return node
@@ -52,7 +53,8 @@ def _resolve(node: dict, schema: dict) -> dict:
 
 
 def schema_default(key: str) -> Any:
-    """The schema's default of a dotted config key (``*`` for a named entry: ``datasets.*.split.seed``).
+    """The schema's default of a dotted config key (``*`` for a named entry:
+    ``datasets.*.split.seed``).
 
     Command-line options and library settings that mirror a config key take their default from
     here, so the schema stays the only place a default is written.
@@ -198,7 +200,8 @@ def _check_table(
     where = f"{kind}.{name}.{key}"
     if not path.is_file():
         return [
-            f"config key {where}: file {str(path)!r} does not exist (paths are relative to {Path.cwd()})"
+            f"config key {where}: file {str(path)!r} does not exist (paths are relative to "
+            f"{Path.cwd()})"
         ]
     columns = _table_columns(path)
     if columns is None:
@@ -219,7 +222,8 @@ def _property_objective_problems(obj: Mapping, where: str) -> list[str]:
     lo, hi = obj["window"]
     if lo is None and hi is None:
         return [
-            f"config key {where}.window: expected [lo, hi] with at least one number, got [null, null]"
+            f"config key {where}.window: expected [lo, hi] with at least one number, "
+            "got [null, null]"
         ]
     if lo is not None and hi is not None and lo > hi:
         return [f"config key {where}.window: expected lo <= hi, got {list(obj['window'])}"]
@@ -253,7 +257,8 @@ def check_config(config: Mapping, check_files: bool = True) -> None:
                 labelled = _labelled_targets(Path(ds["path"]), list(ds["targets"]))
                 if not labelled:
                     problems.append(
-                        f"config key datasets.{name}.targets: every label of {ds['targets']} is missing in {ds['path']!r}"
+                        f"config key datasets.{name}.targets: every label of {ds['targets']} is "
+                        f"missing in {ds['path']!r}"
                     )
             if "test_path" in ds:
                 problems += _check_table("datasets", name, ds, "test_path", needed)
@@ -270,8 +275,8 @@ def check_config(config: Mapping, check_files: bool = True) -> None:
         method = model_settings(config, name).get("consensus", {}).get("method", "auto")
         if method == "rank_mean" and ds["task"] != "classification" and "consensus" in models:
             problems.append(
-                f"config key model.consensus.method (dataset {name}): rank_mean is for classification; "
-                f"expected auto, mean or stacking for a {ds['task']} dataset"
+                f"config key model.consensus.method (dataset {name}): rank_mean is for "
+                f"classification; expected auto, mean or stacking for a {ds['task']} dataset"
             )
     for name, lib in config.get("libraries", {}).items():
         needed = {"smiles_column": lib.get("smiles_column", "smiles")}
@@ -284,8 +289,8 @@ def check_config(config: Mapping, check_files: bool = True) -> None:
     for name, camp in config.get("campaigns", {}).items():
         if camp["library"] not in config.get("libraries", {}):
             problems.append(
-                f"config key campaigns.{name}.library: {camp['library']!r} is not a configured library "
-                f"(libraries: {sorted(config.get('libraries', {}))})"
+                f"config key campaigns.{name}.library: {camp['library']!r} is not a configured "
+                f"library (libraries: {sorted(config.get('libraries', {}))})"
             )
         for i, obj in enumerate(camp["objectives"]):
             where = f"campaigns.{name}.objectives[{i}]"
@@ -295,19 +300,22 @@ def check_config(config: Mapping, check_files: bool = True) -> None:
             ds = datasets.get(obj["dataset"])
             if ds is None:
                 problems.append(
-                    f"config key {where}.dataset: {obj['dataset']!r} is not a configured dataset (datasets: {sorted(datasets)})"
+                    f"config key {where}.dataset: {obj['dataset']!r} is not a configured dataset "
+                    f"(datasets: {sorted(datasets)})"
                 )
                 continue
             if obj["target"] != "all" and obj["target"] not in ds["targets"]:
                 problems.append(
-                    f"config key {where}.target: {obj['target']!r} is not a target of dataset {obj['dataset']!r} (expected 'all' or one of {ds['targets']})"
+                    f"config key {where}.target: {obj['target']!r} is not a target of dataset "
+                    f"{obj['dataset']!r} (expected 'all' or one of {ds['targets']})"
                 )
             model = camp.get("model", "best")
             if model != "best" and model not in model_settings(config, obj["dataset"]).get(
                 "models", MODEL_KINDS
             ):
                 problems.append(
-                    f"config key campaigns.{name}.model: {model!r} is not trained for dataset {obj['dataset']!r}"
+                    f"config key campaigns.{name}.model: {model!r} is not trained for dataset "
+                    f"{obj['dataset']!r}"
                 )
     if problems:
         raise ConfigError("\n".join(problems))

@@ -1,4 +1,5 @@
-"""A batch of molecular graphs as flat tensors (PyG's layout, without per-molecule Python objects)."""
+"""A batch of molecular graphs as flat tensors (PyG's layout, without per-molecule Python
+objects)."""
 
 from __future__ import annotations
 

@@ -320,7 +320,8 @@ def featurize_file(
 def store_from_smiles(
     smiles: Sequence[str], settings: Mapping[str, Any] | None = None, n_jobs: int = 1
 ) -> FeatureStore:
-    """Featurize ``smiles`` into an in-memory ``FeatureStore`` (``settings``: radius, n_bits, descriptors)."""
+    """Featurize ``smiles`` into an in-memory ``FeatureStore`` (``settings``: radius, n_bits,
+    descriptors)."""
     allowed = {"radius", "n_bits", "descriptors", "chunk_size"}
     kwargs = {k: v for k, v in (settings or {}).items() if k in allowed}
     return FeatureStore(features=featurize_smiles(smiles, n_jobs=n_jobs, **kwargs))

@@ -1,4 +1,5 @@
-"""Load a dataset directory (standardized.csv, split.csv, features/) and build model inputs for row indices."""
+"""Load a dataset directory (standardized.csv, split.csv, features/) and build model inputs for row
+indices."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ class FeatureSource(Protocol):
 
 @dataclass
 class Dataset:
-    """Row-aligned labels and features. ``y`` float32 ``[n, T]`` with NaN = missing; ``split`` str ``[n]``."""
+    """Row-aligned labels and features. ``y`` float32 ``[n, T]`` with NaN = missing; ``split`` str
+    ``[n]``."""
 
     ids: list[str]
     smiles: list[str]
@@ -52,7 +54,8 @@ class Dataset:
 
 
 def read_feature_settings(features_dir: str | Path) -> dict:
-    """Featurization settings (``settings`` of ``meta.json``: radius, n_bits, descriptors) of a cache, ``{}`` if absent."""
+    """Featurization settings (``settings`` of ``meta.json``: radius, n_bits, descriptors) of a
+    cache, ``{}`` if absent."""
     meta = Path(features_dir) / "meta.json"
     return dict(json.loads(meta.read_text()).get("settings", {})) if meta.exists() else {}
 
@@ -65,7 +68,8 @@ def open_store(features_dir: str | Path) -> FeatureSource:
 def read_labels(
     standardized_csv: str | Path, targets: list[str]
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """``standardized.csv`` as a frame (id/smiles as str) and its target matrix ``[n, T]`` float32 (blank -> NaN)."""
+    """``standardized.csv`` as a frame (id/smiles as str) and its target matrix ``[n, T]`` float32
+    (blank -> NaN)."""
     frame = pd.read_csv(
         standardized_csv,
         dtype={"id": str, "smiles": str, "inchikey": str},
@@ -89,7 +93,8 @@ def load_dataset(
     store: FeatureSource | None = None,
     with_split: bool = True,
 ) -> Dataset:
-    """Load ``<dataset_dir>/standardized.csv`` (+ ``split.csv`` when ``with_split``) and ``features/``."""
+    """Load ``<dataset_dir>/standardized.csv`` (+ ``split.csv`` when ``with_split``) and
+    ``features/``."""
     dataset_dir = Path(dataset_dir)
     frame, y = read_labels(dataset_dir / "standardized.csv", targets)
     split = None
@@ -120,7 +125,8 @@ def load_dataset(
 
 
 def load_external_test(dataset_dir: str | Path, targets: list[str]) -> Dataset | None:
-    """The optional external test set ``<dataset_dir>/external_test/`` (all rows are test rows), or None."""
+    """The optional external test set ``<dataset_dir>/external_test/`` (all rows are test rows), or
+    None."""
     ext = Path(dataset_dir) / "external_test"
     if not (ext / "standardized.csv").exists():
         return None
@@ -171,7 +177,8 @@ def model_inputs(
 def model_inputs(
     store: FeatureSource, indices: np.ndarray, kind: str, use_descriptors: bool
 ) -> GraphBatch | torch.Tensor:
-    """Model input for rows ``indices``: a ``GraphBatch`` (gnn) or raw float features ``[n, F]`` (snn, rf_ecfp).
+    """Model input for rows ``indices``: a ``GraphBatch`` (gnn) or raw float features ``[n, F]``
+    (snn, rf_ecfp).
 
     snn: ECFP counts followed by descriptors (NaN kept; the model's scaler imputes);
     rf_ecfp: ECFP counts only.

@@ -2,9 +2,9 @@
 
 Names are RDKit's (``Descriptors._descList``) plus three charge counts (``FormalCharge``,
 ``NumPositiveAtoms``, ``NumNegativeAtoms``) and DeepTox-style structural-alert counts
-``Alerts_<catalog>`` (entries of an RDKit ``FilterCatalog`` catalog that match the molecule). Descriptor families that RDKit computes as one
-vector in C++ (Crippen logP/MR, PEOE/SlogP/SMR VSA bins) are computed once per molecule and
-give exactly the values of the per-name RDKit functions.
+``Alerts_<catalog>`` (entries of an RDKit ``FilterCatalog`` catalog that match the molecule).
+Descriptor families that RDKit computes as one vector in C++ (Crippen logP/MR, PEOE/SlogP/SMR VSA
+bins) are computed once per molecule and give exactly the values of the per-name RDKit functions.
 """
 
 from __future__ import annotations
@@ -125,7 +125,8 @@ DESCRIPTOR_SETS: dict[str, list[str]] = {
 
 
 def descriptor_names(names: str | Sequence[str]) -> list[str]:
-    """Resolve a set name (``default``, ``all``) or a list of names; unknown names raise ValueError."""
+    """Resolve a set name (``default``, ``all``) or a list of names; unknown names raise
+    ValueError."""
     if isinstance(names, str):
         if names not in DESCRIPTOR_SETS:
             raise ValueError(
@@ -140,7 +141,8 @@ def descriptor_names(names: str | Sequence[str]) -> list[str]:
 
 @lru_cache(maxsize=16)
 def _plan(key: str | tuple[str, ...]) -> tuple[int, list, list]:
-    """``(d, groups, singles)``: vector groups ``(fn, out_idx, group_idx)``, single ``(fn, out_idx)``."""
+    """``(d, groups, singles)``: vector groups ``(fn, out_idx, group_idx)``, single
+    ``(fn, out_idx)``."""
     names = descriptor_names(key)
     position = {n: i for i, n in enumerate(names)}
     groups, covered = [], set[int]()
@@ -172,7 +174,8 @@ def _fill(mol: Chem.Mol, out: np.ndarray, groups: list, singles: list) -> None:
 def descriptor_matrix(
     mols: Sequence[Chem.Mol], names: str | Sequence[str] = "default"
 ) -> np.ndarray:
-    """Descriptor values of ``mols``, float32 ``[len(mols), d]`` (NaN for failures and non-finite values).
+    """Descriptor values of ``mols``, float32 ``[len(mols), d]`` (NaN for failures and non-finite
+    values).
 
     Row ``i`` equals ``compute_descriptors(mols[i], names)``; the float32 conversion runs once.
     """

@@ -110,7 +110,8 @@ def _smallest_ring_sizes(mol: Chem.Mol) -> list[int]:
 
 
 def _atom_columns(key: tuple) -> tuple[int, ...]:
-    """Feature columns for ``key = (Z, degree, charge, total_h, hybridization, aromatic, ring_size, chirality)``."""
+    """Feature columns for
+    ``key = (Z, degree, charge, total_h, hybridization, aromatic, ring_size, chirality)``."""
     z, degree, charge, total_h, hybridization, aromatic, rs, chirality = key
     return (
         _ELEMENT_COL.get(z, _ELEMENT_OTHER),

@@ -5,7 +5,8 @@ file is laid out with ``torch.save`` under ``torch.serialization.skip_data`` (sh
 pickled structure written, storage bytes left as reserved space), then every storage record is
 filled from its raw file in blocks and its zip CRC-32 is written into the local header and the
 central directory. ``torch.load(path, weights_only=True)`` of the result gives exactly the
-tensors a plain ``torch.save`` of the concatenated chunks would (tests/unit/features/test_stream.py).
+tensors a plain ``torch.save`` of the concatenated chunks would
+(tests/unit/features/test_stream.py).
 
 Storage records are numbered in pickling order, i.e. the insertion order of the tensors in the
 saved dict (one storage per tensor); every record's size is checked against its tensor before

@@ -1,4 +1,5 @@
-"""Tanimoto similarity of ECFP4 bit vectors to a reference set, with packed-bit popcounts, in bounded blocks."""
+"""Tanimoto similarity of ECFP4 bit vectors to a reference set, with packed-bit popcounts, in
+bounded blocks."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ _BLOCK_ELEMENTS = 4_000_000
 
 
 def ecfp4_bits(smiles: Iterable[str | None], n_bits: int = 2048, radius: int = 2) -> np.ndarray:
-    """Morgan bit fingerprints packed into uint64 words ``[n, n_bits / 64]``; unparsable -> all zero."""
+    """Morgan bit fingerprints packed into uint64 words ``[n, n_bits / 64]``; unparsable -> all
+    zero."""
     if n_bits % 64:
         raise ValueError("n_bits must be a multiple of 64")
     generator = rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=n_bits)

@@ -119,8 +119,8 @@ def _label_mask(labels: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
 def fit_calibration(
     probs: np.ndarray, labels: np.ndarray, mask: np.ndarray | None = None, seed: int = 0
 ) -> dict[str, Any]:
-    """``{"tasks": [task params, ...]}`` from validation ``probs``/``labels`` ``[n, T]`` (NaN label or
-    ``mask`` False = not used)."""
+    """``{"tasks": [task params, ...]}`` from validation ``probs``/``labels`` ``[n, T]`` (NaN label
+    or ``mask`` False = not used)."""
     probs, labels = _as_2d(probs), _as_2d(labels)
     use = _label_mask(labels, mask)
     return {
@@ -161,10 +161,10 @@ def error_crossing(
 ) -> tuple[float, list[float]]:
     """Similarity where the model's expected squared error reaches the prevalence's.
 
-    Least squares of the per-row Brier difference ``(p - y)^2 - (pi - y)^2`` on ``s``: ``c0 + c1 s``;
-    the threshold is ``-c0 / c1`` when the model improves with similarity (``c1 < 0``), else 0 when
-    it beats the prevalence everywhere (``c0 + c1 / 2 < 0``) and 1 when it never does. Clipped to
-    [0, 1]. Returns the threshold and ``[c0, c1]``.
+    Least squares of the per-row Brier difference ``(p - y)^2 - (pi - y)^2`` on ``s``:
+    ``c0 + c1 s``; the threshold is ``-c0 / c1`` when the model improves with similarity
+    (``c1 < 0``), else 0 when it beats the prevalence everywhere (``c0 + c1 / 2 < 0``) and 1 when it
+    never does. Clipped to [0, 1]. Returns the threshold and ``[c0, c1]``.
     """
     diff = (p - y) ** 2 - (pi - y) ** 2
     design = np.column_stack([np.ones_like(s), s])
@@ -295,11 +295,12 @@ def calibrated_moments(
     return mean, std
 
 
-# ------------------------------------------------------------------------------ torch (explanations)
+# ----------------------------------------------------------------------------- torch (explanations)
 
 
 def apply_calibration_torch(params: dict[str, Any] | None, probs: torch.Tensor) -> torch.Tensor:
-    """:func:`apply_calibration` on a ``[..., T]`` tensor, differentiable (isotonic: piecewise linear)."""
+    """:func:`apply_calibration` on a ``[..., T]`` tensor, differentiable (isotonic: piecewise
+    linear)."""
     if not params:
         return probs
     cols = []

@@ -1,11 +1,12 @@
-"""Trained model directory: ``model.json``, ``member_<k>.pt`` (or ``.npz`` for rf_ecfp), ``history.csv``.
+"""Trained model directory: ``model.json``, ``member_<k>.pt`` (or ``.npz`` for rf_ecfp),
+``history.csv``.
 
 Nothing in a model folder can run code: torch members are state dicts loaded with
 ``torch.load(..., weights_only=True)``, ``rf_ecfp`` forests are arrays loaded with
 ``np.load(allow_pickle=False)`` (``drugnet.models.forest_io``). ``model.json`` cannot choose a
-file: member ``k`` must be exactly ``member_<k>.pt`` / ``member_<k>.npz`` (``selection/member_<k>.*``
-for the selection fit), a regular file inside the folder (no symlink, no other folder). Folders
-from format 1 with joblib forests are refused with a message to retrain.
+file: member ``k`` must be exactly ``member_<k>.pt`` / ``member_<k>.npz``
+(``selection/member_<k>.*`` for the selection fit), a regular file inside the folder (no symlink, no
+other folder). Folders from format 1 with joblib forests are refused with a message to retrain.
 
 With a refit (``model.json`` ``"refit": true``) the top-level members are the refitted ones (they
 serve predictions of new molecules) and ``selection/`` holds the members fitted on the training
@@ -87,8 +88,8 @@ def save_model_dir(
     selection: Ensemble | None = None,
     selection_history: list[dict] | None = None,
 ) -> Path:
-    """Write ``ensemble`` to directory ``path`` (created); with ``selection`` (the training-split fit
-    behind a refitted ``ensemble``) also ``selection/``. ``history.csv`` is the selection fit's
+    """Write ``ensemble`` to directory ``path`` (created); with ``selection`` (the training-split
+    fit behind a refitted ``ensemble``) also ``selection/``. ``history.csv`` is the selection fit's
     learning curve when there is one (it has the validation column), the refit's in
     ``refit_history.csv``. Returns the path."""
     path = Path(path)
@@ -143,9 +144,9 @@ def read_model_json(path: str | Path) -> dict:
     if version not in READABLE_FORMATS[meta["kind"]]:
         raise ModelDirError(
             f"{path}: {meta['kind']} model folder format {version!r}, this drugnet reads format "
-            f"{' or '.join(map(str, READABLE_FORMATS[meta['kind']]))}; random forests written by older drugnet "
-            "versions are joblib pickles and are not loaded for safety: retrain the model with this "
-            "version (delete the folder and rerun snakemake, or `drugnet train`)"
+            f"{' or '.join(map(str, READABLE_FORMATS[meta['kind']]))}; random forests written by "
+            "older drugnet versions are joblib pickles and are not loaded for safety: retrain the "
+            "model with this version (delete the folder and rerun snakemake, or `drugnet train`)"
         )
     return meta
 
@@ -159,7 +160,8 @@ def _member_infos(path: Path, meta: dict, selection: bool) -> list:
 
 
 def member_file(path: Path, kind: str, k: int, info: Any, selection: bool = False) -> Path:
-    """Member ``k``'s file, refusing any name but ``member_name(kind, k)`` and anything outside ``path``."""
+    """Member ``k``'s file, refusing any name but ``member_name(kind, k)`` and anything outside
+    ``path``."""
     expected = member_name(kind, k, selection)
     name = info.get("file") if isinstance(info, dict) else None
     if name != expected:
@@ -270,7 +272,8 @@ def load_consensus(
     missing = [m for m in meta["models"] if not (root / m / "model.json").exists()]
     if missing:
         raise FileNotFoundError(
-            f"{path}: the consensus combines {meta['models']}, but {missing} have no model.json under {root}"
+            f"{path}: the consensus combines {meta['models']}, but {missing} have no model.json "
+            f"under {root}"
         )
     components = [load_model_dir(root / m, threads=threads, fit=fit) for m in meta["models"]]
     check_components(meta["models"], components)

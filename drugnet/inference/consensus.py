@@ -1,8 +1,9 @@
 """The ``consensus`` model: component ensembles and the per-task rule that combines them.
 
-Combination rules (``Combiner``): ``mean``, ``rank_mean`` (percentiles against each model's validation
-predictions, mapped back through their quantiles; classification only) and ``stacking`` (logistic or ridge
-regression on the models' validation predictions). Choosing and fitting one is ``drugnet.train.consensus``.
+Combination rules (``Combiner``): ``mean``, ``rank_mean`` (percentiles against each model's
+validation predictions, mapped back through their quantiles; classification only) and ``stacking``
+(logistic or ridge regression on the models' validation predictions). Choosing and fitting one is
+``drugnet.train.consensus``.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def _cdf(x: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 
 def _fit_task(method: str, task: str, P: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    """Parameters of one task from validation predictions ``P`` ``[M, n]`` and labels ``y`` ``[n]``."""
+    """Parameters of one task from validation predictions ``P`` ``[M, n]`` and labels ``y``
+    ``[n]``."""
     if method == "mean":
         return {}
     if method == "rank_mean":
@@ -50,7 +52,8 @@ def _fit_task(method: str, task: str, P: np.ndarray, y: np.ndarray) -> dict[str,
 
 
 def _fit_stacking(task: str, P: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    """Logistic (classification, on logits) or ridge (regression) weights; ``{}`` (= mean) when unfittable."""
+    """Logistic (classification, on logits) or ridge (regression) weights; ``{}`` (= mean) when
+    unfittable."""
     mask = ~np.isnan(y)
     X, yt = P[:, mask].T, y[mask]
     if task == "classification":
@@ -168,7 +171,8 @@ class ConsensusModel:
         batch_size: int = 1024,
         similarity: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Combined prediction (calibrated, and shrunk by ``similarity`` when given, like ``Ensemble``)."""
+        """Combined prediction (calibrated, and shrunk by ``similarity`` when given, like
+        ``Ensemble``)."""
         P = self.predict_members(store, indices, device, batch_size)
         mean, std = self.combiner.combine(P), P.std(0)
         if not self.calibration:

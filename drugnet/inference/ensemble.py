@@ -92,7 +92,8 @@ class Ensemble:
         similarity: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Ensemble mean and std, each ``[n, T]``; calibrated when the ensemble has a calibration
-        (and shrunk toward the training prevalence when ``similarity`` to the training set is given)."""
+        (and shrunk toward the training prevalence when ``similarity`` to the training set is
+        given)."""
         preds = self.predict_members(store, indices, device, batch_size)
         if not self.calibration:
             return preds.mean(0), preds.std(0)

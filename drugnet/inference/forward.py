@@ -31,7 +31,8 @@ def predict_raw(
     device: torch.device,
     batch_size: int = 1024,
 ) -> np.ndarray:
-    """Model outputs (logits / standardized values) for ``indices`` in eval mode, ``[len(indices), T]``."""
+    """Model outputs (logits / standardized values) for ``indices`` in eval mode,
+    ``[len(indices), T]``."""
     model.eval()
     outs = [
         model(_to(make_inputs(indices[i : i + batch_size]), device)).float().cpu()

@@ -1,4 +1,5 @@
-"""Score new molecules with a trained model directory: standardize, featurize in memory, predict mean and std."""
+"""Score new molecules with a trained model directory: standardize, featurize in memory, predict
+mean and std."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ log = logging.getLogger("drugnet.inference.prediction")
 
 
 def feature_settings_of(ensemble: Ensemble | ConsensusModel) -> dict:
-    """The featurization settings the model was trained with (``settings`` entry of the cache's meta.json)."""
+    """The featurization settings the model was trained with (``settings`` entry of the cache's
+    meta.json)."""
     meta = ensemble.feature_settings or {}
     return meta.get("settings", meta)
 
@@ -82,9 +84,10 @@ def predict_file(
     threads: int = 1,
     device: str = "auto",
 ) -> pd.DataFrame:
-    """Predict every valid molecule of ``input_path``; writes ``output`` (``id, smiles, <task>, <task>.std``,
-    plus ``ad_similarity`` when the model's training split is found and the predictions are
-    shrunk by it) and the rejected rows to ``rejects_path(output)``. Returns the prediction table."""
+    """Predict every valid molecule of ``input_path``; writes ``output``
+    (``id, smiles, <task>, <task>.std``, plus ``ad_similarity`` when the model's training split is
+    found and the predictions are shrunk by it) and the rejected rows to ``rejects_path(output)``.
+    Returns the prediction table."""
     ensemble = load_model_dir(model_dir, threads=threads)
     std_out = standardize_file(
         input_path,

@@ -70,7 +70,8 @@ def write_csv_atomic(df: pd.DataFrame, path: str | os.PathLike, **to_csv_kwargs:
 
 
 def to_jsonable(obj: Any) -> Any:
-    """Convert numpy/pandas scalars, arrays, paths and tuples to plain JSON values; NaN/inf -> None."""
+    """Convert numpy/pandas scalars, arrays, paths and tuples to plain JSON values; NaN/inf ->
+    None."""
     if isinstance(obj, Mapping):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple, set, frozenset)):
@@ -93,7 +94,8 @@ def to_jsonable(obj: Any) -> Any:
 
 
 def write_json_atomic(obj: Any, path: str | os.PathLike) -> Path:
-    """Write ``obj`` as JSON (sorted keys, indent 2, NaN/inf as null) atomically; returns the path."""
+    """Write ``obj`` as JSON (sorted keys, indent 2, NaN/inf as null) atomically; returns the
+    path."""
     text = json.dumps(to_jsonable(obj), sort_keys=True, indent=2, allow_nan=False)
     with atomic_path(path) as tmp:
         tmp.write_text(text + "\n", encoding="utf-8")

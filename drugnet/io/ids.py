@@ -1,4 +1,5 @@
-"""Compound ids: blank-id placeholders, uniqueness at standardize, ``merged_ids`` encoding, SDF titles.
+"""Compound ids: blank-id placeholders, uniqueness at standardize, ``merged_ids`` encoding, SDF
+titles.
 
 Ids are text (never numbers or missing values: ``NA`` is an id). Rules:
 
@@ -65,7 +66,8 @@ class IdRegistry:
         ):
             self._db.execute(f"PRAGMA {pragma}")
         self._db.execute(
-            "CREATE TABLE ids (id TEXT PRIMARY KEY, key TEXT NOT NULL, row INTEGER NOT NULL) WITHOUT ROWID"
+            "CREATE TABLE ids (id TEXT PRIMARY KEY, key TEXT NOT NULL, row INTEGER NOT NULL) "
+            "WITHOUT ROWID"
         )
 
     def _known(self, ids: list[str]) -> dict[str, tuple[str, int]]:

@@ -39,7 +39,8 @@ def format_duration(seconds: float) -> str:
 
 
 class LogProgress:
-    """tqdm-like progress that logs ``desc: done/total (pct) rate unit/s, ETA`` every ``interval`` s."""
+    """tqdm-like progress that logs ``desc: done/total (pct) rate unit/s, ETA`` every ``interval``
+    s."""
 
     def __init__(
         self,

@@ -159,7 +159,8 @@ def _check_not_utf16(path: Path) -> None:
 
 
 def _looks_utf16(sample: bytes) -> bool:
-    """Text whose bytes at even or at odd positions are mostly NUL: UTF-16 (or UTF-32) without BOM."""
+    """Text whose bytes at even or at odd positions are mostly NUL: UTF-16 (or UTF-32) without
+    BOM."""
     pairs = len(sample) // 2
     if pairs < 2:
         return False

@@ -1,8 +1,10 @@
-"""The fixed vocabulary of reject reasons: every input row that is not accepted or merged carries one.
+"""The fixed vocabulary of reject reasons: every input row that is not accepted or merged carries
+one.
 
-Set by the readers (``broken_sdf_block``, ``malformed_line``, ``encoding_error``, ``too_many_atoms`` for
-oversized records), molecule standardization (``drugnet.chem.molecule``) and the table-level checks
-(``drugnet.chem.curation``); their meaning is documented in ``drugnet.chem.molecule`` and docs/outputs.md.
+Set by the readers (``broken_sdf_block``, ``malformed_line``, ``encoding_error``, ``too_many_atoms``
+for oversized records), molecule standardization (``drugnet.chem.molecule``) and the table-level
+checks (``drugnet.chem.curation``); their meaning is documented in ``drugnet.chem.molecule`` and
+docs/outputs.md.
 """
 
 EMPTY_SMILES = "empty_smiles"

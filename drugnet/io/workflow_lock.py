@@ -27,7 +27,8 @@ OWNER_PREFIX = "drugnet-run-"
 
 
 def _stat_fields(pid: int) -> list[str] | None:
-    """Fields of ``/proc/<pid>/stat`` after the command name (index 0 is field 3); None when gone."""
+    """Fields of ``/proc/<pid>/stat`` after the command name (index 0 is field 3); None when
+    gone."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
@@ -64,7 +65,8 @@ def _owner_path(folder: Path, pid: int) -> Path:
 
 
 def record_owner(snakemake_dir: str | os.PathLike = ".snakemake") -> Path:
-    """Record this process (the main Snakemake process) as a run holding locks in ``snakemake_dir``."""
+    """Record this process (the main Snakemake process) as a run holding locks in
+    ``snakemake_dir``."""
     folder = Path(snakemake_dir)
     folder.mkdir(parents=True, exist_ok=True)
     pid = os.getpid()
@@ -120,12 +122,16 @@ def _describe(owner: dict) -> str:
     pgid = owner.get("pgid")
     left = group_members(int(pgid)) if pgid == owner["pid"] else []
     if left:
-        return f"a killed Snakemake ({where}) whose jobs are still running (pids {', '.join(map(str, left))})"
+        return (
+            f"a killed Snakemake ({where}) whose jobs are "
+            f"still running (pids {', '.join(map(str, left))})"
+        )
     return f"a Snakemake ({where}) that is no longer running"
 
 
 def lock_hint(snakemake_dir: str | os.PathLike = ".snakemake") -> str | None:
-    """A message explaining the locks in ``snakemake_dir`` and how to remove them; None without locks."""
+    """A message explaining the locks in ``snakemake_dir`` and how to remove them; None without
+    locks."""
     folder = Path(snakemake_dir)
     locks = folder / "locks"
     if not locks.is_dir() or not any(locks.iterdir()):

@@ -1,4 +1,5 @@
-"""What every deep model shares: ``LayerEmbedding`` (one layer's states) and unit replacement for ablation."""
+"""What every deep model shares: ``LayerEmbedding`` (one layer's states) and unit replacement for
+ablation."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import torch
 
 @dataclass
 class LayerEmbedding:
-    """States of one layer: ``atom`` ``[n_atoms, d]`` (None for molecule-level models), ``mol`` ``[n_mols, d]``."""
+    """States of one layer: ``atom`` ``[n_atoms, d]`` (None for molecule-level models), ``mol``
+    ``[n_mols, d]``."""
 
     atom: torch.Tensor | None
     mol: torch.Tensor
@@ -18,7 +20,8 @@ class LayerEmbedding:
 def replace_units(
     state: torch.Tensor, replacement: tuple[torch.Tensor, torch.Tensor] | None
 ) -> torch.Tensor:
-    """``state`` with columns ``units`` set to ``values`` (a copy), or ``state`` itself when None."""
+    """``state`` with columns ``units`` set to ``values`` (a copy), or ``state`` itself when
+    None."""
     if replacement is None:
         return state
     units, values = replacement

@@ -1,4 +1,5 @@
-"""Store ``RFEcfp`` forests as plain arrays in ``.npz`` (no pickle), so a model folder cannot run code.
+"""Store ``RFEcfp`` forests as plain arrays in ``.npz`` (no pickle), so a model folder cannot run
+code.
 
 Each scikit-learn tree is its ``Tree`` state (the ``nodes`` record array and the ``values``
 array); the forest and wrapper settings go in a JSON string. Loading uses
@@ -142,7 +143,8 @@ def _load_forest(arrays: Any, t: int, meta: dict) -> Any:
 
 
 def load_forest(path: str | Path, threads: int = 1) -> RFEcfp:
-    """Rebuild an ``RFEcfp`` written by :func:`save_forest`; raises ``ForestFileError`` on anything else."""
+    """Rebuild an ``RFEcfp`` written by :func:`save_forest`; raises ``ForestFileError`` on anything
+    else."""
     try:
         with np.load(path, allow_pickle=False) as arrays:
             meta = json.loads(str(arrays["meta"]))

@@ -30,7 +30,8 @@ def _readout(kind: str, hidden: int, variant: str) -> nn.Module:
 
 
 class GNN(nn.Module):
-    """GINE network: ``depth`` message-passing layers, graph readout, optional descriptors, MLP head.
+    """GINE network: ``depth`` message-passing layers, graph readout, optional descriptors, MLP
+    head.
 
     Layer ``l`` is ``GINEConv(MLP) -> activation`` where the MLP is ``Linear -> act -> Linear``
     and the edge (bond) features are projected into the message. ``variant="snn"``: SELU,
@@ -112,7 +113,8 @@ class GNN(nn.Module):
         )
 
     def fit_scaling(self, mol_features: torch.Tensor | None) -> None:
-        """Fit the descriptor scaler on training-split molecule features (no-op without descriptors)."""
+        """Fit the descriptor scaler on training-split molecule features (no-op without
+        descriptors)."""
         if self.mol_scaler is not None and mol_features is not None:
             self.mol_scaler.fit(mol_features)
 

@@ -1,4 +1,5 @@
-"""Shared building blocks: LeCun-normal init, SELU/AlphaDropout and ReLU+norm blocks, input scaling."""
+"""Shared building blocks: LeCun-normal init, SELU/AlphaDropout and ReLU+norm blocks, input
+scaling."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ def lecun_normal_(linear: nn.Linear) -> nn.Linear:
 
 
 def activation_block(dim: int, variant: str, dropout: float, norm: str = "batch") -> nn.Sequential:
-    """Nonlinearity after a linear map: ``SELU -> AlphaDropout`` (snn) or ``norm -> ReLU -> Dropout`` (relu).
+    """Nonlinearity after a linear map: ``SELU -> AlphaDropout`` (snn) or
+    ``norm -> ReLU -> Dropout`` (relu).
 
     The activation is the first module whose output is the layer's post-activation state
     (index 0 for snn, index 1 for relu); dropout is identity in eval mode.
@@ -33,13 +35,15 @@ def activation_block(dim: int, variant: str, dropout: float, norm: str = "batch"
 
 
 def make_linear(d_in: int, d_out: int, variant: str) -> nn.Linear:
-    """Linear layer with LeCun-normal init for the snn variant, PyTorch's default (Kaiming-uniform) for relu."""
+    """Linear layer with LeCun-normal init for the snn variant, PyTorch's default (Kaiming-uniform)
+    for relu."""
     layer = nn.Linear(d_in, d_out)
     return lecun_normal_(layer) if variant == "snn" else layer
 
 
 def mlp(dims: list[int], variant: str, dropout: float, norm: str = "batch") -> nn.Sequential:
-    """``Linear -> activation_block`` for every consecutive pair in ``dims`` (activation after the last one too)."""
+    """``Linear -> activation_block`` for every consecutive pair in ``dims`` (activation after the
+    last one too)."""
     layers: list[nn.Module] = []
     for d_in, d_out in zip(dims[:-1], dims[1:], strict=False):
         layers += [
@@ -50,7 +54,8 @@ def mlp(dims: list[int], variant: str, dropout: float, norm: str = "batch") -> n
 
 
 class FeatureScaler(nn.Module):
-    """Molecule-level input scaling fitted on training rows and stored as buffers (saved in checkpoints).
+    """Molecule-level input scaling fitted on training rows and stored as buffers (saved in
+    checkpoints).
 
     Columns ``[:n_log]`` (count features) get ``log1p``; NaN is replaced by the training
     median; then ``(x - mean) / std`` and clipping to ``[-clip, clip]`` (tames heavy-tailed

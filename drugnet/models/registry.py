@@ -71,7 +71,8 @@ TASK_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
 def default_hparams(
     kind: str, overrides: dict[str, Any] | None = None, task: str | None = None
 ) -> dict[str, Any]:
-    """``DEFAULT_HPARAMS[kind]``, then ``TASK_DEFAULTS[(kind, task)]``, then ``overrides`` (unknown keys are an error)."""
+    """``DEFAULT_HPARAMS[kind]``, then ``TASK_DEFAULTS[(kind, task)]``, then ``overrides`` (unknown
+    keys are an error)."""
     if kind not in DEFAULT_HPARAMS:
         raise ValueError(f"unknown model kind {kind!r}; expected one of {sorted(DEFAULT_HPARAMS)}")
     hparams = {**DEFAULT_HPARAMS[kind], **TASK_DEFAULTS.get((kind, task or ""), {})}

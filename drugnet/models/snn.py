@@ -13,7 +13,8 @@ from drugnet.models.layers import FeatureScaler, activation_block, make_linear
 
 
 class SNN(nn.Module):
-    """``depth`` hidden layers ``Linear -> SELU -> AlphaDropout`` (or ``Linear -> norm -> ReLU -> Dropout``).
+    """``depth`` hidden layers ``Linear -> SELU -> AlphaDropout`` (or
+    ``Linear -> norm -> ReLU -> Dropout``).
 
     Input: float ``[n_mols, in_dim]`` raw features, the first ``n_log`` columns counts
     (log1p-transformed), the rest descriptors (NaN imputed with training medians); all
@@ -104,7 +105,8 @@ class SNN(nn.Module):
 
     @torch.no_grad()
     def embed(self, features: torch.Tensor) -> list[LayerEmbedding]:
-        """``depth + 1`` layers, ``atom=None``: 0 = scaled input, ``l`` = hidden layer ``l`` AFTER SELU/ReLU, before dropout."""
+        """``depth + 1`` layers, ``atom=None``: 0 = scaled input, ``l`` = hidden layer ``l`` AFTER
+        SELU/ReLU, before dropout."""
         _, states = self._states(features)
         return [LayerEmbedding(None, h) for h in states]
 

@@ -1,5 +1,5 @@
-"""Causal use: does the model rely on its concept detectors? Mean-ablate the top-k detector units of a
-concept family in one layer (or k random units of that layer) and measure each task's validation
+"""Causal use: does the model rely on its concept detectors? Mean-ablate the top-k detector units of
+a concept family in one layer (or k random units of that layer) and measure each task's validation
 ROC-AUC drop, through the model's public ``forward_ablated`` hook."""
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ def predict_ablated(
     replace: dict[int, tuple[torch.Tensor, torch.Tensor]],
     batch_size: int = 512,
 ) -> np.ndarray:
-    """Model outputs ``[n, T]`` over items ``0..n-1`` with ``model.forward_ablated`` (``replace={}``:
-    the unablated forward)."""
+    """Model outputs ``[n, T]`` over items ``0..n-1`` with ``model.forward_ablated``
+    (``replace={}``: the unablated forward)."""
     model.eval()
     parts = [
         model.forward_ablated(inputs(np.arange(s, min(s + batch_size, n))), replace).float().numpy()
@@ -80,10 +80,11 @@ def ablation_table(
     first_layer: int = 1,
     batch_size: int = 512,
 ) -> pd.DataFrame:
-    """``ABLATION_COLUMNS`` rows: per hidden layer (``first_layer + i`` for ``unit_aucs[i]``) and family,
-    the top-``k`` detector units and ``draws`` sets of ``k`` random units mean-replaced
+    """``ABLATION_COLUMNS`` rows: per hidden layer (``first_layer + i`` for ``unit_aucs[i]``) and
+    family, the top-``k`` detector units and ``draws`` sets of ``k`` random units mean-replaced
     (``unit_means[i]``, the unit's mean over the probed items), each task's ROC-AUC on ``y``
-    (validation labels, NaN = missing) against the unablated ``base_auc``; ``drop = base - ablated``."""
+    (validation labels, NaN = missing) against the unablated ``base_auc``;
+    ``drop = base - ablated``."""
     base = roc_auc(y, predict_ablated(model, inputs, len(y), {}, batch_size))
     rows = []
     families = sorted(set(concepts.family))
@@ -119,8 +120,9 @@ def ablation_table(
 
 
 def excess_drops(table: pd.DataFrame) -> pd.DataFrame:
-    """Per member, layer, family and task: the top-k drop, the mean and max drop of the random draws,
-    and ``excess = top - random mean`` (what the family's detectors cost beyond any k units)."""
+    """Per member, layer, family and task: the top-k drop, the mean and max drop of the random
+    draws, and ``excess = top - random mean`` (what the family's detectors cost beyond any k
+    units)."""
     top = table[table.units == "top"].set_index(["member", "layer", "task"])
     random = (
         table[table.units == "random"]
@@ -136,7 +138,8 @@ def excess_drops(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def plot_ablation(table: pd.DataFrame, png: Path, svg: Path) -> None:
-    """Heatmap task x (family, layer) of the excess drop (top-k minus random-k, mean over members)."""
+    """Heatmap task x (family, layer) of the excess drop (top-k minus random-k, mean over
+    members)."""
     # matplotlib only when plotting: a heavy import that the probing tables do not need, and the
     # headless backend must be chosen before pyplot loads
     import matplotlib  # noqa: PLC0415
@@ -164,7 +167,7 @@ def plot_ablation(table: pd.DataFrame, png: Path, svg: Path) -> None:
         )
         ax.set_xticks(
             range(grid.shape[1]),
-            [f"{f.replace('_', ' ')} L{l}" for f, l in grid.columns],
+            [f"{f.replace('_', ' ')} L{layer}" for f, layer in grid.columns],
             rotation=60,
             ha="right",
             fontsize=7,

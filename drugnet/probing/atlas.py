@@ -141,10 +141,12 @@ def probe_member(
         table_trained = probes.probe_layers(trained, matrix, is_test_item, network="trained", **kw)
         bar.update()
         # layers identical to the trained ones (the input layer) are not refitted: same numbers
-        same = [l for l in range(len(random)) if np.array_equal(random[l], trained[l])]
-        differ = [l for l in range(len(random)) if l not in same]
+        same = [
+            layer for layer in range(len(random)) if np.array_equal(random[layer], trained[layer])
+        ]
+        differ = [layer for layer in range(len(random)) if layer not in same]
         table_random = probes.probe_layers(
-            [random[l] for l in differ], matrix, is_test_item, network="random_init", **kw
+            [random[layer] for layer in differ], matrix, is_test_item, network="random_init", **kw
         )
         table_random["layer"] = (
             np.asarray(differ)[table_random["layer"].to_numpy()]
@@ -266,7 +268,8 @@ def summarize(
         for lv in tests
     }
     verdict = " | ".join(
-        f"{level}-level concepts: {t['verdict']} [{'combined over ' + str(len(per_member)) + ' members; ' if len(per_member) > 1 else ''}"
+        f"{level}-level concepts: {t['verdict']} "
+        f"[{'combined over ' + str(len(per_member)) + ' members; ' if len(per_member) > 1 else ''}"
         f"holds in {holds[level]}/{len(per_member)} member(s) alone]"
         for level, t in tests.items()
     )
@@ -301,7 +304,8 @@ def summarize(
 def receptive_field_summary(
     table: pd.DataFrame, selectivity: pd.DataFrame, levels: dict, settings: AtlasSettings
 ) -> dict:
-    """Per level: the distance-vs-first-decodable-layer test and the receptive-field-matched hierarchy test."""
+    """Per level: the distance-vs-first-decodable-layer test and the receptive-field-matched
+    hierarchy test."""
     kw = {"n_permutations": settings.n_permutations, "seed": settings.seed}
     out = {}
     for level, info in levels.items():
@@ -321,8 +325,8 @@ def receptive_field_summary(
 
 
 def plot_selectivity(selectivity: pd.DataFrame, png: Path, svg: Path) -> None:
-    """Heatmap concept x layer of trained - random_init AUC, one panel per level, rows grouped by family
-    (the lowest member when ``selectivity`` has several)."""
+    """Heatmap concept x layer of trained - random_init AUC, one panel per level, rows grouped by
+    family (the lowest member when ``selectivity`` has several)."""
     if "member" in selectivity.columns and len(selectivity):
         selectivity = selectivity[selectivity["member"] == selectivity["member"].min()]
     levels = sorted(selectivity["level"].unique())
@@ -482,8 +486,8 @@ def unit_atom_states(
     layer_units: list[tuple[int, int]],
     batch_size: int = 256,
 ) -> np.ndarray:
-    """``[n_atoms_total, len(layer_units)]``: atom states (``model.embed``) of the given (layer, unit)
-    pairs for every atom of molecules ``0..n-1``, in molecule order then RDKit atom order."""
+    """``[n_atoms_total, len(layer_units)]``: atom states (``model.embed``) of the given (layer,
+    unit) pairs for every atom of molecules ``0..n-1``, in molecule order then RDKit atom order."""
     model.eval()
     offsets = np.concatenate([[0], np.cumsum(atom_counts)])
     parts = []
@@ -495,7 +499,9 @@ def unit_atom_states(
                 "featurized atom count differs from RDKit's: atom order cannot be matched"
             )
         parts.append(
-            torch.stack([layers[l].atom[:, u] for l, u in layer_units], dim=1).float().numpy()
+            torch.stack([layers[layer].atom[:, u] for layer, u in layer_units], dim=1)
+            .float()
+            .numpy()
         )
     return np.concatenate(parts)
 
@@ -550,7 +556,9 @@ def fingerprint_occlusion(
     parts = model.embed(occluded)
     owner = torch.repeat_interleave(torch.arange(len(mols)), torch.as_tensor(sizes))
     values = (
-        torch.stack([full[l].mol[owner, u] - parts[l].mol[:, u] for l, u in layer_units], dim=1)
+        torch.stack(
+            [full[layer].mol[owner, u] - parts[layer].mol[:, u] for layer, u in layer_units], dim=1
+        )
         .float()
         .numpy()
     )
@@ -587,10 +595,10 @@ def neuron_examples(
     fingerprint: dict | None = None,
     top_units: dict[str, pd.DataFrame] | None = None,
 ) -> dict:
-    """``neuron_examples.json``: for each concept family and hidden layer the trained unit that fires
-    most selectively on a concept of the family (`neurons.family_top_units`; atom level for a GNN,
-    molecule level for an SNN), and the probed molecules where it is highest (one per scaffold, at
-    most `neurons.EXAMPLE_MAX_ATOMS` heavy atoms) with one value per atom:
+    """``neuron_examples.json``: for each concept family and hidden layer the trained unit that
+    fires most selectively on a concept of the family (`neurons.family_top_units`; atom level for a
+    GNN, molecule level for an SNN), and the probed molecules where it is highest (one per scaffold,
+    at most `neurons.EXAMPLE_MAX_ATOMS` heavy atoms) with one value per atom:
 
     * gnn: the unit's activation at each atom (``embed`` atom states; the molecule score is the
       maximum over its atoms);
@@ -629,7 +637,7 @@ def neuron_examples(
             or fingerprint.get("n_bits") is None
         ):
             return {}
-        scores = np.stack([trained[level][l][:, u] for l, u in layer_units], axis=1)
+        scores = np.stack([trained[level][layer][:, u] for layer, u in layer_units], axis=1)
         baselines = np.zeros(len(layer_units))
         values_kind = "occlusion"
     picked = [
@@ -704,11 +712,12 @@ def neuron_examples(
             }
         )
     meaning = {
-        "activation": "the unit's activation (embed atom state) at each atom; score = max over the molecule's atoms; "
-        "baseline = the unit's median over all atoms of the probed molecules",
-        "occlusion": "unit(full input) - unit(input without the Morgan count-fingerprint environments that contain "
-        "the atom; descriptors unchanged); positive = the fingerprint features around the atom raise the "
-        "unit; score = the unit's activation for the molecule; baseline 0",
+        "activation": "the unit's activation (embed atom state) at each atom; score = max over the "
+        "molecule's atoms; baseline = the unit's median over all atoms of the probed molecules",
+        "occlusion": "unit(full input) - unit(input without the Morgan count-fingerprint "
+        "environments that contain the atom; descriptors unchanged); positive = the fingerprint "
+        "features around the atom raise the unit; score = the unit's activation for the molecule; "
+        "baseline 0",
     }[values_kind]
     return {
         "format_version": EXAMPLES_FORMAT,
@@ -718,10 +727,11 @@ def neuron_examples(
         "level": level,
         "values": values_kind,
         "values_meaning": meaning,
-        "selection": "per concept family and hidden layer, the trained unit with the highest AUC (activation higher "
-        "on positives) for any concept of the family; examples: half the probed molecules with the highest "
-        "score (picked=highest), then the highest-scoring ones that carry the unit's concept "
-        f"(picked=highest_with_concept); one per Murcko scaffold, at most {neurons.EXAMPLE_MAX_ATOMS} heavy atoms",
+        "selection": "per concept family and hidden layer, the trained unit with the highest AUC "
+        "(activation higher on positives) for any concept of the family; examples: half the probed "
+        "molecules with the highest score (picked=highest), then the highest-scoring ones that "
+        "carry the unit's concept (picked=highest_with_concept); one per Murcko scaffold, at most "
+        f"{neurons.EXAMPLE_MAX_ATOMS} heavy atoms",
         "atom_order": "Chem.MolFromSmiles(smiles)",
         "fingerprint": fingerprint if values_kind == "occlusion" else None,
         "units": out_units,
@@ -864,7 +874,8 @@ def extra_embeddings(
     atom_keep: np.ndarray | None,
     settings: AtlasSettings,
 ) -> dict[str, list[np.ndarray]]:
-    """Embeddings of member 0 of another gnn/snn model directory on the probed items (an extra network)."""
+    """Embeddings of member 0 of another gnn/snn model directory on the probed items (an extra
+    network)."""
     if name in NETWORKS:
         raise ValueError(f"extra network name {name!r} is reserved ({', '.join(NETWORKS)})")
     extra = load_model_dir(model_dir)
@@ -882,7 +893,8 @@ def extra_embeddings(
 
 
 def probed_members(n_members: int, settings: AtlasSettings) -> list[int]:
-    """Members ``0..members-1`` (all when ``settings.members`` is None); the primary member must exist."""
+    """Members ``0..members-1`` (all when ``settings.members`` is None); the primary member must
+    exist."""
     if settings.member >= n_members or settings.member < 0:
         raise ValueError(
             f"member {settings.member} does not exist: the ensemble has {n_members} member(s)"
@@ -902,14 +914,16 @@ def run_ablation(
     settings: AtlasSettings,
     store: Any,
 ) -> tuple[pd.DataFrame, dict]:
-    """`ablation.ablation_table` of every probed member on the validation split (classification only),
-    unit means from the probed items; returns the table and a summary for ``hierarchy.json``."""
+    """`ablation.ablation_table` of every probed member on the validation split (classification
+    only), unit means from the probed items; returns the table and a summary for
+    ``hierarchy.json``."""
     empty = pd.DataFrame(columns=ablation.ABLATION_COLUMNS)
     if not settings.ablation:
         return empty, {"status": "off (probe.ablation: false)"}
     if ensemble.task != "classification":
         return empty, {
-            "status": f"skipped: validation ROC-AUC needs a classification task, this model is {ensemble.task}"
+            "status": "skipped: validation ROC-AUC needs a classification task, this model is "
+            f"{ensemble.task}"
         }
     data = load_dataset(dataset_dir, ensemble.targets, store=store)
     val = data.indices("val")

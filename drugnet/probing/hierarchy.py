@@ -11,8 +11,8 @@ FAMILY_ORDER = ("functional_group", "interaction_center", "pharmacophore")
 
 
 def selectivity_table(probes: pd.DataFrame) -> pd.DataFrame:
-    """``trained - random_init`` AUC per (concept, family, level, layer[, member]), plus both AUCs and
-    the control-task AUC when present (a ``member`` column is kept when ``probes`` has one)."""
+    """``trained - random_init`` AUC per (concept, family, level, layer[, member]), plus both AUCs
+    and the control-task AUC when present (a ``member`` column is kept when ``probes`` has one)."""
     keys = ["concept", "family", "level", "layer"] + (
         ["member"] if "member" in probes.columns else []
     )

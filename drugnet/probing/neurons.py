@@ -49,7 +49,8 @@ def neuron_table(
     default) and the per-layer ``[n_concepts, n_units]`` max(AUC, 1-AUC) arrays.
 
     ``auc`` in the table is max(AUC, 1-AUC) of the best concept; ``sign`` is +1 when the unit is
-    higher on positives, -1 when lower. ``aucs`` (`layer_aucs` of the same layers) skips recomputing.
+    higher on positives, -1 when lower. ``aucs`` (`layer_aucs` of the same layers) skips
+    recomputing.
     """
     rows, strengths = [], []
     if aucs is None:
@@ -116,8 +117,8 @@ def family_top_units(
     first_layer: int = 1,
     aucs: list[np.ndarray] | None = None,
 ) -> pd.DataFrame:
-    """Per concept family and hidden layer, the unit that fires most selectively on a concept of that
-    family: the (unit, concept) pair with the highest AUC (activation higher on positives; not
+    """Per concept family and hidden layer, the unit that fires most selectively on a concept of
+    that family: the (unit, concept) pair with the highest AUC (activation higher on positives; not
     max(AUC, 1 - AUC), because the examples show where a unit is high).
 
     Columns ``family, layer, unit, concept, auc``; families in `concepts` order of first appearance.
@@ -157,7 +158,8 @@ def pick_examples(
     max_atoms: int = EXAMPLE_MAX_ATOMS,
     carriers: np.ndarray | None = None,
 ) -> list[tuple[int, str]]:
-    """Example molecules of a unit: ``(index, why)`` pairs, ``why`` = ``highest`` or ``highest_with_concept``.
+    """Example molecules of a unit: ``(index, why)`` pairs, ``why`` = ``highest`` or
+    ``highest_with_concept``.
 
     The first ``ceil(n / 2)`` are the molecules with the highest ``scores`` (the unit's activation
     per molecule); the rest the highest-scoring molecules among ``carriers`` (molecules that carry

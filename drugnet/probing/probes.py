@@ -73,7 +73,8 @@ def control_permutation(item_mol: np.ndarray, *, seed: int = 0) -> np.ndarray:
 
 def bootstrap_weights(test_mol: np.ndarray, *, n_boot: int = 1000, seed: int = 0) -> np.ndarray:
     """``[n_items, n_boot]`` weights: how often each item's molecule is drawn when resampling the
-    molecules (with replacement) of the test items. Item-major, so `weighted_auc` sums down columns."""
+    molecules (with replacement) of the test items. Item-major, so `weighted_auc` sums down
+    columns."""
     mols, inverse = np.unique(test_mol, return_inverse=True)
     rng = np.random.default_rng(seed)
     counts = rng.multinomial(len(mols), np.full(len(mols), 1.0 / len(mols)), size=n_boot)
@@ -105,7 +106,8 @@ def weighted_auc(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray) ->
 def auc_with_ci(
     scores: np.ndarray, labels: np.ndarray, boot_weights: np.ndarray, *, alpha: float = 0.05
 ) -> tuple[float, float, float]:
-    """Point AUC and percentile bootstrap CI (molecules resampled through ``boot_weights [n, B]``)."""
+    """Point AUC and percentile bootstrap CI (molecules resampled through
+    ``boot_weights [n, B]``)."""
     if labels.all() or not labels.any():
         return np.nan, np.nan, np.nan
     auc = float(weighted_auc(scores, labels, np.ones((len(scores), 1), dtype=np.float32))[0])
@@ -218,7 +220,8 @@ def probe_layers(
 
 
 def control_task_concepts(concepts: ConceptMatrix, *, seed: int = 0) -> ConceptMatrix:
-    """Same items, labels moved between molecules by `control_permutation` (all concepts together)."""
+    """Same items, labels moved between molecules by `control_permutation` (all concepts
+    together)."""
     donor = control_permutation(concepts.item_mol, seed=seed)
     return ConceptMatrix(
         names=list(concepts.names),

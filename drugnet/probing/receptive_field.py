@@ -42,7 +42,8 @@ def pharmacophore_distance(name: str) -> int | None:
 
 
 def bound_layer(distance: int, level: str) -> int:
-    """First layer whose receptive field can hold a pair ``distance`` bonds apart (module docstring)."""
+    """First layer whose receptive field can hold a pair ``distance`` bonds apart (module
+    docstring)."""
     return distance if level == "atom" else math.ceil(distance / 2)
 
 
@@ -65,7 +66,8 @@ def first_decodable_layers(probes: pd.DataFrame, *, first_layer: int = 1) -> pd.
 
 
 def receptive_field_table(probes: pd.DataFrame, peaks: pd.DataFrame) -> pd.DataFrame:
-    """``RECEPTIVE_FIELD_COLUMNS`` for every 2-point pharmacophore probed (all members, both levels)."""
+    """``RECEPTIVE_FIELD_COLUMNS`` for every 2-point pharmacophore probed (all members, both
+    levels)."""
     ph = probes[(probes.family == "pharmacophore")]
     ph = ph[ph["concept"].map(pharmacophore_distance).notna()]
     if ph.empty:
@@ -209,7 +211,9 @@ def plot_distance_vs_layer(table: pd.DataFrame, n_layers: int, png: Path, svg: P
         )
         ax.axhline(n_layers + 0.5, color="grey", linestyle=":", linewidth=0.8)
         ax.set_xticks(distances, [str(d) if d < 8 else "8+" for d in distances])
-        ax.set_yticks(range(1, n_layers + 2), [str(l) for l in range(1, n_layers + 1)] + ["never"])
+        ax.set_yticks(
+            range(1, n_layers + 2), [str(layer) for layer in range(1, n_layers + 1)] + ["never"]
+        )
         ax.set_xlabel("bonds between the two features")
         ax.set_ylabel("first layer above random init")
         ax.set_title(f"{level}-level 2-point pharmacophores")

@@ -44,7 +44,8 @@ def _safe(
 
 
 def build_report(config: Mapping, results_dir: str | Path) -> str:
-    """The report of ``results_dir`` as one HTML document (sections: data, models, probing, candidates)."""
+    """The report of ``results_dir`` as one HTML document (sections: data, models, probing,
+    candidates)."""
     results = Path(results_dir)
     sections = [_safe(key, title, builder, config, results) for key, title, builder in SECTIONS]
     stamp = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")

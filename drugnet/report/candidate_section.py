@@ -145,9 +145,10 @@ def _campaign_block(name: str, folder: Path) -> str:
             ranked_note = f" out of {n_ranked} ranked compounds"
         parts.append(
             H.note(
-                f"{len(top)} candidates{ranked_note}; score = the campaign ranking of the objective "
-                "desirabilities (docs/screening.md); ± = predictive standard deviation (calibrated, domain-aware); "
-                "domain = ECFP4 Tanimoto to the nearest training compound."
+                f"{len(top)} candidates{ranked_note}; score = the campaign ranking of the "
+                "objective desirabilities (docs/screening.md); ± = predictive standard deviation "
+                "(calibrated, domain-aware); domain = ECFP4 Tanimoto to the nearest training "
+                "compound."
             )
         )
         cards = [candidate_card(row, objectives) for _, row in top.head(MAX_CARDS).iterrows()]

@@ -36,8 +36,8 @@ def intake_row(kind: str, name: str, folder: Path) -> dict | None:
 
 
 def reject_reasons(folder: Path, examples: int = 1) -> pd.DataFrame | None:
-    """``reason, n, example_row, example_input`` from ``rejects.csv`` (full reasons incl. the column),
-    else from ``rejects_by_reason`` of the summary; None when neither exists."""
+    """``reason, n, example_row, example_input`` from ``rejects.csv`` (full reasons incl. the
+    column), else from ``rejects_by_reason`` of the summary; None when neither exists."""
     rejects = read_csv(folder / "rejects.csv")
     if rejects is not None and "reason" in rejects:
         if rejects.empty:
@@ -83,7 +83,8 @@ def label_balance(
     standardized: pd.DataFrame, targets: list[str], task: str | None, split: pd.Series | None = None
 ) -> pd.DataFrame:
     """Per task: classification ``task, labelled, positive, negative, missing, positive_rate``
-    (plus ``test_positive`` when ``split`` is given); regression ``task, labelled, missing, mean, std, min, max``."""
+    (plus ``test_positive`` when ``split`` is given); regression
+    ``task, labelled, missing, mean, std, min, max``."""
     rows = []
     for target in targets:
         if target not in standardized:
@@ -159,7 +160,8 @@ def _dataset_block(name: str, config: Mapping, folder: Path) -> str:
 
 
 def data_section(config: Mapping, results: Path) -> H.Section:
-    """Intake table for every dataset, external test set and library; per dataset rejects, splits, labels."""
+    """Intake table for every dataset, external test set and library; per dataset rejects, splits,
+    labels."""
     rows, blocks = [], []
     for name in datasets(config, results):
         folder = results / name
@@ -190,8 +192,9 @@ def data_section(config: Mapping, results: Path) -> H.Section:
     intake = pd.DataFrame(rows).reindex(columns=["kind", "name", *SUMMARY_FIELDS])
     body = [
         H.note(
-            "rows_read: input rows; accepted_unique: distinct standardized parents (InChIKey); merged_rows: "
-            "accepted rows folded into an earlier duplicate; rejected: rows dropped with a reason."
+            "rows_read: input rows; accepted_unique: distinct standardized parents (InChIKey); "
+            "merged_rows: accepted rows folded into an earlier duplicate; rejected: rows dropped "
+            "with a reason."
         ),
         H.table(intake),
         *blocks,

@@ -1,4 +1,5 @@
-"""2D depictions (RDKit ``MolDraw2DSVG``) with highlighted or per-atom coloured atoms, as inline SVG."""
+"""2D depictions (RDKit ``MolDraw2DSVG``) with highlighted or per-atom coloured atoms, as inline
+SVG."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ def mol_svg(
     height: int = 180,
     legend: str = "",
 ) -> str | None:
-    """Inline SVG of ``mol`` with ``highlight_atoms`` (and bonds between them) coloured; None without a molecule.
+    """Inline SVG of ``mol`` with ``highlight_atoms`` (and bonds between them) coloured; None
+    without a molecule.
 
     Atom indices outside the molecule are ignored.
     """
@@ -83,13 +85,15 @@ def parse_atom_weights(text: object, n_atoms: int | None = None) -> dict[int, fl
 
 
 def shade(colour: tuple[float, float, float], fraction: float) -> tuple[float, float, float]:
-    """``colour`` mixed with white: ``fraction`` 0 = white, 1 = the full colour (clipped to [0, 1])."""
+    """``colour`` mixed with white: ``fraction`` 0 = white, 1 = the full colour (clipped to [0,
+    1])."""
     t = min(max(float(fraction), 0.0), 1.0)
     return tuple(c + (1.0 - t) * (1.0 - c) for c in colour)  # type: ignore[return-value]
 
 
 def hex_colour(colour: tuple[float, float, float]) -> str:
-    """``#RRGGBB`` of an RGB triple in [0, 1], as RDKit writes SVG fills (``int(255 * c)``, truncated)."""
+    """``#RRGGBB`` of an RGB triple in [0, 1], as RDKit writes SVG fills (``int(255 * c)``,
+    truncated)."""
     return "#" + "".join(f"{int(255 * c):02X}" for c in colour)
 
 
@@ -102,8 +106,8 @@ def weight_colours(
     negative: tuple[float, float, float] | None = NEGATIVE,
 ) -> dict[int, tuple[float, float, float]]:
     """Per-atom colours: ``positive`` for values above ``baseline``, ``negative`` below (None: not
-    coloured), shade ∝ ``|value - baseline| / scale`` (default scale: the largest ``|value - baseline|``);
-    atoms under `MIN_SHADE` of the scale stay white."""
+    coloured), shade ∝ ``|value - baseline| / scale`` (default scale: the largest
+    ``|value - baseline|``); atoms under `MIN_SHADE` of the scale stay white."""
     deltas = {int(a): float(w) - baseline for a, w in weights.items() if math.isfinite(float(w))}
     if scale is None or not math.isfinite(scale) or scale <= 0:
         scale = max((abs(d) for d in deltas.values()), default=0.0)
@@ -191,14 +195,16 @@ def _draw(
     return compact_svg(inline_svg(drawer.GetDrawingText()))
 
 
-# style properties RDKit repeats on every element; all are SVG defaults or irrelevant to these shapes
+# style properties RDKit repeats on every element; all are SVG defaults or irrelevant to these
+# shapes
 _REDUNDANT_STYLE = re.compile(
     r"fill-rule:evenodd;|;stroke-linecap:butt|;stroke-linejoin:miter|;stroke-opacity:1(?![.0-9])"
 )
 
 
 def compact_svg(svg: str) -> str:
-    """RDKit depiction SVG without its per-element default style properties (about a third smaller)."""
+    """RDKit depiction SVG without its per-element default style properties (about a third
+    smaller)."""
     return _REDUNDANT_STYLE.sub("", svg)
 
 

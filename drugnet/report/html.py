@@ -13,13 +13,15 @@ from pathlib import Path
 import pandas as pd
 
 CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;color:#1d232a;background:#fafbfc}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;\
+color:#1d232a;background:#fafbfc}
 header{background:#22313f;color:#fff;padding:16px 32px}
 header h1{margin:0;font-size:1.6em}header p{margin:4px 0 0;color:#cfd8e0}
 nav{padding:8px 32px;background:#e9eef3;position:sticky;top:0;z-index:2}
 nav a{margin-right:18px;color:#22313f;font-weight:600;text-decoration:none}
 main{padding:8px 32px 48px}
-section.report{margin-top:20px;background:#fff;border:1px solid #dde3ea;border-radius:6px;padding:4px 20px 16px}
+section.report{margin-top:20px;background:#fff;border:1px solid #dde3ea;border-radius:6px;\
+padding:4px 20px 16px}
 h2{border-bottom:2px solid #22313f;padding-bottom:4px}
 h3{margin-top:22px;color:#22313f}h4{margin:14px 0 6px}
 table.data{border-collapse:collapse;font-size:0.85em;margin:6px 0 12px}
@@ -28,10 +30,12 @@ table.data th{background:#eef2f6}
 table.data td.text,table.data th.text{text-align:left}
 table.data td.best{font-weight:700;background:#e3f4e3}
 .note{color:#5b6773;font-size:0.9em}
-.missing{color:#8a6d3b;background:#fcf8e3;border:1px solid #faebcc;padding:6px 10px;border-radius:4px;display:inline-block}
+.missing{color:#8a6d3b;background:#fcf8e3;border:1px solid #faebcc;padding:6px 10px;\
+border-radius:4px;display:inline-block}
 .figure{margin:8px 0 14px;overflow-x:auto}.figure svg,.figure img{max-width:100%;height:auto}
 .grid{display:flex;flex-wrap:wrap;gap:10px}
-.card{border:1px solid #d5dbe1;border-radius:6px;padding:6px;width:250px;font-size:0.8em;background:#fff}
+.card{border:1px solid #d5dbe1;border-radius:6px;padding:6px;width:250px;font-size:0.8em;\
+background:#fff}
 .card svg{display:block;margin:auto}
 .card dl{display:grid;grid-template-columns:auto 1fr;gap:1px 8px;margin:4px 0}
 .card dt{color:#5b6773}.card dd{margin:0;word-break:break-word}
@@ -39,7 +43,8 @@ table.data td.best{font-weight:700;background:#e3f4e3}
 .alert{color:#a94442}
 .explain{margin:2px 4px 0;font-size:0.95em;color:#22313f;word-break:break-word}
 .legend{font-size:0.85em;color:#5b6773;margin:4px 0 8px}
-.swatch{display:inline-block;width:28px;height:11px;border:1px solid #b8c2cc;border-radius:2px;margin:0 4px 0 10px;vertical-align:middle}
+.swatch{display:inline-block;width:28px;height:11px;border:1px solid #b8c2cc;border-radius:2px;\
+margin:0 4px 0 10px;vertical-align:middle}
 .unit{margin:4px 0 10px}.unit h4{margin-bottom:2px}
 """
 
@@ -137,7 +142,10 @@ def table(
     more = ""
     if max_rows is not None and len(frame) > max_rows:
         more = f'<p class="note">first {max_rows} of {len(frame)} rows</p>'
-    return f'<table class="data"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>{more}'
+    return (
+        '<table class="data">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}"
+    )
 
 
 def _isnan(value: object) -> bool:
@@ -188,7 +196,10 @@ class Section:
     body: str
 
     def render(self) -> str:
-        return f'<section class="report" id="{esc(self.key)}"><h2>{esc(self.title)}</h2>\n{self.body}\n</section>'
+        return (
+            f'<section class="report" id="{esc(self.key)}">'
+            f"<h2>{esc(self.title)}</h2>\n{self.body}\n</section>"
+        )
 
 
 def page(title: str, subtitle: str, sections: Iterable[Section]) -> str:

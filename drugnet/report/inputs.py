@@ -49,7 +49,8 @@ def read_json(path: Path) -> Any | None:
 
 
 def read_csv(path: Path, **kwargs: Any) -> pd.DataFrame | None:
-    """CSV with identifier/text columns read as strings; None when missing or unreadable (logged)."""
+    """CSV with identifier/text columns read as strings; None when missing or unreadable
+    (logged)."""
     if not path.is_file():
         return None
     try:
@@ -64,7 +65,8 @@ def read_csv(path: Path, **kwargs: Any) -> pd.DataFrame | None:
 
 
 def datasets(config: Mapping, results: Path) -> dict[str, dict]:
-    """Dataset blocks by name: the config's, else folders of ``results`` with ``standardized.csv``."""
+    """Dataset blocks by name: the config's, else folders of ``results`` with
+    ``standardized.csv``."""
     configured = config.get("datasets")
     if configured:
         return dict(configured)
@@ -91,7 +93,8 @@ def campaigns(config: Mapping, results: Path) -> dict[str, dict]:
 
 
 def model_names(config: Mapping, dataset: str, found: list[str]) -> list[str]:
-    """Models of ``dataset``: configured ones first (in config order), then any others found on disk."""
+    """Models of ``dataset``: configured ones first (in config order), then any others found on
+    disk."""
     block = config.get("datasets", {}).get(dataset, {}) or {}
     configured = (
         (block.get("model") or {}).get("models") or (config.get("model") or {}).get("models") or []

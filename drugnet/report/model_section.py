@@ -1,4 +1,5 @@
-"""Report section "Models": metrics beside the rf_ecfp baseline, learning curves, ROC/PR or parity plots."""
+"""Report section "Models": metrics beside the rf_ecfp baseline, learning curves, ROC/PR or parity
+plots."""
 
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ def per_task_table(
     metrics: Mapping, split: str = "test", metric: str | None = None
 ) -> pd.DataFrame:
     """Rows = tasks, one column per model for ``metric`` on ``split`` (default: the first metric
-    reported), plus ``<model> - rf_ecfp`` differences when the baseline is there (positive = better)."""
+    reported), plus ``<model> - rf_ecfp`` differences when the baseline is there (positive =
+    better)."""
     models = [m for m in metrics if split in metrics[m]]
     if not models:
         return pd.DataFrame()
@@ -81,7 +83,8 @@ def _num(value: object) -> float:
 def prediction_curves(
     predictions: Mapping[str, pd.DataFrame], targets: list[str]
 ) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
-    """``{task: {model: (y_true, y_pred)}}`` from prediction tables (``<task>``, ``<task>.true``), labelled rows only."""
+    """``{task: {model: (y_true, y_pred)}}`` from prediction tables (``<task>``, ``<task>.true``),
+    labelled rows only."""
     out: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
     for target in targets:
         for model, table in predictions.items():
@@ -146,7 +149,8 @@ def _dataset_block(name: str, config: Mapping, results: Path) -> str:
             parts.append(
                 H.figure(
                     plots.learning_curves(history, model),
-                    "one line per ensemble member; validation metric = mean ROC-AUC (classification) or -RMSE (regression)",
+                    "one line per ensemble member; validation metric = mean ROC-AUC "
+                    "(classification) or -RMSE (regression)",
                 )
             )
     predictions = {
@@ -180,8 +184,8 @@ def _dataset_block(name: str, config: Mapping, results: Path) -> str:
                 "<h4>test split: reliability diagrams</h4>"
                 + H.figure(
                     plots.reliability_diagrams(curves),
-                    "calibrated probabilities (fitted on validation only) in 10 bins; dashed: perfect "
-                    "calibration; ECE and Brier per split are in the metrics tables",
+                    "calibrated probabilities (fitted on validation only) in 10 bins; dashed: "
+                    "perfect calibration; ECE and Brier per split are in the metrics tables",
                 )
             )
     return "\n".join(parts)

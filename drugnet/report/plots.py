@@ -64,7 +64,8 @@ def learning_curves(history: pd.DataFrame, title: str = "") -> str:
 def classification_curves(
     curves: Mapping[str, Mapping[str, tuple[np.ndarray, np.ndarray]]], kind: str
 ) -> str:
-    """ROC (``kind='roc'``) or precision-recall (``'pr'``) curves, one panel per task, one line per model.
+    """ROC (``kind='roc'``) or precision-recall (``'pr'``) curves, one panel per task, one line per
+    model.
 
     ``curves[task][model] = (y_true, y_score)`` with missing labels already removed.
     """

@@ -15,18 +15,20 @@ from drugnet.report import html as H
 from drugnet.report.inputs import read_csv
 
 RECEPTIVE_CAPTION = (
-    "How to read: each dot is one 2-point pharmacophore (two features a given number of bonds apart) in one "
-    "ensemble member; its height is the first layer where the trained probe's 95% CI lies above the random-init "
-    "twin's ('never' above the last layer). The black steps are the receptive-field bound: an atom state at layer l "
-    "sees atoms within l bonds (atom level: bound = distance; molecule level: the middle atom sees both features at "
-    "ceil(distance/2)). Dots below the steps are decoded before the pair can be seen, i.e. from correlates such as the "
+    "How to read: each dot is one 2-point pharmacophore (two features a given number of bonds "
+    "apart) in one ensemble member; its height is the first layer where the trained probe's 95% CI "
+    "lies above the random-init twin's ('never' above the last layer). The black steps are the "
+    "receptive-field bound: an atom state at layer l sees atoms within l bonds (atom level: bound "
+    "= distance; molecule level: the middle atom sees both features at ceil(distance/2)). Dots "
+    "below the steps are decoded before the pair can be seen, i.e. from correlates such as the "
     "features themselves; dots rising with distance are what a receptive-field limit looks like."
 )
 ABLATION_CAPTION = (
-    "How to read: each cell is the drop of one task's validation ROC-AUC when the 10 (probe.ablation_k) strongest "
-    "detector units of a concept family in one layer are replaced by their mean, minus the mean drop for the same "
-    "number of random units of that layer (mean over members). Red: the model relies on that family's detectors for the "
-    "task more than on arbitrary units; white: no more than chance; blue: removing them helps."
+    "How to read: each cell is the drop of one task's validation ROC-AUC when the 10 "
+    "(probe.ablation_k) strongest detector units of a concept family in one layer are replaced by "
+    "their mean, minus the mean drop for the same number of random units of that layer (mean over "
+    "members). Red: the model relies on that family's detectors for the task more than on "
+    "arbitrary units; white: no more than chance; blue: removing them helps."
 )
 SHORT_FAMILY = {
     "functional_group": "functional groups",
@@ -53,8 +55,8 @@ def _level_sentence(level: str, test: Mapping, members: Mapping) -> str:
     n = len(members) or 1
     what = f"combined over {n} members" if n > 1 else "one member"
     return (
-        f"at {level} level it {_holds(test)} ({what}: ρ = {H.fmt(test.get('rho'))}, p = {H.fmt(test.get('p_value'), 4)}; "
-        f"holds in {len(alone)}/{n} member(s) alone)"
+        f"at {level} level it {_holds(test)} ({what}: ρ = {H.fmt(test.get('rho'))}, p = "
+        f"{H.fmt(test.get('p_value'), 4)}; holds in {len(alone)}/{n} member(s) alone)"
     )
 
 
@@ -64,12 +66,14 @@ def _receptive_sentence(receptive: Mapping) -> str:
         dist = info.get("distance_test") or {}
         matched = info.get("matched_test") or {}
         parts.append(
-            f"{level} level: {H.fmt(100 * (dist.get('fraction_decodable') or 0), 0)}% of 2-point pharmacophores "
-            f"become decodable above random init; first decodable layer vs distance ρ = {H.fmt(dist.get('rho'))}, "
-            f"p = {H.fmt(dist.get('p_value'), 4)}; {H.fmt(100 * (dist.get('fraction_at_or_after_bound') or 0), 0)}% of the "
-            f"decodable ones only at or after the receptive-field bound; matched hierarchy test (layers ≥ "
-            f"{matched.get('matched_layer')}, pharmacophores ≤ {matched.get('max_pharmacophore_distance')} bonds) "
-            f"{_holds(matched)} (p = {H.fmt(matched.get('p_value'), 4)})"
+            f"{level} level: {H.fmt(100 * (dist.get('fraction_decodable') or 0), 0)}% of 2-point "
+            "pharmacophores become decodable above random init; first decodable layer vs distance "
+            f"ρ = {H.fmt(dist.get('rho'))}, p = {H.fmt(dist.get('p_value'), 4)}; "
+            f"{H.fmt(100 * (dist.get('fraction_at_or_after_bound') or 0), 0)}% of the decodable "
+            "ones only at or after the receptive-field bound; matched hierarchy test (layers ≥ "
+            f"{matched.get('matched_layer')}, pharmacophores ≤ "
+            f"{matched.get('max_pharmacophore_distance')} bonds) {_holds(matched)} (p = "
+            f"{H.fmt(matched.get('p_value'), 4)})"
         )
     return "Receptive field — " + "; ".join(parts) + "." if parts else ""
 
@@ -84,9 +88,10 @@ def _ablation_sentence(ablation: Mapping | None) -> str:
         return "Ablation: no detector units to ablate."
     best = max(rows, key=lambda r: r.get("excess_drop") or float("-inf"))
     return (
-        f"Ablation: the largest mean excess drop of validation ROC-AUC (top-k detectors minus random units, mean over "
-        f"tasks) is {H.fmt(best.get('excess_drop'))} for {SHORT_FAMILY.get(best.get('family'), best.get('family'))} in "
-        f"layer {best.get('layer')} (top-k drop {H.fmt(best.get('top_drop'))}, random {H.fmt(best.get('random_mean_drop'))})."
+        "Ablation: the largest mean excess drop of validation ROC-AUC (top-k detectors minus "
+        f"random units, mean over tasks) is {H.fmt(best.get('excess_drop'))} for "
+        f"{SHORT_FAMILY.get(best.get('family'), best.get('family'))} in layer {best.get('layer')} "
+        f"(top-k drop {H.fmt(best.get('top_drop'))}, random {H.fmt(best.get('random_mean_drop'))})."
     )
 
 
@@ -99,7 +104,8 @@ def answer_paragraph(dataset: str, model: str, hierarchy: Mapping) -> str:
         "; ".join(_level_sentence(level, t, members) for level, t in tests.items()) or "no test"
     )
     text = (
-        f"{dataset} / {model}: the hierarchy functional groups < interaction centers < pharmacophores: {levels}. "
+        f"{dataset} / {model}: the hierarchy functional groups < interaction centers < "
+        f"pharmacophores: {levels}. "
         + _receptive_sentence(hierarchy.get("receptive_field") or {})
         + " "
         + _ablation_sentence(hierarchy.get("ablation"))
@@ -139,8 +145,10 @@ def members_table(hierarchy: Mapping) -> str:
             H.note(
                 "agreement between members on each concept's peak layer: "
                 + "; ".join(
-                    f"{lv}: same peak in all members for {H.fmt(100 * (a.get('same_peak_fraction') or 0), 0)}% of "
-                    f"{a.get('n_concepts')} concepts, mean pairwise Spearman {H.fmt(a.get('mean_pairwise_spearman'))}"
+                    f"{lv}: same peak in all members for "
+                    f"{H.fmt(100 * (a.get('same_peak_fraction') or 0), 0)}% of "
+                    f"{a.get('n_concepts')} concepts, mean pairwise Spearman "
+                    f"{H.fmt(a.get('mean_pairwise_spearman'))}"
                     for lv, a in agree.items()
                 )
             )
@@ -149,7 +157,8 @@ def members_table(hierarchy: Mapping) -> str:
 
 
 def family_selectivity_table(folder: Path) -> str:
-    """``family_selectivity.csv`` as level x family rows, one column per layer: mean [CI] across members."""
+    """``family_selectivity.csv`` as level x family rows, one column per layer: mean [CI] across
+    members."""
     table = read_csv(folder / "family_selectivity.csv")
     if table is None or table.empty:
         return H.missing(f"{folder / 'family_selectivity.csv'} not found or empty")

@@ -53,8 +53,9 @@ def selectivity(probes: pd.DataFrame) -> pd.DataFrame:
 
 
 def best_concepts(probes: pd.DataFrame, per_family: int = 5) -> pd.DataFrame:
-    """Per level and family the ``per_family`` concepts with the highest peak selectivity (layers >= 1):
-    ``level, family, concept, peak_layer, trained_auc, ci_low, ci_high, random_init_auc, selectivity``."""
+    """Per level and family the ``per_family`` concepts with the highest peak selectivity (layers >=
+    1): ``level, family, concept, peak_layer, trained_auc, ci_low, ci_high, random_init_auc,
+    selectivity``."""
     sel = selectivity(probes)
     if sel.empty:
         return pd.DataFrame()
@@ -99,7 +100,8 @@ def concept_atoms(
     mols: Sequence[Chem.Mol], concept: str, family: str, cache: dict | None = None
 ) -> list[list[int]] | None:
     """Atoms of each molecule carrying ``concept`` (atom-level labels of ``drugnet.concepts``);
-    None when the family or concept is unknown there. ``cache`` keeps one label matrix per family."""
+    None when the family or concept is unknown there. ``cache`` keeps one label matrix per
+    family."""
     module = {
         "functional_group": functional_groups,
         "interaction_center": interaction_centers,
@@ -134,9 +136,9 @@ def _sample_molecules(
 
 
 def neuron_examples(neurons: pd.DataFrame, standardized: pd.DataFrame | None) -> str:
-    """Fallback for probe runs without ``neuron_examples.json``: molecules carrying the best concept of
-    the best atom-level trained units, with that concept's atoms highlighted (``neurons.csv`` has no
-    per-atom activations)."""
+    """Fallback for probe runs without ``neuron_examples.json``: molecules carrying the best concept
+    of the best atom-level trained units, with that concept's atoms highlighted (``neurons.csv`` has
+    no per-atom activations)."""
     if standardized is None or "smiles" not in standardized or neurons.empty:
         return H.missing("no standardized molecules or atom-level neurons for examples")
     if not {"level", "network", "best_concept", "best_family"} <= set(neurons.columns):
@@ -155,15 +157,19 @@ def neuron_examples(neurons: pd.DataFrame, standardized: pd.DataFrame | None) ->
     mols = [m for _, m in sample]
     parts = [
         H.note(
-            "this probe run has no neuron_examples.json (rerun drugnet probe for per-atom activations); "
-            "neurons.csv stores each unit's best concept only, so highlighted atoms are the atoms that carry "
-            "the unit's best concept (drugnet.concepts labels), in molecules of the dataset."
+            "this probe run has no neuron_examples.json (rerun drugnet probe for per-atom "
+            "activations); neurons.csv stores each unit's best concept only, so highlighted atoms "
+            "are the atoms that carry the unit's best concept (drugnet.concepts labels), in "
+            "molecules of the dataset."
         )
     ]
     cache: dict = {}
     for unit in picked.itertuples(index=False):
         atoms = concept_atoms(mols, unit.best_concept, unit.best_family, cache)
-        title = f"layer {unit.layer} unit {unit.unit}: {unit.best_concept} ({unit.best_family}), AUC {unit.auc:.3f}"
+        title = (
+            f"layer {unit.layer} unit {unit.unit}: {unit.best_concept} "
+            f"({unit.best_family}), AUC {unit.auc:.3f}"
+        )
         parts.append(f"<h4>{H.esc(title)}</h4>")
         if atoms is None:
             parts.append(H.missing(f"concept {unit.best_concept} not found in drugnet.concepts"))
@@ -184,7 +190,8 @@ def neuron_examples(neurons: pd.DataFrame, standardized: pd.DataFrame | None) ->
 
 
 def _example_card(example: Mapping, unit: Mapping, values: str) -> str:
-    """One example molecule of a unit: atoms coloured by the stored per-atom values, concept atoms ringed."""
+    """One example molecule of a unit: atoms coloured by the stored per-atom values, concept atoms
+    ringed."""
     mol = mol_from_smiles(example.get("smiles"))
     if mol is None:
         smiles = example.get("smiles")
@@ -251,8 +258,8 @@ def _some_examples(examples: Sequence[Mapping], n: int | None) -> list[Mapping]:
 
 def _unit_block(unit: Mapping, values: str, max_examples: int | None = None) -> str:
     title = (
-        f"{unit.get('family')}: layer {unit.get('layer')} unit {unit.get('unit')} fires on {unit.get('concept')} "
-        f"(AUC {H.fmt(unit.get('auc'))})"
+        f"{unit.get('family')}: layer {unit.get('layer')} unit {unit.get('unit')} fires on "
+        f"{unit.get('concept')} (AUC {H.fmt(unit.get('auc'))})"
     )
     cards = [
         _example_card(e, unit, values)
@@ -267,10 +274,10 @@ def _unit_block(unit: Mapping, values: str, max_examples: int | None = None) -> 
 
 
 def unit_examples(examples: Mapping) -> str:
-    """Depictions of ``neuron_examples.json``: per concept family the stored unit with the highest AUC
-    (all its example molecules, atoms coloured by the unit's per-atom values, concept atoms ringed),
-    the other layers' units in a collapsed block with `OTHER_LAYER_EXAMPLES` examples each (one per
-    ``picked`` kind first)."""
+    """Depictions of ``neuron_examples.json``: per concept family the stored unit with the highest
+    AUC (all its example molecules, atoms coloured by the unit's per-atom values, concept atoms
+    ringed), the other layers' units in a collapsed block with `OTHER_LAYER_EXAMPLES` examples each
+    (one per ``picked`` kind first)."""
     units = [u for u in examples.get("units") or [] if isinstance(u, Mapping)]
     if not units:
         return H.note("neuron_examples.json lists no units (no concept passed the filters)")
@@ -278,24 +285,25 @@ def unit_examples(examples: Mapping) -> str:
     if values == "activation":
         legend = legend_html(
             [(ACTIVATION, "unit activation at the atom")],
-            "(white: at or below the unit's median over all probed atoms; full: the highest among the "
-            "unit's examples); ○ ringed atoms carry the unit's concept",
+            "(white: at or below the unit's median over all probed atoms; full: the highest among "
+            "the unit's examples); ○ ringed atoms carry the unit's concept",
         )
         how = (
-            "GNN atom states: each atom is coloured by the unit's activation there; examples are the probed molecules "
-            "where the unit reaches its highest value (half of them), then the highest among molecules that carry the "
-            "unit's concept; one per scaffold."
+            "GNN atom states: each atom is coloured by the unit's activation there; examples are "
+            "the probed molecules where the unit reaches its highest value (half of them), then "
+            "the highest among molecules that carry the unit's concept; one per scaffold."
         )
     else:
         legend = legend_html(
             [(ACTIVATION, "raises the unit"), (INHIBITION, "lowers the unit")],
-            "(fingerprint occlusion, shade ∝ |effect| relative to the largest among the unit's examples); "
-            "○ ringed atoms carry the unit's concept",
+            "(fingerprint occlusion, shade ∝ |effect| relative to the largest among the unit's "
+            "examples); ○ ringed atoms carry the unit's concept",
         )
         how = (
-            "The SNN sees fingerprint counts, not atoms: each atom is coloured by how much the unit drops when the "
-            "Morgan environments containing that atom are removed from the input (descriptors unchanged). Examples: "
-            "the molecules with the highest activation (half), then the highest among carriers of the unit's concept."
+            "The SNN sees fingerprint counts, not atoms: each atom is coloured by how much the "
+            "unit drops when the Morgan environments containing that atom are removed from the "
+            "input (descriptors unchanged). Examples: the molecules with the highest activation "
+            "(half), then the highest among carriers of the unit's concept."
         )
     order = {f: i for i, f in enumerate(FAMILY_ORDER)}
     by_family: dict[str, list[Mapping]] = {}
@@ -393,9 +401,9 @@ def _model_block(dataset: str, model: str, folder: Path, standardized: pd.DataFr
             "<h4>selectivity (trained - random_init AUC) per concept and layer</h4>"
             + H.figure(
                 H.image_file(heatmap, f"{dataset} {model} selectivity heatmap"),
-                "How to read: one row per concept (grouped by family, sorted by peak layer), one column "
-                "per layer, colour = trained minus random-init probe AUC of the primary member; red: "
-                "training raised decodability, blue: lowered",
+                "How to read: one row per concept (grouped by family, sorted by peak layer), one "
+                "column per layer, colour = trained minus random-init probe AUC of the primary "
+                "member; red: training raised decodability, blue: lowered",
             )
         )
     probes = read_csv(folder / "probes.csv")

@@ -60,9 +60,9 @@ def _campaign(name: str, block: Mapping, folder: Path) -> str:
         s = shortlist_stats(ranked)
         parts.append(
             H.note(
-                f"first {int(s['n'])} of ranked.csv: {100 * s.get('in_domain', float('nan')):.0f} % in domain, "
-                f"median QED {H.fmt(s.get('median_qed'), 2)}, median MW {H.fmt(s.get('median_mw'), 0)}, "
-                f"max MW {H.fmt(s.get('max_mw'), 0)}"
+                f"first {int(s['n'])} of ranked.csv: {100 * s.get('in_domain', float('nan')):.0f} "
+                f"% in domain, median QED {H.fmt(s.get('median_qed'), 2)}, median MW "
+                f"{H.fmt(s.get('median_mw'), 0)}, max MW {H.fmt(s.get('max_mw'), 0)}"
             )
         )
     top = read_csv(folder / "top.csv")

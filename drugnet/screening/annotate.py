@@ -1,4 +1,5 @@
-"""Medicinal-chemistry annotations for ranked compounds: properties, structural alerts, Butina clusters."""
+"""Medicinal-chemistry annotations for ranked compounds: properties, structural alerts, Butina
+clusters."""
 
 from __future__ import annotations
 
@@ -91,12 +92,14 @@ def structural_alerts(mol: Chem.Mol | None) -> list[str]:
 
 
 def alerts_column(mols: Sequence[Chem.Mol | None]) -> list[str]:
-    """';'-joined alert names per molecule, empty string if none (molecules are flagged, never dropped)."""
+    """';'-joined alert names per molecule, empty string if none (molecules are flagged, never
+    dropped)."""
     return [";".join(structural_alerts(m)) for m in mols]
 
 
 def alerts_from_smiles(smiles: Sequence[str], threads: int = 1) -> list[str]:
-    """:func:`alerts_column` for SMILES, matched in C++ threads (``FilterCatalog.RunFilterCatalog``)."""
+    """:func:`alerts_column` for SMILES, matched in C++ threads
+    (``FilterCatalog.RunFilterCatalog``)."""
     matches = RunFilterCatalog(alert_catalog(), list(smiles), numThreads=max(1, threads))
     return [
         ";".join(sorted({f"{e.GetProp('FilterSet')}:{e.GetDescription()}" for e in entries}))
@@ -111,7 +114,8 @@ def _properties_of_smiles(smiles: Sequence[str]) -> pd.DataFrame:
 def properties_from_smiles(
     smiles: Sequence[str], threads: int = 1, chunk: int = 500
 ) -> pd.DataFrame:
-    """:func:`properties_frame` for SMILES, in ``threads`` worker processes when there is enough work."""
+    """:func:`properties_frame` for SMILES, in ``threads`` worker processes when there is enough
+    work."""
     smiles = list(smiles)
     if threads <= 1 or len(smiles) < 2 * chunk:
         return _properties_of_smiles(smiles)

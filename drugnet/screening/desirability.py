@@ -1,4 +1,5 @@
-"""Objectives -> per-column desirabilities in [0, 1] -> one ranking ``score`` (see docs/screening.md)."""
+"""Objectives -> per-column desirabilities in [0, 1] -> one ranking ``score`` (see
+docs/screening.md)."""
 
 from __future__ import annotations
 
@@ -94,7 +95,8 @@ def property_objective(objective: Mapping[str, Any]) -> ObjectiveColumn:
 def expand_objectives(
     objectives: Sequence[Mapping[str, Any]], task_info: Mapping[str, TaskInfo]
 ) -> list[ObjectiveColumn]:
-    """One :class:`ObjectiveColumn` per task or property; ``target: all`` splits the weight evenly over tasks."""
+    """One :class:`ObjectiveColumn` per task or property; ``target: all`` splits the weight evenly
+    over tasks."""
     columns: list[ObjectiveColumn] = []
     for objective in objectives:
         if "property" in objective:
@@ -138,7 +140,8 @@ def property_names(columns: Sequence[ObjectiveColumn]) -> list[str]:
 
 
 def to_probability(values: np.ndarray, column: ObjectiveColumn) -> np.ndarray:
-    """Map predictions to [0, 1]: probabilities as is, regression via ``sigmoid((y - mean) / std)``."""
+    """Map predictions to [0, 1]: probabilities as is, regression via
+    ``sigmoid((y - mean) / std)``."""
     values = np.asarray(values, dtype=np.float64)
     if column.task_type == "classification":
         return np.clip(values, 0.0, 1.0)

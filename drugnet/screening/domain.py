@@ -22,7 +22,8 @@ def domain_columns(
     train_ids: Sequence[str],
     threshold: float = DEFAULT_AD_THRESHOLD,
 ) -> pd.DataFrame:
-    """``ad_similarity``, ``nearest_train_id``, ``in_domain`` (similarity >= threshold) per query."""
+    """``ad_similarity``, ``nearest_train_id``, ``in_domain`` (similarity >= threshold) per
+    query."""
     sim, arg = max_tanimoto(query_fps, train_fps)
     ids = np.asarray(list(train_ids), dtype=object)
     nearest = np.where(arg >= 0, ids[np.clip(arg, 0, None)] if len(ids) else "", "")

@@ -79,7 +79,8 @@ def similarity_baseline_scores(
 def rf_ecfp_scores(
     query_fps: np.ndarray, train_fps: np.ndarray, train_labels: np.ndarray, seed: int = 0
 ) -> np.ndarray:
-    """Active probability from a random forest on ECFP4 bits fitted on the labelled training rows."""
+    """Active probability from a random forest on ECFP4 bits fitted on the labelled training
+    rows."""
     labels = np.asarray(train_labels, dtype=np.float64)
     ok = ~np.isnan(labels)
     y = labels[ok].astype(int)

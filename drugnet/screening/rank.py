@@ -1,9 +1,9 @@
 """Merge the scored shards in rank order, annotate the top, select, and measure enrichment.
 
 The rank step streams: every scoring job writes its shard already sorted in rank order
-(:func:`~drugnet.screening.ordering.rank_key`), and :func:`rank_shards` k-way merges the shard files row by row, so only
-the ``annotate_top`` best rows (annotated, clustered, selected from) and a few numbers per
-labelled row (for ``enrichment.json``) are held in memory, never the whole library.
+(:func:`~drugnet.screening.ordering.rank_key`), and :func:`rank_shards` k-way merges the shard files
+row by row, so only the ``annotate_top`` best rows (annotated, clustered, selected from) and a few
+numbers per labelled row (for ``enrichment.json``) are held in memory, never the whole library.
 Shard fields are copied to ``ranked.csv`` as text, unchanged.
 """
 
@@ -180,7 +180,8 @@ def read_library_labels(
 class EnrichmentCollector:
     """Collects, row by row in rank order, what ``enrichment.json`` needs: for every labelled row
     the objective predictions, labels and SMILES (a few values per labelled row; unlabelled
-    rows cost nothing). The labels are looked up by ``id`` in ``library`` (``id`` + label columns)."""
+    rows cost nothing). The labels are looked up by ``id`` in ``library`` (``id`` + label
+    columns)."""
 
     def __init__(
         self,
@@ -244,7 +245,8 @@ class EnrichmentCollector:
         self._smiles.extend(rows[k][self.i_smiles] for k in labelled)
 
     def report(self, seed: int = 0) -> dict[str, Any]:
-        """``{<dataset>.<target>: {"model", "similarity", "rf_ecfp": metrics, "n_actives", "n"}}``."""
+        """``{<dataset>.<target>: {"model", "similarity", "rf_ecfp": metrics, "n_actives",
+        "n"}}``."""
         if not self.active:
             return {}
         self._flush()
@@ -289,7 +291,8 @@ class EnrichmentCollector:
 
 
 def _check_unique_ids(hashes: array, paths: Sequence[str | Path]) -> None:
-    """Raise if an id occurs twice across the shards (64-bit hashes first; exact on a hash match)."""
+    """Raise if an id occurs twice across the shards (64-bit hashes first; exact on a hash
+    match)."""
     values = np.frombuffer(hashes, dtype=np.int64) if len(hashes) else np.zeros(0, np.int64)
     unique, counts = np.unique(values, return_counts=True)
     suspects = set(unique[counts > 1].tolist())

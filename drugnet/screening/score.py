@@ -1,4 +1,5 @@
-"""Score one shard of a standardized library: model predictions per objective column plus applicability domain."""
+"""Score one shard of a standardized library: model predictions per objective column plus
+applicability domain."""
 
 from __future__ import annotations
 
@@ -70,11 +71,13 @@ class DatasetModel:
 
     @property
     def shrinkage(self) -> dict | None:
-        """The fitted domain shrinkage (classification models calibrated on validation), else None."""
+        """The fitted domain shrinkage (classification models calibrated on validation), else
+        None."""
         return (self.calibration or {}).get("shrinkage") or None
 
     def domain_threshold(self, override: float | None = None) -> float:
-        """``override`` if given, else the threshold fitted on validation, else :data:`DEFAULT_AD_THRESHOLD`."""
+        """``override`` if given, else the threshold fitted on validation, else
+        :data:`DEFAULT_AD_THRESHOLD`."""
         if override is not None:
             return float(override)
         return float(self.shrinkage["threshold"]) if self.shrinkage else DEFAULT_AD_THRESHOLD
@@ -169,7 +172,8 @@ def read_standardized_shard(
 
 
 def task_info_from_model_json(meta: Mapping[str, Any]) -> TaskInfo:
-    """:class:`TaskInfo` from a ``model.json`` (``task``, ``targets``, ``target_mean``/``target_std`` lists)."""
+    """:class:`TaskInfo` from a ``model.json`` (``task``, ``targets``,
+    ``target_mean``/``target_std`` lists)."""
     targets = tuple(meta["targets"])
     mean, std = meta.get("target_mean") or [], meta.get("target_std") or []
     return TaskInfo(
@@ -182,7 +186,8 @@ def task_info_from_model_json(meta: Mapping[str, Any]) -> TaskInfo:
 
 def resolve_model_dir(dataset_dir: str | Path, model: str | None = "best") -> Path:
     """``<dataset_dir>/models/<model>``; for ``best``/None the model with the highest mean member
-    ``val_score`` in ``model.json``, or its top-level ``val_score`` (consensus) (ties: alphabetical name)."""
+    ``val_score`` in ``model.json``, or its top-level ``val_score`` (consensus) (ties: alphabetical
+    name)."""
     models = Path(dataset_dir) / "models"
     if model and model != "best":
         path = models / model
@@ -211,7 +216,8 @@ def resolve_model_dir(dataset_dir: str | Path, model: str | None = "best") -> Pa
 
 
 def objective_model_names(campaign: Mapping[str, Any]) -> dict[str, str]:
-    """Dataset -> model name (objective ``model`` key, else the campaign's, else ``best``), in objective order."""
+    """Dataset -> model name (objective ``model`` key, else the campaign's, else ``best``), in
+    objective order."""
     names: dict[str, str] = {}
     for objective in campaign["objectives"]:
         if "property" in objective:  # computed from the structure, no model
@@ -223,7 +229,8 @@ def objective_model_names(campaign: Mapping[str, Any]) -> dict[str, str]:
 
 
 def load_dataset_model(dataset_dir: str | Path, dataset: str, model: str = "best") -> DatasetModel:
-    """Resolve the model of ``dataset`` and read its training compounds (``split.csv`` train rows, or all rows)."""
+    """Resolve the model of ``dataset`` and read its training compounds (``split.csv`` train rows,
+    or all rows)."""
     dataset_dir = Path(dataset_dir)
     model_dir = resolve_model_dir(dataset_dir, model)
     meta = json.loads((model_dir / "model.json").read_text())
@@ -284,7 +291,8 @@ class SharedFeaturizer:
         return key
 
     def features(self, key: tuple, smiles: list[str]):
-        """A ``FeatureStore`` of ``smiles`` for group ``key`` (reused when called again with the same list)."""
+        """A ``FeatureStore`` of ``smiles`` for group ``key`` (reused when called again with the
+        same list)."""
         last = self._last.get(key)
         if last is not None and last[0] is smiles:
             return last[1]
@@ -301,8 +309,9 @@ class SharedFeaturizer:
 
     def ecfp4_bits(self, smiles: list[str]) -> np.ndarray | None:
         """Packed ECFP4/2048 bits of ``smiles`` from features already computed for this very list
-        (count fingerprint > 0 is the bit fingerprint of :func:`~drugnet.screening.domain.ecfp4_bits`,
-        tested), else None. Saves parsing the block again for the applicability domain."""
+        (count fingerprint > 0 is the bit fingerprint of
+        :func:`~drugnet.screening.domain.ecfp4_bits`, tested), else None. Saves parsing the block
+        again for the applicability domain."""
         for key, (last, store) in self._last.items():
             if last is smiles and key[:2] == (2, 2048):
                 return pack_bits(store._ecfp["counts"].numpy() > 0)
@@ -310,7 +319,8 @@ class SharedFeaturizer:
 
 
 class EnsemblePredictor:
-    """A :data:`Predictor` for a trained model directory (featurized in memory with its own settings)."""
+    """A :data:`Predictor` for a trained model directory (featurized in memory with its own
+    settings)."""
 
     def __init__(
         self,
@@ -364,7 +374,8 @@ def _predict_block(
 def shard_bounds(
     n_rows: int, shard: int, n_shards: int, chunk_size: int = DEFAULT_CHUNK_SIZE
 ) -> tuple[int, int]:
-    """Row range ``[start, stop)`` of ``shard`` (0-based): contiguous whole chunks, near-equal counts."""
+    """Row range ``[start, stop)`` of ``shard`` (0-based): contiguous whole chunks, near-equal
+    counts."""
     if not 0 <= shard < n_shards:
         raise ValueError(f"shard must be in [0, {n_shards}), got {shard}")
     n_chunks = -(-n_rows // chunk_size)
@@ -373,24 +384,28 @@ def shard_bounds(
 
 
 def ad_column_names(dataset: str, primary: bool) -> tuple[str, str]:
-    """``ad_similarity``/``nearest_train_id`` for the primary dataset, ``<dataset>.``-prefixed otherwise."""
+    """``ad_similarity``/``nearest_train_id`` for the primary dataset, ``<dataset>.``-prefixed
+    otherwise."""
     prefix = "" if primary else f"{dataset}."
     return f"{prefix}ad_similarity", f"{prefix}nearest_train_id"
 
 
 def ad_weight_column(dataset: str, primary: bool) -> str:
-    """``ad_weight`` (primary dataset) or ``<dataset>.ad_weight``: the domain shrinkage weight ``w(s)``."""
+    """``ad_weight`` (primary dataset) or ``<dataset>.ad_weight``: the domain shrinkage weight
+    ``w(s)``."""
     return "ad_weight" if primary else f"{dataset}.ad_weight"
 
 
 def campaign_ranking(campaign: Mapping[str, Any]) -> str:
-    """The campaign's ``ranking`` (default :data:`~drugnet.screening.desirability.DEFAULT_RANKING`)."""
+    """The campaign's ``ranking`` (default
+    :data:`~drugnet.screening.desirability.DEFAULT_RANKING`)."""
     return str(campaign.get("ranking") or DEFAULT_RANKING)
 
 
 def shrink_predictions(dm: DatasetModel, mean: np.ndarray, std: np.ndarray, similarity: np.ndarray):
     """Calibrated predictions pulled toward the training prevalence by the domain weight (see
-    :func:`drugnet.inference.calibration.apply_shrinkage`); unchanged with weight 1 without shrinkage."""
+    :func:`drugnet.inference.calibration.apply_shrinkage`); unchanged with weight 1 without
+    shrinkage."""
     return apply_shrinkage(dm.shrinkage, mean, std, similarity)
 
 
@@ -435,8 +450,8 @@ def score_library(
     given, then per dataset and task ``<dataset>.<target>`` and ``<dataset>.<target>.std``
     (calibrated, shrunk toward the training prevalence by the domain weight when the model has a
     fitted shrinkage), the campaign's property columns, then the AD columns (similarity, nearest
-    training id, ``ad_weight``) and ``in_domain`` (at or above each dataset's threshold: ``ad_threshold``
-    when given, else the one fitted on validation, else 0.35).
+    training id, ``ad_weight``) and ``in_domain`` (at or above each dataset's threshold:
+    ``ad_threshold`` when given, else the one fitted on validation, else 0.35).
 
     The ``score`` (:func:`~drugnet.screening.desirability.combined_score`) is computed one
     prediction chunk at a time: its matrix product rounds differently depending on the rows it

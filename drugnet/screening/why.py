@@ -1,4 +1,5 @@
-"""One-line ``why`` for a ranked compound: objectives met or missed, domain, nearest training compound."""
+"""One-line ``why`` for a ranked compound: objectives met or missed, domain, nearest training
+compound."""
 
 from __future__ import annotations
 
@@ -41,7 +42,10 @@ def _label_text(dm: DatasetModel, train_id: str, index: Mapping[str, int]) -> st
         return ""
     values = dm.train_labels.iloc[index[train_id]]
     if len(values) == 1:
-        return f", {values.index[0]}={_fmt(values.iloc[0], 3 if dm.task_info.task_type == 'regression' else 0)}"
+        return (
+            f", {values.index[0]}="
+            f"{_fmt(values.iloc[0], 3 if dm.task_info.task_type == 'regression' else 0)}"
+        )
     labelled = values.dropna()
     return f", {int((labelled > 0.5).sum())}/{len(labelled)} labelled tasks active"
 
@@ -66,9 +70,15 @@ def _model_part(
             if cols[0].direction == "minimize"
             else int(np.nanargmin(values))
         )
-        pred = f"{dm.dataset} {'max' if cols[0].direction == 'minimize' else 'min'} {_fmt(values.iloc[worst])} ({cols[worst].target})"
+        pred = (
+            f"{dm.dataset} {'max' if cols[0].direction == 'minimize' else 'min'} "
+            f"{_fmt(values.iloc[worst])} ({cols[worst].target})"
+        )
     inside = float(sim) >= threshold if pd.notna(sim) else False
-    domain = f"{'in' if inside else 'OUT of'} domain: sim {_fmt(sim)} {'>=' if inside else '<'} {_fmt(threshold)} to {nearest}"
+    domain = (
+        f"{'in' if inside else 'OUT of'} domain: sim {_fmt(sim)} "
+        f"{'>=' if inside else '<'} {_fmt(threshold)} to {nearest}"
+    )
     return f"{pred} ({domain}{_label_text(dm, nearest, index)})"
 
 

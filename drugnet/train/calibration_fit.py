@@ -1,4 +1,5 @@
-"""Fit a classification ensemble's calibration on its dataset's validation split and store it in model.json."""
+"""Fit a classification ensemble's calibration on its dataset's validation split and store it in
+model.json."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ log = logging.getLogger("drugnet.train")
 
 
 def train_similarity(data: Dataset, indices: np.ndarray) -> np.ndarray:
-    """Max ECFP4 Tanimoto of rows ``indices`` to the training rows (the screening applicability domain's measure)."""
+    """Max ECFP4 Tanimoto of rows ``indices`` to the training rows (the screening applicability
+    domain's measure)."""
     train = data.indices("train")
     query = ecfp4_bits([data.smiles[i] for i in indices])
     return max_tanimoto(query, ecfp4_bits([data.smiles[i] for i in train]))[0]

@@ -1,4 +1,5 @@
-"""Fitting the ``consensus`` model: choosing and fitting a per-task combination of a dataset's trained models, fitted on validation rows only.
+"""Fitting the ``consensus`` model: choosing and fitting a per-task combination of a dataset's
+trained models, fitted on validation rows only.
 
 Methods (``COMBINERS``): ``mean`` (average of the models' probabilities / values), ``rank_mean``
 (average of each model's percentile against its own validation predictions, mapped back to the
@@ -31,7 +32,8 @@ def candidate_methods(task: str) -> list[str]:
 def crossfit_score(
     method: str, task: str, P: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0
 ) -> float:
-    """Selection score of ``method`` on validation rows, each fold predicted by a rule fitted on the other folds."""
+    """Selection score of ``method`` on validation rows, each fold predicted by a rule fitted on the
+    other folds."""
     n = P.shape[1]
     if n < folds:
         return float("nan")
@@ -44,7 +46,8 @@ def crossfit_score(
 def choose_method(
     task: str, P: np.ndarray, y: np.ndarray, method: str = "auto"
 ) -> tuple[str, dict[str, float]]:
-    """The method to use (``auto``: best cross-fitted validation score, ties to the simpler) and every candidate's score."""
+    """The method to use (``auto``: best cross-fitted validation score, ties to the simpler) and
+    every candidate's score."""
     scores = {m: crossfit_score(m, task, P, y) for m in candidate_methods(task)}
     if method != "auto":
         return method, scores
@@ -59,7 +62,8 @@ def choose_method(
 def validation_predictions(
     dataset_dir: Any, models: list[str], threads: int | None = None, device: str = "auto"
 ):
-    """``(components, P [M, n_val, T], y_val [n_val, T])`` from the selection fits of ``models``; the only labels read are validation labels."""
+    """``(components, P [M, n_val, T], y_val [n_val, T])`` from the selection fits of ``models``;
+    the only labels read are validation labels."""
     components = [
         load_model_dir(Path(dataset_dir) / "models" / m, threads=threads, fit="selection")
         for m in models
@@ -78,8 +82,9 @@ def fit_consensus(
     threads: int | None = None,
     device: str = "auto",
 ) -> tuple[ConsensusModel, dict[str, Any]]:
-    """Fit the combination on validation predictions of the models' selection fits; returns the model
-    and its evidence (every candidate's cross-fitted validation score, the chosen one's ``val_score``)."""
+    """Fit the combination on validation predictions of the models' selection fits; returns the
+    model and its evidence (every candidate's cross-fitted validation score, the chosen one's
+    ``val_score``)."""
     if method not in METHODS:
         raise ValueError(f"consensus method must be one of {METHODS}, got {method!r}")
     components, P, y = validation_predictions(dataset_dir, models, threads, device)

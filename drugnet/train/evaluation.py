@@ -1,4 +1,5 @@
-"""Score trained model directories on train/val/test (+ external_test): metrics dict and prediction tables."""
+"""Score trained model directories on train/val/test (+ external_test): metrics dict and prediction
+tables."""
 
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ def prediction_table(
 def _similarity(
     ensemble: Ensemble, data: Dataset, idx: np.ndarray, train_fps: np.ndarray | None
 ) -> np.ndarray | None:
-    """Max ECFP4 Tanimoto of rows ``idx`` to the training compounds, when the ensemble shrinks by it."""
+    """Max ECFP4 Tanimoto of rows ``idx`` to the training compounds, when the ensemble shrinks by
+    it."""
     if train_fps is None or not (ensemble.calibration or {}).get("shrinkage"):
         return None
     return max_tanimoto(ecfp4_bits([data.smiles[i] for i in idx]), train_fps)[0]
@@ -71,7 +73,8 @@ def _fps(data: Dataset, rows: np.ndarray) -> np.ndarray:
 
 
 def _refitted(model_dir: str | Path) -> bool:
-    """Whether the directory (or, for a consensus, any model it combines) serves refitted members."""
+    """Whether the directory (or, for a consensus, any model it combines) serves refitted
+    members."""
     meta = json.loads((Path(model_dir) / "model.json").read_text())
     if meta.get("kind") == "consensus":
         return any(_refitted(Path(model_dir).parent / m) for m in meta["models"])
@@ -85,8 +88,8 @@ def evaluate_dir(
     device: str = "auto",
     threads: int | None = None,
 ) -> tuple[dict, dict[str, pd.DataFrame]]:
-    """Internal splits scored with the selection fit, ``external_test`` with the final (refitted) members;
-    every split entry says which (``"fit": "selection" | "refit"``)."""
+    """Internal splits scored with the selection fit, ``external_test`` with the final (refitted)
+    members; every split entry says which (``"fit": "selection" | "refit"``)."""
     selection = load_model_dir(model_dir, threads=threads, fit="selection")
     splits = {s: (data, data.indices(s)) for s in SPLITS}
     metrics, tables = evaluate_ensemble(
@@ -120,7 +123,8 @@ def evaluate_models(
 
     Splits: train, val, test and ``external_test`` when ``<dataset_dir>/external_test`` exists.
     Each split entry also has ``fit``: ``selection`` (members fitted on the training split; always
-    for train/val/test) or ``refit`` (members refitted on every labelled row; external_test). When ``predictions_dir`` is given, writes ``<predictions_dir>/<model>_<split>.csv``.
+    for train/val/test) or ``refit`` (members refitted on every labelled row; external_test). When
+    ``predictions_dir`` is given, writes ``<predictions_dir>/<model>_<split>.csv``.
     """
     results: dict[str, dict] = {}
     cache: dict[tuple[str, ...], tuple[Dataset, Dataset | None]] = {}

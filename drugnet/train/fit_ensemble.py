@@ -1,4 +1,5 @@
-"""Training ensembles of k members (seeds seed..seed+k-1), and refitting them on every labelled row."""
+"""Training ensembles of k members (seeds seed..seed+k-1), and refitting them on every labelled
+row."""
 
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ def train_member(
     stop_epoch: int | None = None,
 ):
     """Train one member on ``rows`` = (fit rows, early-stopping rows), by default the train and val
-    splits; ``stop_epoch`` (refit, no early-stopping rows) stops there. Returns ``(member, info, history)``."""
+    splits; ``stop_epoch`` (refit, no early-stopping rows) stops there. Returns
+    ``(member, info, history)``."""
     train_idx, val_idx = rows if rows is not None else (data.indices("train"), data.indices("val"))
     if kind == "rf_ecfp":
         X = model_inputs(data.store, train_idx, "rf_ecfp", False).numpy()
@@ -86,7 +88,8 @@ def train_member(
 def _scaled_targets(
     data: Dataset, task: str, rows: np.ndarray
 ) -> tuple[np.ndarray, list[float] | None, list[float] | None]:
-    """Model-space targets: labels as they are (classification) or standardized with ``rows``' statistics."""
+    """Model-space targets: labels as they are (classification) or standardized with ``rows``'
+    statistics."""
     if task != "regression":
         return data.y, None, None
     mean, std = target_scaling(data.y[rows])
@@ -100,8 +103,9 @@ def _scaled_targets(
 def refit_ensemble(
     data: Dataset, selection: Ensemble, device: str = "auto", threads: int = 1
 ) -> tuple[Ensemble, list[dict]]:
-    """Refit every member of ``selection`` on all labelled rows (train + val + test) with its hyperparameters,
-    seed and selected epoch count (deep members: the early-stopping epoch; forests: same settings)."""
+    """Refit every member of ``selection`` on all labelled rows (train + val + test) with its
+    hyperparameters, seed and selected epoch count (deep members: the early-stopping epoch; forests:
+    same settings)."""
     rows = labelled_rows(data.y)
     y_model, mean, std = _scaled_targets(data, selection.task, rows)
     members, infos, history = [], [], []
@@ -123,7 +127,8 @@ def refit_ensemble(
             "refit member %d (seed %d) on %d labelled rows, %s epochs", k, seed, len(rows), epochs
         )
         members.append(member)
-        # val_score stays the selection fit's (the refit has no held-out rows); say where it came from
+        # val_score stays the selection fit's (the refit has no held-out rows); say where it came
+        # from
         infos.append(
             {
                 "seed": seed,
@@ -158,7 +163,8 @@ def train_ensemble(
     device: str = "auto",
     threads: int = 1,
 ) -> tuple[Ensemble, list[dict]]:
-    """Train ``n_members`` members with seeds ``seed + k``; returns the ensemble and history rows (with ``member``)."""
+    """Train ``n_members`` members with seeds ``seed + k``; returns the ensemble and history rows
+    (with ``member``)."""
     if threads:
         torch.set_num_threads(int(threads))
     hparams = default_hparams(kind, overrides, task)

@@ -1,4 +1,5 @@
-"""Seeded mini-batch training with warmup + cosine LR, gradient clipping and early stopping on validation."""
+"""Seeded mini-batch training with warmup + cosine LR, gradient clipping and early stopping on
+validation."""
 
 from __future__ import annotations
 
@@ -70,7 +71,8 @@ def fit(
     threads: int | None = None,
     stop_epoch: int | None = None,
 ) -> TrainResult:
-    """Train ``model`` on rows ``train_idx`` of ``y`` (float32 ``[n, T]``, NaN missing, standardized for regression).
+    """Train ``model`` on rows ``train_idx`` of ``y`` (float32 ``[n, T]``, NaN missing, standardized
+    for regression).
 
     ``settings``: AdamW (``lr``, ``weight_decay``), linear warmup for ``warmup_epochs`` then cosine
     decay per step, gradient-norm clipping ``grad_clip``, early stopping after ``patience`` epochs

@@ -9,7 +9,8 @@ import torch.nn.functional as F
 def masked_bce_with_logits(
     logits: torch.Tensor, y: torch.Tensor, pos_weight: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """Mean binary cross-entropy over labelled entries; ``pos_weight`` ``[T]`` up-weights positives per task."""
+    """Mean binary cross-entropy over labelled entries; ``pos_weight`` ``[T]`` up-weights positives
+    per task."""
     mask = ~torch.isnan(y)
     loss = F.binary_cross_entropy_with_logits(
         logits, torch.nan_to_num(y), pos_weight=pos_weight, reduction="none"
@@ -25,7 +26,8 @@ def masked_mse(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def positive_class_weights(y: torch.Tensor, max_weight: float = 50.0) -> torch.Tensor:
-    """Per-task ``n_negative / n_positive`` on labelled training rows, clipped to ``[1, max_weight]``."""
+    """Per-task ``n_negative / n_positive`` on labelled training rows, clipped to
+    ``[1, max_weight]``."""
     pos = (y == 1).sum(0).float()
     neg = (y == 0).sum(0).float()
     return (neg / pos.clamp_min(1)).clamp(1.0, max_weight)
