@@ -11,7 +11,7 @@ DEFAULT_IG_STEPS = 16
 #: Intervals of the forward-only pass that places the IG nodes (:func:`adaptive_nodes`).
 PATH_GRID = 8
 #: Replicated atoms (atoms x steps) per forward pass; bounds the memory of the GNN graphs
-#: (~0.1 MB/atom).
+#: (memory per atom: docs/benchmarks.md).
 NODE_BUDGET = 12_000
 #: Replicated molecules (molecules x steps) per forward pass.
 ROW_BUDGET = 2_048
