@@ -151,6 +151,15 @@ def read_model_json(path: str | Path) -> dict:
     return meta
 
 
+def serves_refit(path: str | Path) -> bool:
+    """Whether the folder (or, for a consensus, any model it combines) serves members refitted on
+    every labelled row, i.e. whether new molecules are predicted by a fit that saw val and test."""
+    meta = json.loads((Path(path) / "model.json").read_text())
+    if meta.get("kind") == "consensus":
+        return any(serves_refit(Path(path).parent / m) for m in meta["models"])
+    return bool(meta.get("refit", False))
+
+
 def _member_infos(path: Path, meta: dict, selection: bool) -> list:
     key = "selection_members" if selection else "members"
     infos = meta.get(key)

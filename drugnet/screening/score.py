@@ -16,7 +16,7 @@ import pandas as pd
 from drugnet.features.build import store_from_smiles
 from drugnet.features.tanimoto import ecfp4_bits, max_tanimoto, pack_bits
 from drugnet.inference.calibration import apply_shrinkage
-from drugnet.inference.checkpoint import load_model_dir
+from drugnet.inference.checkpoint import load_model_dir, serves_refit
 from drugnet.inference.prediction import feature_settings_of
 from drugnet.io.atomic import atomic_path
 from drugnet.io.progress import progress
@@ -228,22 +228,36 @@ def objective_model_names(campaign: Mapping[str, Any]) -> dict[str, str]:
     return names
 
 
+def _labelled(frame: pd.DataFrame, targets: Sequence[str]) -> pd.DataFrame:
+    """Rows with at least one numeric label among ``targets``: what a refit trains on."""
+    columns = [t for t in targets if t in frame.columns]
+    values = frame[columns].apply(pd.to_numeric, errors="coerce")
+    return frame[values.notna().any(axis=1).to_numpy()]
+
+
+def _train_rows(frame: pd.DataFrame, split_path: Path) -> pd.DataFrame:
+    """The ``split == train`` rows of ``frame`` (all rows when there is no ``split.csv``)."""
+    if not split_path.exists():
+        return frame
+    split = pd.read_csv(split_path, dtype={"id": str, "split": str}, keep_default_na=False)
+    if len(split) == len(frame):
+        return frame[split["split"].to_numpy() == "train"]
+    return frame[frame["id"].isin(split.loc[split["split"] == "train", "id"])]
+
+
 def load_dataset_model(dataset_dir: str | Path, dataset: str, model: str = "best") -> DatasetModel:
-    """Resolve the model of ``dataset`` and read its training compounds (``split.csv`` train rows,
-    or all rows)."""
+    """Resolve the model of ``dataset`` and read the compounds it was fitted on: every row with a
+    label for one of its targets when it serves a refit, else the ``split.csv`` train rows (all rows
+    without a split)."""
     dataset_dir = Path(dataset_dir)
     model_dir = resolve_model_dir(dataset_dir, model)
     meta = json.loads((model_dir / "model.json").read_text())
     info = task_info_from_model_json(meta)
     frame = read_standardized(dataset_dir / "standardized.csv")
-    split_path = dataset_dir / "split.csv"
-    if split_path.exists():
-        split = pd.read_csv(split_path, dtype={"id": str, "split": str}, keep_default_na=False)
-        frame = (
-            frame[split["split"].to_numpy() == "train"]
-            if len(split) == len(frame)
-            else frame[frame["id"].isin(split.loc[split["split"] == "train", "id"])]
-        )
+    if serves_refit(model_dir):
+        frame = _labelled(frame, info.targets)
+    else:
+        frame = _train_rows(frame, dataset_dir / "split.csv")
     labels = frame[[t for t in info.targets if t in frame.columns]].apply(
         pd.to_numeric, errors="coerce"
     )

@@ -12,7 +12,7 @@ import pandas as pd
 
 from drugnet.features.dataset import SPLITS, Dataset, load_dataset, load_external_test
 from drugnet.features.tanimoto import ecfp4_bits, max_tanimoto
-from drugnet.inference.checkpoint import load_model_dir
+from drugnet.inference.checkpoint import load_model_dir, serves_refit
 from drugnet.inference.ensemble import Ensemble
 from drugnet.io.atomic import atomic_path
 from drugnet.train.fit_ensemble import labelled_rows
@@ -72,15 +72,6 @@ def _fps(data: Dataset, rows: np.ndarray) -> np.ndarray:
     return ecfp4_bits([data.smiles[i] for i in rows])
 
 
-def _refitted(model_dir: str | Path) -> bool:
-    """Whether the directory (or, for a consensus, any model it combines) serves refitted
-    members."""
-    meta = json.loads((Path(model_dir) / "model.json").read_text())
-    if meta.get("kind") == "consensus":
-        return any(_refitted(Path(model_dir).parent / m) for m in meta["models"])
-    return bool(meta.get("refit", False))
-
-
 def evaluate_dir(
     model_dir: str | Path,
     data: Dataset,
@@ -98,7 +89,7 @@ def evaluate_dir(
     for entry in metrics.values():
         entry["fit"] = "selection"
     if external is not None:
-        refit = _refitted(model_dir)
+        refit = serves_refit(model_dir)
         final = load_model_dir(model_dir, threads=threads) if refit else selection
         reference = (
             labelled_rows(data.y) if refit else data.indices("train")

@@ -260,3 +260,17 @@ def test_cli_rank_step(workspace, tmp_path):
         "top.sdf",
         "enrichment.json",
     }
+
+
+def test_refitted_model_domain_is_every_labelled_row(workspace):
+    """A refit has seen val and test: they count as training compounds for the domain."""
+    results, _, _ = workspace
+    model_json = results / "bace" / "models" / "gnn" / "model.json"
+    meta = json.loads(model_json.read_text())
+    model_json.write_text(json.dumps({**meta, "refit": True}))
+    frame = pd.read_csv(results / "bace" / "standardized.csv")
+    frame.loc[frame.index[-5:], "Class"] = np.nan  # unlabelled rows: not fitted on
+    frame.to_csv(results / "bace" / "standardized.csv", index=False)
+    dm = load_dataset_model(results / "bace", "bace", "gnn")
+    assert len(dm.train_ids) == 75 and dm.train_labels["Class"].notna().all()
+    assert len(load_dataset_model(results / "bace", "bace", "snn").train_ids) == 60
