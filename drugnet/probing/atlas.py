@@ -764,7 +764,9 @@ def probe_model_dir(
     torch.set_num_threads(settings.threads)
     timings: dict[str, float] = {}
     t0, cpu0 = time.perf_counter(), time.process_time()
-    ensemble = load_model_dir(model_dir)
+    # the selection fit: its validation rows are held out, so the ablation's validation ROC-AUC is
+    # measured on molecules the probed members never trained on (a refit saw them)
+    ensemble = load_model_dir(model_dir, fit="selection")
     if ensemble.kind not in ("gnn", "snn"):
         raise ValueError(f"probing needs a deep model (gnn|snn), {model_dir} holds {ensemble.kind}")
     members = probed_members(len(ensemble.members), settings)
@@ -855,6 +857,7 @@ def probe_model_dir(
         model_dir=str(model_dir),
         dataset_dir=str(dataset_dir),
         kind=ensemble.kind,
+        fit="selection",
         member=primary,
         member_seed=seeds[primary],
         member_seeds={str(m): s for m, s in seeds.items()},

@@ -198,13 +198,15 @@ DEPTH_STUDY = {"depth": 8, "residual": True}  # probe.study: depth (docs/probing
 
 
 def train_depth_args(wildcards):
-    """`train_args` of the dataset's gnn with the depth-study architecture on top."""
+    """`train_args` of the dataset's gnn with the depth-study architecture on top; no refit (the
+    model only serves probing, which probes the selection fit)."""
     ds = config["datasets"][wildcards.dataset]
     m = model_settings(config, wildcards.dataset)
     hparams = json.dumps({**m.get("gnn", {}), **DEPTH_STUDY}, sort_keys=True)
     return (
         f"--task {ds['task']} --targets {q(ds['targets'])} --hparams {shlex.quote(hparams)} "
-        f"--ensemble {m.get('ensemble', 3)} --seed {m.get('seed', 0)} --device {m.get('device', 'auto')}"
+        f"--ensemble {m.get('ensemble', 3)} --seed {m.get('seed', 0)} --device {m.get('device', 'auto')} "
+        "--no-refit"
     )
 
 

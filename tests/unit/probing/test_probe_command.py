@@ -172,3 +172,33 @@ def _check_neuron_examples(examples, kind, dataset_dir, model_dir):
         assert unit["scale"] == pytest.approx(
             max(values) if kind == "gnn" else max(abs(v) for v in values), abs=1e-4
         )
+
+
+@pytest.mark.slow
+def test_probe_of_a_refitted_folder_probes_the_selection_fit(tmp_path):
+    """The refitted members trained on the validation rows; the probed ones (and the ablation's
+    validation ROC-AUC) must be the selection fit's."""
+    from drugnet.cli import main
+    from drugnet.features.dataset import load_dataset
+    from drugnet.inference.checkpoint import save_model_dir
+    from drugnet.train.fit_ensemble import train_ensemble
+
+    torch.set_num_threads(1)
+    dataset_dir = _dataset_dir(tmp_path, str(DATA / "esol_delaney.csv.gz"))
+    data = load_dataset(dataset_dir, ["log_solubility"])
+    hparams = {"hidden": 64, "depth": 3, "epochs": 2, "batch_size": 32}
+    fits = [
+        train_ensemble(data, "snn", "regression", hparams, 1, seed, device="cpu", threads=1)[0]
+        for seed in (0, 7)
+    ]
+    selection_only = save_model_dir(fits[0], tmp_path / "selection_only")
+    refitted = save_model_dir(fits[1], tmp_path / "refitted", selection=fits[0])
+    out = tmp_path / "probes"
+    args = ["probe", "--dataset-dir", str(dataset_dir), "--model-dir", str(refitted)]
+    args += ["--output-dir", str(out), "--min-positives", "10", "--n-boot", "100"]
+    args += ["--threads", "1", "--extra-model", f"selection={selection_only}"]
+    assert main(args) == 0
+    probes = pd.read_csv(out / "probes.csv").set_index(["concept", "level", "layer"])
+    trained = probes[probes.network == "trained"].auc.sort_index()
+    pd.testing.assert_series_equal(probes[probes.network == "selection"].auc.sort_index(), trained)
+    assert json.loads((out / "hierarchy.json").read_text())["fit"] == "selection"
