@@ -81,6 +81,17 @@ def bootstrap_weights(test_mol: np.ndarray, *, n_boot: int = 1000, seed: int = 0
     return np.ascontiguousarray(counts.T[inverse], dtype=np.float32)  # small integers: exact
 
 
+def _sum_dtype(weights: np.ndarray) -> type:
+    """float32 when every partial sum and product of ``weighted_auc`` is exact in it (integer
+    bootstrap counts, column sums times the largest count below 2**23: half the memory traffic,
+    identical results), else float64."""
+    if weights.dtype != np.float32 or not len(weights):
+        return np.float64
+    integral = bool(np.all(weights == np.round(weights)))
+    bound = float(weights.sum(axis=0).max()) * float(weights.max())
+    return np.float32 if integral and bound < 2**23 else np.float64
+
+
 def weighted_auc(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """ROC-AUC (Mann-Whitney, ties count 1/2) for each column of ``weights [n, B]``; NaN when a
     column has no positive or no negative weight. One sort, then cumulative sums down the items."""
@@ -92,13 +103,13 @@ def weighted_auc(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray) ->
     group_start, group_end = np.repeat(starts, sizes), np.repeat(starts + sizes, sizes)
     pos = labels[order]
     w = weights[order]
-    neg_cum = np.zeros((w.shape[0] + 1, w.shape[1]), dtype=np.float64)
-    neg_w = np.where(pos[:, None], 0, w)
+    neg_cum = np.zeros((w.shape[0] + 1, w.shape[1]), dtype=_sum_dtype(w))
+    neg_w = np.where(pos[:, None], 0, w).astype(neg_cum.dtype, copy=False)
     np.cumsum(neg_w, axis=0, out=neg_cum[1:])
     below = neg_cum[group_start[pos]]
     tied = neg_cum[group_end[pos]] - below
     w_pos = w[pos]
-    numerator = (w_pos * (below + 0.5 * tied)).sum(axis=0)
+    numerator = (w_pos * (below + 0.5 * tied)).sum(axis=0, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         return numerator / (w_pos.sum(axis=0, dtype=np.float64) * neg_cum[-1])
 

@@ -103,6 +103,22 @@ def test_bootstrap_auc_equals_weighted_auc(rng):
             assert len(set(w[mols == m])) == 1
 
 
+def test_weighted_auc_single_precision_sums_are_exact(rng):
+    """Integer bootstrap counts are summed in float32 (faster): the AUCs must equal the float64
+    computation bit for bit, and weights too large for exact float32 sums fall back to float64."""
+    scores = rng.integers(0, 40, 3000).astype(float)
+    labels = rng.random(3000) < 0.1
+    weights = probes.bootstrap_weights(np.arange(3000) // 3, n_boot=200, seed=2)
+    assert probes._sum_dtype(weights) is np.float32
+    np.testing.assert_array_equal(
+        probes.weighted_auc(scores, labels, weights),
+        probes.weighted_auc(scores, labels, weights.astype(np.float64)),
+    )
+    huge = (weights * 4096).astype(np.float32)
+    assert probes._sum_dtype(huge) is np.float64
+    assert probes._sum_dtype(weights + np.float32(0.5)) is np.float64
+
+
 def test_batched_probes_match_sklearn(rng):
     x = rng.normal(size=(300, 10))
     y = np.stack(
