@@ -45,7 +45,7 @@ rule train_depth:
         f"{R}/benchmarks/{{dataset}}/train_gnn_depth8.tsv"
     conda:
         "../envs/drugnet.yaml"
-    threads: 2
+    threads: 1  # a deep model: see train_threads
     resources:
         mem_mb=6000,
         runtime=240,

@@ -10,7 +10,7 @@ rule train:
         f"{R}/benchmarks/{{dataset}}/train_{{model}}.tsv"
     conda:
         "../envs/drugnet.yaml"
-    threads: 2
+    threads: train_threads
     resources:
         mem_mb=6000,
         runtime=120,
