@@ -278,6 +278,14 @@ def check_config(config: Mapping, check_files: bool = True) -> None:
                 f"config key model.consensus.method (dataset {name}): rank_mean is for "
                 f"classification; expected auto, mean or stacking for a {ds['task']} dataset"
             )
+    probed = config.get("probe", {}).get("datasets", "all")
+    if probed != "all":
+        problems += [
+            f"config key probe.datasets: {name!r} is not a configured dataset (expected 'all' or "
+            f"names from {sorted(datasets)})"
+            for name in probed
+            if name not in datasets
+        ]
     for name, lib in config.get("libraries", {}).items():
         needed = {"smiles_column": lib.get("smiles_column", "smiles")}
         if "id_column" in lib:

@@ -435,8 +435,15 @@ def probe_section(config: Mapping, results: Path) -> H.Section:
     """The answer per model in one paragraph, then per dataset and probed model: verdicts, receptive
     field, member agreement, ablation, heatmap, best concepts, neurons and examples."""
     blocks, answers = [], []
+    probed = config.get("probe", {}).get("datasets", "all")
     for name in datasets(config, results):
         probe_root = results / name / "probes"
+        if probed != "all" and name not in probed and not probe_root.is_dir():
+            blocks.append(
+                f"<h3>{H.esc(name)}</h3><p>Not probed: <code>probe.datasets</code> is "
+                f"{H.esc(', '.join(probed))} (docs/probing.md#cost).</p>"
+            )
+            continue
         found = (
             sorted(p.name for p in probe_root.glob("*") if p.is_dir())
             if probe_root.is_dir()

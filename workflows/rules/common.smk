@@ -35,7 +35,10 @@ def deep_models(dataset):
 
 
 def probed_models(dataset):
-    """Deep models probed: the dataset's gnn/snn, plus the 8-layer residual GNN of the depth study."""
+    """Deep models probed: the dataset's gnn/snn, plus the 8-layer residual GNN of the depth study;
+    none for a dataset left out of `probe.datasets`."""
+    if config["probe"]["datasets"] != "all" and dataset not in config["probe"]["datasets"]:
+        return []
     depth = (
         ["gnn_depth8"]
         if config["probe"]["study"] == "depth" and "gnn" in deep_models(dataset)

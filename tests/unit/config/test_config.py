@@ -117,6 +117,15 @@ def test_campaign_unknown_library(config):
     _fails(config, "campaigns.c.library", "'zinc'", files=False)
 
 
+def test_probe_datasets_must_be_configured(config):
+    assert config["probe"]["datasets"] == ["tox21"]  # the default run's choice
+    assert validate_config({**config, "probe": {}})["probe"]["datasets"] == "all"  # schema default
+    config["probe"]["datasets"] = ["tox21", "esol"]
+    _fails(config, "probe.datasets", "'esol'", "'bace'", files=False)
+    config["probe"]["datasets"] = "some"
+    _fails(config, "probe.datasets", files=False)
+
+
 def test_campaign_defaults(config):
     config["campaigns"] = {
         "c": {"library": "drugcentral", "objectives": [{"dataset": "bace", "target": "Class"}]}
