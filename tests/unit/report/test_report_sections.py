@@ -157,6 +157,13 @@ def test_best_concepts_take_the_peak_selectivity_layer():
     assert row["trained_auc"] == pytest.approx(0.8) and row["ci_low"] == pytest.approx(0.7)
 
 
+def test_probe_section_names_datasets_left_out_by_probe_datasets(results_tree):
+    config, results = results_tree
+    body = probe_section({**config, "probe": {"datasets": ["tox"]}}, results).body
+    assert "Not probed: <code>probe.datasets</code> is tox" in body  # esol, by choice
+    assert "DOES NOT HOLD" in body  # tox is still reported
+
+
 def test_concept_atoms_highlight_the_aromatic_ring_of_aspirin():
     aspirin = Chem.MolFromSmiles("CC(=O)Oc1ccccc1C(=O)O")
     atoms = concept_atoms([aspirin], "Aromatic", "interaction_center")
