@@ -11,6 +11,8 @@ import importlib
 import logging
 import sys
 
+from threadpoolctl import threadpool_limits
+
 from drugnet import __version__
 
 # step name -> module under drugnet.commands (kept in pipeline order for --help)
@@ -76,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_main", None):
         build_parser().print_help()
         return 1
+    threads = getattr(args, "threads", None)
+    if threads:
+        # BLAS and OpenMP pools too, not only torch's: Snakemake packs jobs by declared threads
+        threadpool_limits(int(threads))
     return int(args._main(args) or 0)
 
 

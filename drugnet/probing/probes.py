@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import torch
 from rdkit import Chem
 from rdkit.Chem.Scaffolds import MurckoScaffold
 from scipy.optimize import minimize
-from scipy.special import expit
 from sklearn.model_selection import GroupShuffleSplit
 from sklearn.preprocessing import StandardScaler
+from torch.nn.functional import softplus
 
 from drugnet.concepts.matrix import ConceptMatrix, subsample_atoms  # noqa: F401 (re-exported)
 
@@ -71,58 +72,100 @@ def control_permutation(item_mol: np.ndarray, *, seed: int = 0) -> np.ndarray:
     return np.repeat(donor_first, sizes) + offset
 
 
-def bootstrap_weights(test_mol: np.ndarray, *, n_boot: int = 1000, seed: int = 0) -> np.ndarray:
-    """``[n_items, n_boot]`` weights: how often each item's molecule is drawn when resampling the
-    molecules (with replacement) of the test items. Item-major, so `weighted_auc` sums down
-    columns."""
+def molecule_bootstrap(
+    test_mol: np.ndarray, *, n_boot: int = 1000, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(counts [n_mols, n_boot], item_row [n_items])``: how often each molecule of the test items
+    is drawn in each resample (with replacement), and the counts row of every item, so that a
+    molecule's items are drawn together. Counts are small integers, exact in float32."""
     mols, inverse = np.unique(test_mol, return_inverse=True)
     rng = np.random.default_rng(seed)
     counts = rng.multinomial(len(mols), np.full(len(mols), 1.0 / len(mols)), size=n_boot)
-    return np.ascontiguousarray(counts.T[inverse], dtype=np.float32)  # small integers: exact
+    return np.ascontiguousarray(counts.T, dtype=np.float32), inverse
 
 
-def _sum_dtype(weights: np.ndarray) -> type:
-    """float32 when every partial sum and product of ``weighted_auc`` is exact in it (integer
-    bootstrap counts, column sums times the largest count below 2**23: half the memory traffic,
-    identical results), else float64."""
-    if weights.dtype != np.float32 or not len(weights):
+def _group_rows(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    """Sum the rows of ``values`` within each group (``groups`` in ``0..n_groups-1``, all
+    present)."""
+    order = np.argsort(groups, kind="stable")
+    starts = np.searchsorted(groups[order], np.arange(n_groups))
+    return np.add.reduceat(values[order], starts, axis=0)
+
+
+def _pair_counts(
+    s_pos: np.ndarray,
+    s_neg: np.ndarray,
+    pos_group: np.ndarray,
+    neg_group: np.ndarray,
+    shape: tuple[int, int],
+) -> np.ndarray:
+    """``[n_neg_groups, n_pos_groups]``: positive-negative item pairs where the positive scores
+    higher (ties 1/2), summed per pair of groups. Half-integers: exact in float32 below 2**22."""
+    dtype = np.float32 if len(s_pos) * len(s_neg) < 2**22 else np.float64
+    pairs = (s_pos[None, :] > s_neg[:, None]).astype(dtype)
+    tied = s_pos[None, :] == s_neg[:, None]
+    if tied.any():
+        pairs = pairs + 0.5 * tied.astype(dtype)
+    by_neg = _group_rows(pairs, neg_group, shape[0])
+    return np.ascontiguousarray(_group_rows(np.ascontiguousarray(by_neg.T), pos_group, shape[1]).T)
+
+
+def _gemm_dtype(pair_counts: np.ndarray, weights: np.ndarray, n_items: int) -> type:
+    """float32 when every product and partial sum of `weighted_auc`'s matrix products is an exact
+    half-integer in it (integer weights, bound below 2**22): twice the speed, identical results."""
+    if not len(weights) or not np.all(weights == np.round(weights)):
         return np.float64
-    integral = bool(np.all(weights == np.round(weights)))
-    bound = float(weights.sum(axis=0).max()) * float(weights.max())
-    return np.float32 if integral and bound < 2**23 else np.float64
+    bound = float(pair_counts.sum(axis=0).max(initial=0.0)) * float(weights.max()) ** 2
+    bound = max(bound, float(n_items) * float(weights.max()))  # the weight totals
+    return np.float32 if bound < 2**22 else np.float64
 
 
-def weighted_auc(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """ROC-AUC (Mann-Whitney, ties count 1/2) for each column of ``weights [n, B]``; NaN when a
-    column has no positive or no negative weight. One sort, then cumulative sums down the items."""
+def weighted_auc(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    weights: np.ndarray,
+    item_row: np.ndarray | None = None,
+) -> np.ndarray:
+    """ROC-AUC (Mann-Whitney, ties count 1/2) for each column ``b`` of the item weights
+    ``weights[item_row, b]`` (``item_row`` default: one row per item); NaN when a column has no
+    positive or no negative weight.
+
+    Items sharing a weights row (a molecule's items under `molecule_bootstrap`) are drawn
+    together, so the positive-negative pair counts are summed per pair of rows first and every
+    resample costs one matrix product over rows rather than a sort over items.
+    """
     labels = np.asarray(labels, dtype=bool)
-    order = np.argsort(scores, kind="stable")
-    sorted_scores = scores[order]
-    starts = np.flatnonzero(np.concatenate([[True], sorted_scores[1:] != sorted_scores[:-1]]))
-    sizes = np.diff(np.concatenate([starts, [len(order)]]))
-    group_start, group_end = np.repeat(starts, sizes), np.repeat(starts + sizes, sizes)
-    pos = labels[order]
-    w = weights[order]
-    neg_cum = np.zeros((w.shape[0] + 1, w.shape[1]), dtype=_sum_dtype(w))
-    neg_w = np.where(pos[:, None], 0, w).astype(neg_cum.dtype, copy=False)
-    np.cumsum(neg_w, axis=0, out=neg_cum[1:])
-    below = neg_cum[group_start[pos]]
-    tied = neg_cum[group_end[pos]] - below
-    w_pos = w[pos]
-    numerator = (w_pos * (below + 0.5 * tied)).sum(axis=0, dtype=np.float64)
+    rows = np.arange(len(scores)) if item_row is None else np.asarray(item_row)
+    if labels.all() or not labels.any():
+        return np.full(weights.shape[1], np.nan)
+    pos_rows, pos_group = np.unique(rows[labels], return_inverse=True)
+    neg_rows, neg_group = np.unique(rows[~labels], return_inverse=True)
+    shape = (len(neg_rows), len(pos_rows))
+    pairs = _pair_counts(scores[labels], scores[~labels], pos_group, neg_group, shape)
+    dtype = _gemm_dtype(pairs, weights, len(scores))
+    w_pos = weights[pos_rows].astype(dtype, copy=False)
+    w_neg = weights[neg_rows].astype(dtype, copy=False)
+    numerator = ((pairs.T.astype(dtype, copy=False) @ w_neg) * w_pos).sum(axis=0, dtype=np.float64)
+    n_pos = (np.bincount(pos_group).astype(dtype) @ w_pos).astype(np.float64)
+    n_neg = (np.bincount(neg_group).astype(dtype) @ w_neg).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return numerator / (w_pos.sum(axis=0, dtype=np.float64) * neg_cum[-1])
+        return numerator / (n_pos * n_neg)
 
 
 def auc_with_ci(
-    scores: np.ndarray, labels: np.ndarray, boot_weights: np.ndarray, *, alpha: float = 0.05
+    scores: np.ndarray,
+    labels: np.ndarray,
+    bootstrap: tuple[np.ndarray, np.ndarray],
+    *,
+    alpha: float = 0.05,
 ) -> tuple[float, float, float]:
-    """Point AUC and percentile bootstrap CI (molecules resampled through
-    ``boot_weights [n, B]``)."""
+    """Point AUC and percentile bootstrap CI, molecules resampled through ``bootstrap = (counts,
+    item_row)`` of `molecule_bootstrap`."""
     if labels.all() or not labels.any():
         return np.nan, np.nan, np.nan
+    counts, item_row = bootstrap
     auc = float(weighted_auc(scores, labels, np.ones((len(scores), 1), dtype=np.float32))[0])
-    boot = weighted_auc(scores, labels, boot_weights)
+    boot = weighted_auc(scores, labels, counts, item_row)
     lo, hi = np.nanpercentile(boot, [100 * alpha / 2, 100 * (1 - alpha / 2)])
     return auc, float(lo), float(hi)
 
@@ -143,21 +186,21 @@ def fit_probes_batched(
     (scipy's L-BFGS-B). The columns' objectives are independent, so their sum is minimised in one
     run whose matrix products are shared across concepts (its speed-up: docs/benchmarks.md).
     """
-    x = np.ascontiguousarray(x_train, dtype=np.float32)
-    y = np.asarray(y_train, dtype=np.float32)
+    x = torch.from_numpy(np.ascontiguousarray(x_train, dtype=np.float32))
+    y = torch.from_numpy(np.ascontiguousarray(y_train, dtype=np.float32))
     n, d = x.shape
     k = y.shape[1]
 
     def objective(params: np.ndarray) -> tuple[float, np.ndarray]:
-        weight = params[: d * k].reshape(d, k).astype(np.float32)
-        bias = params[d * k :].astype(np.float32)
-        logits = x @ weight + bias
-        loss = np.logaddexp(0, logits).sum(dtype=np.float64) - (y * logits).sum(dtype=np.float64)
-        residual = (expit(logits) - y).astype(np.float32)
-        grad_w = (x.T @ residual).astype(np.float64) + params[: d * k].reshape(d, k) / C
-        value = loss + 0.5 / C * float(params[: d * k] @ params[: d * k])
-        grad = np.concatenate([grad_w.ravel(), residual.sum(axis=0, dtype=np.float64)])
-        return value / n, grad / n
+        flat = torch.from_numpy(params)
+        weight = flat[: d * k].view(d, k)
+        logits = torch.addmm(flat[d * k :].float(), x, weight.float())
+        loss = softplus(logits).sum(dtype=torch.float64) - (y * logits).sum(dtype=torch.float64)
+        residual = torch.sigmoid(logits).sub_(y)
+        grad_w = (x.T @ residual).double().add_(weight, alpha=1.0 / C)
+        value = float(loss) + 0.5 / C * float(flat[: d * k] @ flat[: d * k])
+        grad = torch.cat([grad_w.ravel(), residual.sum(dim=0, dtype=torch.float64)])
+        return value / n, grad.div_(n).numpy()
 
     result = minimize(
         objective,
@@ -195,7 +238,7 @@ def probe_layers(
     train = ~is_test_item
     if np.intersect1d(concepts.item_mol[train], concepts.item_mol[is_test_item]).size:
         raise ValueError("a molecule has items on both sides of the probe split")
-    weights = bootstrap_weights(concepts.item_mol[is_test_item], n_boot=n_boot, seed=seed)
+    bootstrap = molecule_bootstrap(concepts.item_mol[is_test_item], n_boot=n_boot, seed=seed)
     y_all = concepts.values
     rows = []
     for layer_index, layer in enumerate(layers):
@@ -210,7 +253,7 @@ def probe_layers(
             scores[:, fittable] = fit_probes_batched(x_train, y_train[:, fittable], x_test, C=C)
         for c, name in enumerate(concepts.names):
             auc, lo, hi = (
-                auc_with_ci(scores[:, c], y_test[:, c], weights) if fittable[c] else (np.nan,) * 3
+                auc_with_ci(scores[:, c], y_test[:, c], bootstrap) if fittable[c] else (np.nan,) * 3
             )
             rows.append(
                 (

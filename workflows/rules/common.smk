@@ -200,13 +200,6 @@ def probe_args(wildcards):
 DEPTH_STUDY = {"depth": 8, "residual": True}  # probe.study: depth (docs/probing.md)
 
 
-def train_threads(wildcards):
-    """Threads of a training job: one per deep model, so that two train at once on 2 cores (a second
-    thread does not speed a gnn/snn up: docs/benchmarks.md); forests grow their trees on two.
-    Override with `--set-threads train=N`."""
-    return 2 if wildcards.model == "rf_ecfp" else 1
-
-
 def train_depth_args(wildcards):
     """`train_args` of the dataset's gnn with the depth-study architecture on top; no refit (the
     model only serves probing, which probes the selection fit)."""

@@ -19,7 +19,7 @@ rule probe:
         f"{R}/benchmarks/{{dataset}}/probe_{{deep_model}}.tsv"
     conda:
         "../envs/drugnet.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=6000,
         runtime=30,
@@ -45,7 +45,7 @@ rule train_depth:
         f"{R}/benchmarks/{{dataset}}/train_gnn_depth8.tsv"
     conda:
         "../envs/drugnet.yaml"
-    threads: 1  # a deep model: see train_threads
+    threads: 1
     resources:
         mem_mb=6000,
         runtime=240,

@@ -18,7 +18,7 @@ rule screen_score:
         f"{R}/benchmarks/screens/{{campaign}}/score_{{shard}}.tsv"
     conda:
         "../envs/drugnet.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
@@ -51,7 +51,7 @@ rule screen_rank:
         f"{R}/benchmarks/screens/{{campaign}}/rank.tsv"
     conda:
         "../envs/drugnet.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=60,

@@ -10,7 +10,7 @@ rule train:
         f"{R}/benchmarks/{{dataset}}/train_{{model}}.tsv"
     conda:
         "../envs/drugnet.yaml"
-    threads: train_threads
+    threads: 1  # one-thread jobs pack two at a time on 2 cores (docs/running.md#threads)
     resources:
         mem_mb=6000,
         runtime=120,
@@ -35,7 +35,7 @@ rule consensus:
         f"{R}/benchmarks/{{dataset}}/consensus.tsv"
     conda:
         "../envs/drugnet.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
@@ -59,7 +59,7 @@ rule evaluate:
         f"{R}/logs/{{dataset}}/evaluate.log",
     conda:
         "../envs/drugnet.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=30,

@@ -89,34 +89,74 @@ def test_control_permutation_moves_whole_molecules_of_equal_size(atom_concepts):
     assert (item_mol[donor] != item_mol).mean() > 0.5
 
 
+def _sorted_auc(scores, labels, weights):
+    """Reference: the item-level sort-and-cumulate Mann-Whitney AUC per weight column (float64)."""
+    order = np.argsort(scores, kind="stable")
+    s, pos, w = scores[order], labels[order], weights[order].astype(np.float64)
+    out = []
+    for col in w.T:
+        below = np.concatenate([[0.0], np.cumsum(np.where(pos, 0.0, col))])
+        num = sum(
+            col[i]
+            * (
+                below[np.searchsorted(s, s[i], "left")]
+                + 0.5
+                * (
+                    below[np.searchsorted(s, s[i], "right")]
+                    - below[np.searchsorted(s, s[i], "left")]
+                )
+            )
+            for i in np.flatnonzero(pos)
+        )
+        out.append(num / (col[pos].sum() * below[-1]) if col[pos].sum() and below[-1] else np.nan)
+    return np.array(out)
+
+
 def test_bootstrap_auc_equals_weighted_auc(rng):
     scores = rng.integers(0, 15, 400).astype(float)  # ties on purpose
     labels = rng.random(400) < 0.3
-    mols = np.sort(rng.integers(0, 80, 400))
-    weights = probes.bootstrap_weights(mols, n_boot=5, seed=1)
-    ours = probes.weighted_auc(scores, labels, weights)
+    mols = rng.integers(0, 80, 400)  # a molecule's items scattered over the array
+    counts, item_row = probes.molecule_bootstrap(mols, n_boot=5, seed=1)
+    weights = counts[item_row]
+    ours = probes.weighted_auc(scores, labels, counts, item_row)
     ref = [roc_auc_score(labels, scores, sample_weight=w) for w in weights.T]
     np.testing.assert_allclose(ours, ref, atol=1e-12)
+    # the same weights given per item
+    np.testing.assert_array_equal(ours, probes.weighted_auc(scores, labels, weights))
     # a molecule's items are drawn together
     for w in weights.T:
         for m in np.unique(mols):
             assert len(set(w[mols == m])) == 1
 
 
-def test_weighted_auc_single_precision_sums_are_exact(rng):
-    """Integer bootstrap counts are summed in float32 (faster): the AUCs must equal the float64
-    computation bit for bit, and weights too large for exact float32 sums fall back to float64."""
-    scores = rng.integers(0, 40, 3000).astype(float)
-    labels = rng.random(3000) < 0.1
-    weights = probes.bootstrap_weights(np.arange(3000) // 3, n_boot=200, seed=2)
-    assert probes._sum_dtype(weights) is np.float32
+def test_grouped_auc_is_bit_identical_to_the_item_level_computation(rng):
+    """Pair counts summed per molecule and matrix products in float32 (integer bootstrap counts)
+    must give the AUCs of the float64 item-level sort bit for bit, ties and molecules with
+    positive and negative items included; weights too large for exact float32 sums fall back to
+    float64."""
+    scores = rng.integers(0, 40, 900).astype(float)
+    labels = rng.random(900) < 0.3
+    mols = rng.permutation(np.arange(900) // 3)
+    counts, item_row = probes.molecule_bootstrap(mols, n_boot=40, seed=2)
+    ours = probes.weighted_auc(scores, labels, counts, item_row)
+    np.testing.assert_array_equal(ours, _sorted_auc(scores, labels, counts[item_row]))
+    pairs = np.ones((5, 5))
+    assert probes._gemm_dtype(pairs, counts, 900) is np.float32
+    assert probes._gemm_dtype(pairs, counts * 4096, 900) is np.float64
+    assert probes._gemm_dtype(pairs, counts + np.float32(0.5), 900) is np.float64
+    huge = counts * 300
     np.testing.assert_array_equal(
-        probes.weighted_auc(scores, labels, weights),
-        probes.weighted_auc(scores, labels, weights.astype(np.float64)),
+        probes.weighted_auc(scores, labels, huge, item_row),
+        _sorted_auc(scores, labels, huge[item_row]),
     )
-    huge = (weights * 4096).astype(np.float32)
-    assert probes._sum_dtype(huge) is np.float64
-    assert probes._sum_dtype(weights + np.float32(0.5)) is np.float64
+
+
+def test_weighted_auc_without_positives_or_negatives_is_nan():
+    counts = np.ones((3, 4), dtype=np.float32)
+    assert np.isnan(probes.weighted_auc(np.arange(3.0), np.ones(3, bool), counts)).all()
+    counts[0, 1] = 0  # resample 1 draws no negative
+    out = probes.weighted_auc(np.arange(3.0), np.array([False, True, True]), counts)
+    assert np.isnan(out[1]) and out[0] == 1.0
 
 
 def test_batched_probes_match_sklearn(rng):
