@@ -200,6 +200,16 @@ def probe_args(wildcards):
 DEPTH_STUDY = {"depth": 8, "residual": True}  # probe.study: depth (docs/probing.md)
 
 
+# Longest job first when cores free up (list scheduling): on Tox21 the gnn ensemble trains longest,
+# then the forests, then the snn (docs/benchmarks.md); a probe follows its model on the critical path.
+TRAIN_PRIORITY = {"gnn": 2, "rf_ecfp": 1, "snn": 0}
+PROBE_PRIORITY = 3
+
+
+def train_priority(wildcards):
+    return TRAIN_PRIORITY.get(wildcards.model, 0)
+
+
 def train_depth_args(wildcards):
     """`train_args` of the dataset's gnn with the depth-study architecture on top; no refit (the
     model only serves probing, which probes the selection fit)."""

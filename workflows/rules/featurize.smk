@@ -10,7 +10,7 @@ rule featurize:
         f"{R}/benchmarks/{{subdir}}/featurize.tsv"
     conda:
         "../envs/drugnet.yaml"
-    threads: 1  # a 2-thread job waits for both cores while 1-thread trainings hold one
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=60,

@@ -17,6 +17,7 @@ rule probe:
         f"{R}/logs/{{dataset}}/probe_{{deep_model}}.log",
     benchmark:
         f"{R}/benchmarks/{{dataset}}/probe_{{deep_model}}.tsv"
+    priority: PROBE_PRIORITY
     conda:
         "../envs/drugnet.yaml"
     threads: 1

@@ -12,7 +12,7 @@ rule standardize:
         f"{R}/benchmarks/{{subdir}}/standardize.tsv"
     conda:
         "../envs/drugnet.yaml"
-    threads: 2
+    threads: 1  # all jobs declare 1 (docs/running.md#threads); --set-threads standardize=N for big libraries
     resources:
         mem_mb=2000,
         runtime=60,

@@ -8,6 +8,7 @@ rule train:
         f"{R}/logs/{{dataset}}/train_{{model}}.log",
     benchmark:
         f"{R}/benchmarks/{{dataset}}/train_{{model}}.tsv"
+    priority: train_priority
     conda:
         "../envs/drugnet.yaml"
     threads: 1  # one-thread jobs pack two at a time on 2 cores (docs/running.md#threads)
