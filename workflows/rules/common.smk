@@ -200,8 +200,11 @@ def probe_args(wildcards):
 DEPTH_STUDY = {"depth": 8, "residual": True}  # probe.study: depth (docs/probing.md)
 
 
-# Longest job first when cores free up (list scheduling): on Tox21 the gnn ensemble trains longest,
-# then the forests, then the snn (docs/benchmarks.md); a probe follows its model on the critical path.
+# Scheduling hints for 1-thread jobs on few cores (docs/running.md#threads): data preparation first
+# (short, and a job's priority does not pass to the jobs it unlocks), then the longest training first
+# (list scheduling: on Tox21 the gnn ensemble trains longest, then the forests, then the snn:
+# docs/benchmarks.md); a probe right after its model, as it follows it on the critical path.
+PREP_PRIORITY = 10
 TRAIN_PRIORITY = {"gnn": 2, "rf_ecfp": 1, "snn": 0}
 PROBE_PRIORITY = 3
 

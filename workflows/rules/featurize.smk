@@ -8,6 +8,7 @@ rule featurize:
         f"{R}/logs/{{subdir}}/featurize.log",
     benchmark:
         f"{R}/benchmarks/{{subdir}}/featurize.tsv"
+    priority: PREP_PRIORITY
     conda:
         "../envs/drugnet.yaml"
     threads: 1

@@ -10,6 +10,7 @@ rule standardize:
         f"{R}/logs/{{subdir}}/standardize.log",
     benchmark:
         f"{R}/benchmarks/{{subdir}}/standardize.tsv"
+    priority: PREP_PRIORITY
     conda:
         "../envs/drugnet.yaml"
     threads: 1  # all jobs declare 1 (docs/running.md#threads); --set-threads standardize=N for big libraries
@@ -31,6 +32,7 @@ rule split:
         f"{R}/{{dataset}}/split.csv",
     log:
         f"{R}/logs/{{dataset}}/split.log",
+    priority: PREP_PRIORITY
     conda:
         "../envs/drugnet.yaml"
     threads: 1
