@@ -25,7 +25,7 @@ from helpers.workflow import (
     snakemake_workdir,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
 #: ``squeue`` tracks the jobs (no accounting database); status checks start after 1 s, not 40.
 SLURM_ARGS = (
