@@ -15,6 +15,8 @@ import json
 import time
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 from drugnet.probing.atlas import AtlasSettings, probe_model_dir, write_atlas
 
 
@@ -32,7 +34,7 @@ def main() -> int:
         default=None,
         help="first N members (default: all, as the default run)",
     )
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="per probe, as the workflow's rule")
     parser.add_argument("--budget-s", type=float, default=720.0)
     args = parser.parse_args()
     settings = AtlasSettings(
@@ -41,6 +43,7 @@ def main() -> int:
         members=args.members,
         threads=args.threads,
     )
+    threadpool_limits(args.threads)  # BLAS/OpenMP too, as `drugnet probe --threads` does
     total = 0.0
     for model_dir in args.model_dirs:
         start = time.perf_counter()
