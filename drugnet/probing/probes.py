@@ -84,30 +84,27 @@ def molecule_bootstrap(
     return np.ascontiguousarray(counts.T, dtype=np.float32), inverse
 
 
-def _group_rows(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
-    """Sum the rows of ``values`` within each group (``groups`` in ``0..n_groups-1``, all
-    present)."""
+def _group_rows(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Sum the rows of ``values`` within each group (``groups``: the ``return_inverse`` of
+    `np.unique`, so every group in ``0..max`` is present)."""
     order = np.argsort(groups, kind="stable")
-    starts = np.searchsorted(groups[order], np.arange(n_groups))
+    sorted_groups = groups[order]
+    starts = np.flatnonzero(np.concatenate([[True], sorted_groups[1:] != sorted_groups[:-1]]))
     return np.add.reduceat(values[order], starts, axis=0)
 
 
 def _pair_counts(
-    s_pos: np.ndarray,
-    s_neg: np.ndarray,
-    pos_group: np.ndarray,
-    neg_group: np.ndarray,
-    shape: tuple[int, int],
+    s_pos: np.ndarray, s_neg: np.ndarray, pos_group: np.ndarray, neg_group: np.ndarray
 ) -> np.ndarray:
-    """``[n_neg_groups, n_pos_groups]``: positive-negative item pairs where the positive scores
+    """``[n_pos_groups, n_neg_groups]``: positive-negative item pairs where the positive scores
     higher (ties 1/2), summed per pair of groups. Half-integers: exact in float32 below 2**22."""
     dtype = np.float32 if len(s_pos) * len(s_neg) < 2**22 else np.float64
-    pairs = (s_pos[None, :] > s_neg[:, None]).astype(dtype)
-    tied = s_pos[None, :] == s_neg[:, None]
+    pairs = (s_pos[:, None] > s_neg[None, :]).astype(dtype)
+    tied = s_pos[:, None] == s_neg[None, :]
     if tied.any():
         pairs = pairs + 0.5 * tied.astype(dtype)
-    by_neg = _group_rows(pairs, neg_group, shape[0])
-    return np.ascontiguousarray(_group_rows(np.ascontiguousarray(by_neg.T), pos_group, shape[1]).T)
+    by_pos = _group_rows(pairs, pos_group)
+    return np.ascontiguousarray(_group_rows(np.ascontiguousarray(by_pos.T), neg_group).T)
 
 
 def _gemm_dtype(pair_counts: np.ndarray, weights: np.ndarray, n_items: int) -> type:
@@ -115,7 +112,7 @@ def _gemm_dtype(pair_counts: np.ndarray, weights: np.ndarray, n_items: int) -> t
     half-integer in it (integer weights, bound below 2**22): twice the speed, identical results."""
     if not len(weights) or not np.all(weights == np.round(weights)):
         return np.float64
-    bound = float(pair_counts.sum(axis=0).max(initial=0.0)) * float(weights.max()) ** 2
+    bound = float(pair_counts.sum(axis=1).max(initial=0.0)) * float(weights.max()) ** 2
     bound = max(bound, float(n_items) * float(weights.max()))  # the weight totals
     return np.float32 if bound < 2**22 else np.float64
 
@@ -140,12 +137,11 @@ def weighted_auc(
         return np.full(weights.shape[1], np.nan)
     pos_rows, pos_group = np.unique(rows[labels], return_inverse=True)
     neg_rows, neg_group = np.unique(rows[~labels], return_inverse=True)
-    shape = (len(neg_rows), len(pos_rows))
-    pairs = _pair_counts(scores[labels], scores[~labels], pos_group, neg_group, shape)
+    pairs = _pair_counts(scores[labels], scores[~labels], pos_group, neg_group)
     dtype = _gemm_dtype(pairs, weights, len(scores))
     w_pos = weights[pos_rows].astype(dtype, copy=False)
     w_neg = weights[neg_rows].astype(dtype, copy=False)
-    numerator = ((pairs.T.astype(dtype, copy=False) @ w_neg) * w_pos).sum(axis=0, dtype=np.float64)
+    numerator = ((pairs.astype(dtype, copy=False) @ w_neg) * w_pos).sum(axis=0, dtype=np.float64)
     n_pos = (np.bincount(pos_group).astype(dtype) @ w_pos).astype(np.float64)
     n_neg = (np.bincount(neg_group).astype(dtype) @ w_neg).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
