@@ -18,6 +18,8 @@ from rdkit.Chem import Descriptors
 from rdkit.Chem import rdMolDescriptors as rdmd
 from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
 
+from drugnet.chem.substructure_screen import CatalogScreen
+
 _POSITIVE = Chem.MolFromSmarts("[+,++,+++,++++]")
 _NEGATIVE = Chem.MolFromSmarts("[-,--,---,----]")
 
@@ -44,15 +46,15 @@ ALERT_CATALOGS = (
 
 
 @cache
-def _catalog(name: str) -> FilterCatalog:
+def _catalog(name: str) -> CatalogScreen:
     params = FilterCatalogParams()
     params.AddCatalog(getattr(FilterCatalogParams.FilterCatalogs, name))
-    return FilterCatalog(params)
+    return CatalogScreen(FilterCatalog(params))
 
 
 def alert_count(mol: Chem.Mol, catalog: str) -> int:
-    """Number of entries of FilterCatalog ``catalog`` that match ``mol``."""
-    return len(_catalog(catalog).GetMatches(mol))
+    """Number of entries of FilterCatalog ``catalog`` that match ``mol`` (pattern-screened)."""
+    return len(_catalog(catalog).matches(mol))
 
 
 def _alert_counter(catalog: str) -> Callable[[Chem.Mol], float]:

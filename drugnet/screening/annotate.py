@@ -11,12 +11,9 @@ import numpy as np
 import pandas as pd
 from rdkit import Chem
 from rdkit.Chem import QED, Crippen, Descriptors, Lipinski, rdMolDescriptors
-from rdkit.Chem.FilterCatalog import (  # type: ignore[attr-defined]  # stubs lack RunFilterCatalog
-    FilterCatalog,
-    FilterCatalogParams,
-    RunFilterCatalog,
-)
+from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
 
+from drugnet.chem.substructure_screen import CatalogScreen
 from drugnet.features.tanimoto import ecfp4_bits
 
 PROPERTY_COLUMNS = [
@@ -81,13 +78,18 @@ def alert_catalog() -> FilterCatalog:
     return FilterCatalog(params)
 
 
+@lru_cache(maxsize=1)
+def alert_screen() -> CatalogScreen:
+    """:func:`alert_catalog` behind a pattern-fingerprint screen (same matches, a quarter of the
+    cost: docs/benchmarks.md, "Structural alerts")."""
+    return CatalogScreen(alert_catalog())
+
+
 def structural_alerts(mol: Chem.Mol | None) -> list[str]:
     """Sorted, unique ``<FilterSet>:<description>`` names of the matching PAINS/Brenk alerts."""
     if mol is None:
         return []
-    names = {
-        f"{e.GetProp('FilterSet')}:{e.GetDescription()}" for e in alert_catalog().GetMatches(mol)
-    }
+    names = {f"{e.GetProp('FilterSet')}:{e.GetDescription()}" for e in alert_screen().matches(mol)}
     return sorted(names)
 
 
@@ -97,14 +99,9 @@ def alerts_column(mols: Sequence[Chem.Mol | None]) -> list[str]:
     return [";".join(structural_alerts(m)) for m in mols]
 
 
-def alerts_from_smiles(smiles: Sequence[str], threads: int = 1) -> list[str]:
-    """:func:`alerts_column` for SMILES, matched in C++ threads
-    (``FilterCatalog.RunFilterCatalog``)."""
-    matches = RunFilterCatalog(alert_catalog(), list(smiles), numThreads=max(1, threads))
-    return [
-        ";".join(sorted({f"{e.GetProp('FilterSet')}:{e.GetDescription()}" for e in entries}))
-        for entries in matches
-    ]
+def alerts_from_smiles(smiles: Sequence[str]) -> list[str]:
+    """:func:`alerts_column` for SMILES (an unparsable SMILES has no alerts)."""
+    return alerts_column([Chem.MolFromSmiles(s) if s else None for s in smiles])
 
 
 def _properties_of_smiles(smiles: Sequence[str]) -> pd.DataFrame:
@@ -192,7 +189,7 @@ def annotate_frame(
     """:data:`ANNOTATION_COLUMNS` for ``ranked`` (rows in rank order), same index as ``ranked``."""
     smiles = ranked[smiles_column].astype(str).tolist()
     frame = properties_from_smiles(smiles, threads)
-    frame["alerts"] = alerts_from_smiles(smiles, threads)
+    frame["alerts"] = alerts_from_smiles(smiles)
     frame["cluster"] = butina_clusters(ecfp4_bits(smiles), cluster_distance)
     frame.index = ranked.index
     return frame

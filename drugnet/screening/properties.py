@@ -10,7 +10,7 @@ import pandas as pd
 from rdkit import Chem
 from rdkit.Chem import QED, Crippen, Descriptors, Lipinski, rdMolDescriptors
 
-from drugnet.screening.annotate import alert_catalog
+from drugnet.screening.annotate import structural_alerts
 
 
 @dataclass(frozen=True)
@@ -24,14 +24,7 @@ class Property:
 
 
 def _n_alerts(mol: Chem.Mol) -> float:
-    return float(
-        len(
-            {
-                f"{e.GetProp('FilterSet')}:{e.GetDescription()}"
-                for e in alert_catalog().GetMatches(mol)
-            }
-        )
-    )
+    return float(len(structural_alerts(mol)))
 
 
 #: Config name -> property. Columns shared with the annotations (``mw``, ``qed`` ...) use the very
