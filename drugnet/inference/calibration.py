@@ -313,17 +313,20 @@ def apply_calibration_torch(params: dict[str, Any] | None, probs: torch.Tensor) 
         elif method == "isotonic":
             x = torch.as_tensor(task["x"], dtype=p.dtype)
             y = torch.as_tensor(task["y"], dtype=p.dtype)
-            p = _interp_torch(p, x, y)
+            p = interp_torch(p, x, y)
         cols.append(p)
     return torch.stack(cols, dim=-1) if cols else probs
 
 
-def _interp_torch(p: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """``np.interp`` in torch (constant outside ``[x[0], x[-1]]``)."""
+def interp_torch(p: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``np.interp(p, x, y)`` in torch for non-decreasing ``x`` (constant outside ``[x[0],
+    x[-1]]``; in a tied run of ``x`` the value at its last point, as NumPy), differentiable in
+    ``p``."""
     if len(x) == 1:
         return torch.full_like(p, float(y[0]))
     pc = p.clamp(float(x[0]), float(x[-1]))
     i = torch.searchsorted(x, pc.detach().contiguous(), right=True).clamp(1, len(x) - 1)
     x0, x1, y0, y1 = x[i - 1], x[i], y[i - 1], y[i]
     span = (x1 - x0).clamp(min=1e-12)
-    return y0 + (y1 - y0) * (pc - x0) / span
+    inside = y0 + (y1 - y0) * (pc - x0) / span
+    return torch.where(pc >= x[-1], y[-1], inside)  # NumPy: the last point, also when tied

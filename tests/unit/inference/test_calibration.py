@@ -100,3 +100,13 @@ def test_fit_from_predictions_blocks_are_json():
     mean, std = cal.calibrated_moments(block, members, np.full(200, 0.95))
     assert mean.shape == (200, 1) and (std >= 0).all()
     json.dumps(block)
+
+
+def test_isotonic_map_in_torch_equals_numpy_at_tied_and_outside_points():
+    """The differentiable map used along the integrated-gradients path is ``np.interp``, also
+    at a tied last threshold (NumPy takes its last point)."""
+    xp = np.array([0.0, 0.1, 0.1, 0.1, 0.5, 1.0, 1.0])
+    fp = np.linspace(0.0, 1.0, len(xp))
+    x = np.array([-0.2, 0.0, 0.05, 0.1, 0.3, 0.5, 0.99, 1.0, 1.3])
+    got = cal.interp_torch(torch.as_tensor(x), torch.as_tensor(xp), torch.as_tensor(fp)).numpy()
+    np.testing.assert_allclose(got, np.interp(x, xp, fp))
