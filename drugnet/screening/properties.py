@@ -62,10 +62,11 @@ def window_desirability(
 
 
 def property_values(smiles: Sequence[str], names: Sequence[str]) -> pd.DataFrame:
-    """One column per property name (its ``column``), NaN for unparsable SMILES."""
-    mols = [Chem.MolFromSmiles(s) if isinstance(s, str) and s else None for s in smiles]
-    out = {}
-    for name in names:
-        prop = PROPERTIES[name]
-        out[prop.column] = [float(prop.compute(m)) if m is not None else np.nan for m in mols]
-    return pd.DataFrame(out)
+    """One column per property name (its ``column``), NaN for unparsable SMILES; one molecule is
+    parsed and held at a time."""
+    props = [PROPERTIES[name] for name in names]
+    rows = []
+    for s in smiles:
+        mol = Chem.MolFromSmiles(s) if isinstance(s, str) and s else None
+        rows.append([float(p.compute(mol)) if mol is not None else np.nan for p in props])
+    return pd.DataFrame(rows, columns=[p.column for p in props], dtype=float)

@@ -40,8 +40,9 @@ log = logging.getLogger("drugnet.screening")
 DEFAULT_CHUNK_SIZE = 1024
 
 #: Rows per sorted run written by a scoring job before the runs are merged into its shard file
-#: (bounds the job's memory: a run is held as one DataFrame while it is sorted).
-DEFAULT_RUN_ROWS = 65_536
+#: (bounds the job's memory: a run is held as one DataFrame while it is sorted; peak RSS per run
+#: size with the default campaign's consensus and property objectives: docs/benchmarks.md).
+DEFAULT_RUN_ROWS = 16_384
 
 #: Prediction chunks per block: a block of rows is featurized at once (one worker pool) and
 #: then predicted chunk by chunk.
