@@ -160,6 +160,20 @@ def test_quick_config_is_valid(monkeypatch):
     check_config(validate_config(deep_merge(base, yaml.safe_load(quick.read_text()))))
 
 
+def test_large_screen_config_is_valid_and_reads_what_the_builder_writes():
+    """config/large.yaml (the README's 1.58M recipe) validates over config.yaml and screens the
+    file benchmarks/large_library.py writes by default (not shipped, so not checked to exist)."""
+    from drugnet.config import deep_merge
+
+    base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    large = yaml.safe_load((REPO / "config" / "large.yaml").read_text())
+    merged = validate_config(deep_merge(base, large))
+    campaign = merged["campaigns"]["moses_bace"]
+    assert merged["libraries"][campaign["library"]]["path"] == "benchmarks/out/moses_train.csv.gz"
+    builder = (REPO / "benchmarks" / "large_library.py").read_text()
+    assert 'default=Path("benchmarks/out/moses_train.csv.gz")' in builder
+
+
 def test_default_run_builds_and_refits_a_consensus(config):
     settings = model_settings(config, "tox21")
     assert settings["models"][-1] == "consensus" and settings.get("refit", True) is True
