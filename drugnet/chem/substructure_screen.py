@@ -50,12 +50,6 @@ class PatternScreen:
         return np.flatnonzero(~(self.required & ~bits).any(axis=1))
 
 
-def count_matching(mol: Chem.Mol, queries: Sequence[Chem.Mol], screen: PatternScreen) -> int:
-    """Number of ``queries`` with at least one match in ``mol`` (``screen`` built from them)."""
-    candidates = screen.candidates(pattern_bits(mol))
-    return sum(1 for k in candidates.tolist() if mol.HasSubstructMatch(queries[k]))
-
-
 def entry_query(entry: FilterCatalogEntry) -> Chem.Mol | None:
     """The query molecule a match of ``entry`` requires, or None when its serialization is not a
     single ``SmartsMatcher`` with a minimum count of at least 1 (such entries are not screened)."""
@@ -90,8 +84,7 @@ class CatalogScreen:
         self.entries = [catalog.GetEntryWithIdx(i) for i in range(catalog.GetNumEntries())]
         self.screen = PatternScreen([entry_query(e) for e in self.entries])
 
-    def matches(self, mol: Chem.Mol, bits: np.ndarray | None = None) -> list[FilterCatalogEntry]:
-        """The entries matching ``mol`` (as ``FilterCatalog.GetMatches``, in catalog order);
-        ``bits``: ``pattern_bits(mol)`` when already computed."""
-        candidates = self.screen.candidates(pattern_bits(mol) if bits is None else bits)
+    def matches(self, mol: Chem.Mol) -> list[FilterCatalogEntry]:
+        """The entries matching ``mol`` (as ``FilterCatalog.GetMatches``, in catalog order)."""
+        candidates = self.screen.candidates(pattern_bits(mol))
         return [self.entries[k] for k in candidates.tolist() if self.entries[k].HasFilterMatch(mol)]

@@ -313,15 +313,14 @@ def apply_calibration_torch(params: dict[str, Any] | None, probs: torch.Tensor) 
         elif method == "isotonic":
             x = torch.as_tensor(task["x"], dtype=p.dtype)
             y = torch.as_tensor(task["y"], dtype=p.dtype)
-            p = interp_torch(p, x, y)
+            p = _interp_torch(p, x, y)
         cols.append(p)
     return torch.stack(cols, dim=-1) if cols else probs
 
 
-def interp_torch(p: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """``np.interp(p, x, y)`` in torch for non-decreasing ``x`` (constant outside ``[x[0],
-    x[-1]]``; in a tied run of ``x`` the value at its last point, as NumPy), differentiable in
-    ``p``."""
+def _interp_torch(p: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``np.interp`` in torch (constant outside ``[x[0], x[-1]]``; at a tied last threshold the
+    last point, as NumPy)."""
     if len(x) == 1:
         return torch.full_like(p, float(y[0]))
     pc = p.clamp(float(x[0]), float(x[-1]))

@@ -99,11 +99,6 @@ def alerts_column(mols: Sequence[Chem.Mol | None]) -> list[str]:
     return [";".join(structural_alerts(m)) for m in mols]
 
 
-def alerts_from_smiles(smiles: Sequence[str]) -> list[str]:
-    """:func:`alerts_column` for SMILES (an unparsable SMILES has no alerts)."""
-    return alerts_column([Chem.MolFromSmiles(s) if s else None for s in smiles])
-
-
 def _properties_of_smiles(smiles: Sequence[str]) -> pd.DataFrame:
     return properties_frame([Chem.MolFromSmiles(s) for s in smiles])
 
@@ -189,7 +184,7 @@ def annotate_frame(
     """:data:`ANNOTATION_COLUMNS` for ``ranked`` (rows in rank order), same index as ``ranked``."""
     smiles = ranked[smiles_column].astype(str).tolist()
     frame = properties_from_smiles(smiles, threads)
-    frame["alerts"] = alerts_from_smiles(smiles)
+    frame["alerts"] = alerts_column([Chem.MolFromSmiles(s) for s in smiles])
     frame["cluster"] = butina_clusters(ecfp4_bits(smiles), cluster_distance)
     frame.index = ranked.index
     return frame

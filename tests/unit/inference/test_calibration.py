@@ -103,10 +103,10 @@ def test_fit_from_predictions_blocks_are_json():
 
 
 def test_isotonic_map_in_torch_equals_numpy_at_tied_and_outside_points():
-    """The differentiable map used along the integrated-gradients path is ``np.interp``, also
-    at a tied last threshold (NumPy takes its last point)."""
-    xp = np.array([0.0, 0.1, 0.1, 0.1, 0.5, 1.0, 1.0])
-    fp = np.linspace(0.0, 1.0, len(xp))
-    x = np.array([-0.2, 0.0, 0.05, 0.1, 0.3, 0.5, 0.99, 1.0, 1.3])
-    got = cal.interp_torch(torch.as_tensor(x), torch.as_tensor(xp), torch.as_tensor(fp)).numpy()
-    np.testing.assert_allclose(got, np.interp(x, xp, fp))
+    """The differentiable map used along the integrated-gradients path is the NumPy map, also at
+    a tied last threshold (``np.interp`` takes its last point)."""
+    xp = [0.0, 0.1, 0.1, 0.1, 0.5, 1.0, 1.0]
+    params = {"tasks": [{"method": "isotonic", "x": xp, "y": np.linspace(0, 1, len(xp)).tolist()}]}
+    p = np.array([[-0.2], [0.0], [0.05], [0.1], [0.3], [0.5], [0.99], [1.0], [1.3]])
+    got = cal.apply_calibration_torch(params, torch.as_tensor(p)).numpy()
+    np.testing.assert_allclose(got, cal.apply_calibration(params, p))

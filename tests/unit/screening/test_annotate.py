@@ -80,17 +80,12 @@ def test_cluster_ids_numbered_by_best_member_and_deterministic(bace_head):
 
 
 def test_parallel_paths_match_serial(bace_head, esol_head):
-    from drugnet.screening.annotate import (
-        alerts_column,
-        alerts_from_smiles,
-        properties_from_smiles,
-    )
+    from drugnet.screening.annotate import alerts_column, properties_from_smiles
 
     smiles = (
         esol_head["smiles"].tolist()[:30] + [RHODANINE_CATECHOL] + bace_head["smiles"].tolist()[:10]
     )
     mols = [Chem.MolFromSmiles(s) for s in smiles]
-    assert alerts_from_smiles(smiles) == alerts_column(mols)
     assert any(alerts_column(mols))
     pd.testing.assert_frame_equal(
         properties_from_smiles(smiles, threads=2, chunk=10), properties_frame(mols)
