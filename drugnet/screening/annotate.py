@@ -80,7 +80,7 @@ def alert_catalog() -> FilterCatalog:
 
 @lru_cache(maxsize=1)
 def alert_screen() -> CatalogScreen:
-    """:func:`alert_catalog` behind a pattern-fingerprint screen (same matches, a quarter of the
+    """:func:`alert_catalog` behind a pattern-fingerprint screen (same matches, about a third of the
     cost: docs/benchmarks.md, "Structural alerts")."""
     return CatalogScreen(alert_catalog())
 
