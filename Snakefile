@@ -45,6 +45,7 @@ config.update(_validated)
 include: "workflows/rules/common.smk"
 include: "workflows/rules/standardize.smk"
 include: "workflows/rules/featurize.smk"
+include: "workflows/rules/pretrain.smk"
 include: "workflows/rules/train.smk"
 include: "workflows/rules/probe.smk"
 include: "workflows/rules/screen.smk"

@@ -10,6 +10,12 @@ any choice.
     python benchmarks/quality.py --phase prepare --workdir W      # RDKit steps only
     python benchmarks/quality.py --phase train --workdir W --workers 16   # training only
 
+The GNN fine-tuned from a pretrained encoder (``drugnet pretrain``) next to the one trained from
+random weights:
+
+    python benchmarks/quality.py --datasets tox21 bace --models gnn gnn_pretrained \
+        --pretrained data/pretrained/gnn_encoder.pt
+
 Consensus and refit on a dataset folder that already has trained models (e.g. a default run's
 ``results/tox21``; only the selection fits are used):
 
@@ -127,8 +133,18 @@ def _seed_dir(workdir: Path, name: str, seed: int) -> Path:
     return out
 
 
-def run_one(job: tuple[str, str, int, str, int, int, str]) -> dict:
-    name, model, seed, workdir, threads, members, device = job
+def _kind_and_overrides(name: str, model: str, encoder: str | None) -> tuple[str, dict]:
+    """``gnn_pretrained`` is the dataset's gnn fine-tuned from ``encoder``."""
+    overrides = dict(DATASETS[name]["overrides"].get(model.removesuffix("_pretrained"), {}))
+    if model == "gnn_pretrained":
+        if encoder is None:
+            raise SystemExit("--models gnn_pretrained needs --pretrained ENCODER.pt")
+        return "gnn", {**overrides, "pretrained": str(Path(encoder).resolve())}
+    return model, overrides
+
+
+def run_one(job: tuple[str, str, int, str, int, int, str, str | None]) -> dict:
+    name, model, seed, workdir, threads, members, device, encoder = job
     import torch
 
     from drugnet.features.dataset import load_dataset
@@ -142,11 +158,12 @@ def run_one(job: tuple[str, str, int, str, int, int, str]) -> dict:
     start = time.perf_counter()
     data = load_dataset(ds_dir, spec["targets"])
     n = members if model != "rf_ecfp" else 1
+    kind, overrides = _kind_and_overrides(name, model, encoder)
     ens, hist = train_ensemble(
         data,
-        model,
+        kind,
         spec["task"],
-        spec["overrides"].get(model, {}),
+        overrides,
         n_members=n,
         seed=seed,
         device=device,
@@ -293,7 +310,13 @@ def table(rows: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
-    parser.add_argument("--models", nargs="+", default=["gnn", "snn", "rf_ecfp"])
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=["gnn", "snn", "rf_ecfp"],
+        help="gnn snn rf_ecfp, and gnn_pretrained (the gnn fine-tuned from --pretrained)",
+    )
+    parser.add_argument("--pretrained", default=None, help="encoder for gnn_pretrained (.pt)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument(
         "--members", type=int, default=3, help="ensemble members per deep model (default run: 3)"
@@ -338,7 +361,7 @@ def main() -> None:
         if args.phase == "prepare":
             return
         jobs = [
-            (n, m, s, str(workdir), args.threads, args.members, args.device)
+            (n, m, s, str(workdir), args.threads, args.members, args.device, args.pretrained)
             for n in args.datasets
             for s in args.seeds
             for m in args.models

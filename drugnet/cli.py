@@ -21,6 +21,7 @@ STEPS: dict[str, str] = {
     "standardize": "standardize",
     "split": "split",
     "featurize": "featurize",
+    "pretrain": "pretrain",
     "train": "train",
     "consensus": "consensus",
     "calibrate": "calibrate",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 
 from drugnet.config import schema_default
 from drugnet.features.dataset import load_dataset
@@ -55,9 +56,20 @@ def main(args: argparse.Namespace) -> int:
     if not isinstance(overrides, dict):
         raise SystemExit("--hparams must be a JSON object")
     data = load_dataset(args.dataset_dir, args.targets)
-    ensemble, history = train_ensemble(
-        data, args.model, args.task, overrides, args.ensemble, args.seed, args.device, args.threads
-    )
+    try:
+        ensemble, history = train_ensemble(
+            data,
+            args.model,
+            args.task,
+            overrides,
+            args.ensemble,
+            args.seed,
+            args.device,
+            args.threads,
+        )
+    except (FileNotFoundError, ValueError) as exc:  # unknown hyperparameter, unusable encoder
+        print(f"drugnet train: error: {exc}", file=sys.stderr)
+        return 2
     ensemble.calibration = fit_ensemble_calibration(
         ensemble, data, args.device
     )  # validation rows only

@@ -235,6 +235,11 @@ def check_config(config: Mapping, check_files: bool = True) -> None:
     problems: list[str] = []
     datasets = config.get("datasets", {})
     for name, ds in datasets.items():
+        if name == "pretrain":
+            problems.append(
+                "config key datasets.pretrain: 'pretrain' names the encoder's results folder; "
+                "expected another dataset name"
+            )
         split = ds.get("split", {})
         sizes = split.get("sizes", [0.8, 0.1, 0.1])
         if abs(sum(sizes) - 1.0) > 1e-6:

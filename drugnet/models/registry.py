@@ -30,6 +30,7 @@ DEFAULT_HPARAMS: dict[str, dict[str, Any]] = {
         "warmup_epochs": 2,
         "grad_clip": 5.0,
         "pos_weight": False,
+        "pretrained": None,
     },
     "snn": {
         "kind": "snn",
@@ -135,7 +136,8 @@ ARCHITECTURE_KEYS: dict[str, frozenset[str]] = {
     ),
 }
 
-# How a deep model is optimized (``drugnet.train.settings.TrainSettings``).
+# How a deep model is optimized (``drugnet.train.settings.TrainSettings``), and where a GNN's
+# message-passing weights start (``pretrained``: an encoder checkpoint, ``drugnet.models.encoder``).
 TRAINING_KEYS: frozenset[str] = frozenset(
     {
         "lr",
@@ -146,6 +148,7 @@ TRAINING_KEYS: frozenset[str] = frozenset(
         "warmup_epochs",
         "grad_clip",
         "pos_weight",
+        "pretrained",
     }
 )
 

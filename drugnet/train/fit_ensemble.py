@@ -11,7 +11,9 @@ import torch
 
 from drugnet.features.dataset import Dataset, input_dims, model_inputs
 from drugnet.inference.ensemble import Ensemble
+from drugnet.models.encoder import init_from_encoder
 from drugnet.models.forest import RFEcfp
+from drugnet.models.gnn import GNN
 from drugnet.models.registry import build_model, default_hparams, split_hparams
 from drugnet.train.loop import fit, seed_everything
 from drugnet.train.metrics import selection_score
@@ -61,8 +63,12 @@ def train_member(
             )
         return member, {"seed": seed, "val_score": val, "best_epoch": None}, []
     architecture, training = split_hparams(hparams)
+    settings = TrainSettings.from_hparams(training)
     seed_everything(seed)
     model = build_model(architecture)
+    if settings.pretrained is not None:
+        assert isinstance(model, GNN)  # only the GNN's defaults have the key
+        init_from_encoder(model, architecture, settings.pretrained)
     use_desc = bool(architecture.get("use_descriptors", False))
     if kind == "snn":
         model.fit_scaling(model_inputs(data.store, train_idx, "snn", use_desc))
@@ -75,7 +81,7 @@ def train_member(
         train_idx,
         val_idx,
         task,
-        TrainSettings.from_hparams(training),
+        settings,
         seed=seed,
         device=device,
         threads=threads,

@@ -1,9 +1,11 @@
 # Input functions and shared values. Validation has filled every default by now; the
 # semantic checks below stop a wrong config before any job runs, naming the key at fault.
 import json
+import os
 import shlex
 
 from drugnet.config import DEEP_MODELS, check_config, model_settings
+from drugnet.models.registry import ARCHITECTURE_KEYS
 
 check_config(config)
 
@@ -52,8 +54,11 @@ def has_external_test(dataset):
 
 
 def source(subdir):
-    """The input block (dataset, its external test set, or library) behind a results subfolder."""
+    """The input block (dataset, its external test set, library, or the pretraining corpus) behind
+    a results subfolder."""
     parts = subdir.split("/")
+    if parts[0] == "pretrain":
+        return config["pretrain"]["corpus"], config["pretrain"]["corpus"]["path"]
     if parts[0] == "libraries":
         return config["libraries"][parts[1]], config["libraries"][parts[1]]["path"]
     block = config["datasets"][parts[0]]
@@ -84,7 +89,10 @@ def standardize_args(wildcards):
 
 def featurize_args(wildcards):
     f = config["featurize"]
-    return f"--radius {f['ecfp_radius']} --n-bits {f['ecfp_bits']} --descriptors {f['descriptors']}"
+    descriptors = (
+        config["pretrain"]["descriptors"] if wildcards.subdir == "pretrain" else f["descriptors"]
+    )
+    return f"--radius {f['ecfp_radius']} --n-bits {f['ecfp_bits']} --descriptors {descriptors}"
 
 
 def feature_files(prefix):
@@ -103,15 +111,58 @@ def split_args(wildcards):
     return args
 
 
-def train_inputs(wildcards):
+PRETRAINED = f"{R}/pretrain/gnn_encoder.pt"
+
+
+def pretrained_encoder(dataset):
+    """The encoder a dataset's GNN fine-tunes from (None: random weights): model.gnn.pretrained, or
+    this run's `pretrain` output when that file is absent or pretrain.rebuild is true."""
+    path = model_settings(config, dataset)["gnn"].get("pretrained")
+    if path is None:
+        return None
+    return PRETRAINED if config["pretrain"]["rebuild"] or not os.path.exists(path) else path
+
+
+def pretrain_args(wildcards):
+    """The global model.gnn architecture (what the datasets' GNNs fine-tune), then pretrain.hparams."""
+    m = config["model"]
+    architecture = {k: v for k, v in m["gnn"].items() if k in ARCHITECTURE_KEYS["gnn"]}
+    hparams = json.dumps({**architecture, **config["pretrain"]["hparams"]}, sort_keys=True)
+    return f"--hparams {shlex.quote(hparams)} --seed {m['seed']} --device {m['device']}"
+
+
+if workflow.is_main_process:
+    for _ds in DATASETS:
+        _path = model_settings(config, _ds)["gnn"].get("pretrained")
+        if _path is not None and not os.path.exists(_path) and not config["pretrain"]["rebuild"]:
+            logger.warning(
+                f"model.gnn.pretrained: {_path} not found (dataset {_ds}); this run pretrains an "
+                f"encoder into {PRETRAINED} from pretrain.corpus (docs/models.md#pretrained-graph-encoder)"
+            )
+
+
+def dataset_inputs(wildcards):
     d = f"{R}/{wildcards.dataset}"
     return [f"{d}/standardized.csv", f"{d}/split.csv", *feature_files(d)]
+
+
+def train_inputs(wildcards):
+    encoder = pretrained_encoder(wildcards.dataset) if wildcards.model == "gnn" else None
+    return dataset_inputs(wildcards) + ([encoder] if encoder else [])
+
+
+def model_hparams(dataset, model):
+    """The config's hyperparameters of ``model`` for ``dataset``, the GNN's encoder resolved."""
+    hparams = dict(model_settings(config, dataset)[model])
+    if model == "gnn" and hparams.get("pretrained") is not None:
+        hparams["pretrained"] = pretrained_encoder(dataset)
+    return hparams
 
 
 def train_args(wildcards):
     ds = config["datasets"][wildcards.dataset]
     m = model_settings(config, wildcards.dataset)
-    hparams = json.dumps(m[wildcards.model], sort_keys=True)
+    hparams = json.dumps(model_hparams(wildcards.dataset, wildcards.model), sort_keys=True)
     return (
         f"--task {ds['task']} --targets {q(ds['targets'])} --hparams {shlex.quote(hparams)} "
         f"--ensemble {m['ensemble']} --seed {m['seed']} --device {m['device']} "
@@ -126,7 +177,7 @@ def member_models(dataset):
 
 def consensus_inputs(wildcards):
     d = f"{R}/{wildcards.dataset}"
-    return train_inputs(wildcards) + [
+    return dataset_inputs(wildcards) + [
         f"{d}/models/{m}/model.json" for m in member_models(wildcards.dataset)
     ]
 
@@ -138,7 +189,7 @@ def consensus_args(wildcards):
 
 def evaluate_inputs(wildcards):
     d = f"{R}/{wildcards.dataset}"
-    inputs = train_inputs(wildcards) + [
+    inputs = dataset_inputs(wildcards) + [
         f"{d}/models/{m}/model.json" for m in models(wildcards.dataset)
     ]
     if has_external_test(wildcards.dataset):
@@ -218,7 +269,8 @@ def train_depth_args(wildcards):
     model only serves probing, which probes the selection fit)."""
     ds = config["datasets"][wildcards.dataset]
     m = model_settings(config, wildcards.dataset)
-    hparams = json.dumps({**m.get("gnn", {}), **DEPTH_STUDY}, sort_keys=True)
+    # the encoder has the default depth: the 8-layer study trains from random weights
+    hparams = json.dumps({**m.get("gnn", {}), **DEPTH_STUDY, "pretrained": None}, sort_keys=True)
     return (
         f"--task {ds['task']} --targets {q(ds['targets'])} --hparams {shlex.quote(hparams)} "
         f"--ensemble {m.get('ensemble', 3)} --seed {m.get('seed', 0)} --device {m.get('device', 'auto')} "

@@ -1,7 +1,7 @@
 rule probe:
     """Probe every layer of a trained deep model for functional groups, interaction centers, pharmacophores."""
     input:
-        train_inputs,
+        dataset_inputs,
         model=f"{R}/{{dataset}}/models/{{deep_model}}/model.json",
     output:
         [f"{R}/{{dataset}}/probes/{{deep_model}}/{name}" for name in PROBE_TABLES],
@@ -37,7 +37,7 @@ rule probe:
 rule train_depth:
     """probe.study: depth: the dataset's gnn recipe with 8 residual message-passing layers, for probing."""
     input:
-        train_inputs,
+        dataset_inputs,
     output:
         f"{R}/{{dataset}}/models/gnn_depth8/model.json",
     log:

@@ -241,3 +241,22 @@ def test_campaign_ranking_threshold_and_property_objectives(config):
         ConfigError, match=r"campaigns\.c\.objectives\[0\]\.window: expected lo <= hi"
     ):
         check_config(validate_config(reversed_window), check_files=False)
+
+
+def test_pretrain_defaults_and_errors(config):
+    pretrain = config["pretrain"]
+    assert pretrain["corpus"] == {
+        "path": "data/pretrain_corpus.csv.gz",
+        "smiles_column": "smiles",
+        "id_column": "id",
+    }
+    assert pretrain["descriptors"] == "all" and pretrain["rebuild"] is False
+    assert pretrain["hparams"] == {"epochs": 12, "patience": 3, "warmup_epochs": 1}
+    config["model"]["gnn"] = {"pretrained": "data/pretrained/gnn_encoder.ckpt"}
+    _fails(config, "model.gnn.pretrained", ".pt")
+    config["model"]["gnn"] = {}
+    config["pretrain"] = {"rebuild": "yes"}
+    _fails(config, "pretrain.rebuild", "boolean")
+    config["pretrain"] = {}
+    config["datasets"]["pretrain"] = config["datasets"]["bace"]
+    _fails(config, "datasets.pretrain", "the encoder's results folder")
