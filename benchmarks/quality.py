@@ -192,7 +192,7 @@ def markdown(rows: list[dict]) -> str:
     ]
     for name in DATASETS:
         metric = HEADLINE[DATASETS[name]["task"]]
-        for model in ("gnn", "snn", "rf_ecfp"):
+        for model in ("gnn", "gnn_pretrained", "snn", "rf_ecfp"):
             sel = [r for r in rows if r["dataset"] == name and r["model"] == model]
             if not sel:
                 continue
