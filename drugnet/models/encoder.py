@@ -81,10 +81,9 @@ def init_from_encoder(model: GNN, hparams: Mapping[str, Any], path: str | Path) 
         detail = ", ".join(f"{k}: encoder {a!r} vs model {b!r}" for k, (a, b) in differ.items())
         raise ValueError(f"pretrained encoder {path} does not fit this GNN ({detail})")
     missing, unexpected = model.load_state_dict(record["state_dict"], strict=False)
-    unexpected_layers = [k for k in unexpected if k.startswith(_LAYER_PREFIXES)]
-    missing_layers = [k for k in missing if k.startswith(_LAYER_PREFIXES)]
-    if missing_layers or unexpected_layers or unexpected:
+    missing_layers = [k for k in missing if k.startswith(_LAYER_PREFIXES)]  # readout/head: new
+    if missing_layers or unexpected:
         raise ValueError(
-            f"pretrained encoder {path}: tensors missing {missing_layers} or unexpected "
+            f"pretrained encoder {path}: tensors missing {missing_layers}, unexpected "
             f"{list(unexpected)}"
         )
