@@ -22,8 +22,8 @@ import torch
 
 from drugnet import __version__
 from drugnet.config import schema_default
-from drugnet.features.dataset import open_store
 from drugnet.features.store import FeatureStore
+from drugnet.io.atomic import write_csv_atomic
 from drugnet.models.encoder import save_encoder
 from drugnet.train.self_supervised import pretrain_gnn
 
@@ -51,11 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _git(*words: str) -> str | None:
@@ -110,8 +107,7 @@ def main(args: argparse.Namespace) -> int:
     if not isinstance(overrides, dict):
         print("drugnet pretrain: error: --hparams must be a JSON object", file=sys.stderr)
         return 2
-    store = open_store(Path(args.corpus_dir) / "features")
-    assert isinstance(store, FeatureStore)
+    store = FeatureStore(Path(args.corpus_dir) / "features")
     model, hparams, summary, history = pretrain_gnn(
         store,
         store.descriptor_names,
@@ -124,6 +120,6 @@ def main(args: argparse.Namespace) -> int:
     provenance = {**_provenance(args, store), **summary, "hparams": hparams}
     save_encoder(args.output, model, hparams, provenance)
     if args.history:
-        pd.DataFrame(history).to_csv(args.history, index=False)
+        write_csv_atomic(pd.DataFrame(history), args.history)
     log.info("wrote %s", args.output)
     return 0

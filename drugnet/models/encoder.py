@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from drugnet.io.atomic import atomic_path
 from drugnet.models.gnn import GNN
 
 ENCODER_FORMAT = "drugnet-gnn-encoder/1"
@@ -42,18 +43,15 @@ def save_encoder(
     path: str | Path, model: GNN, hparams: Mapping[str, Any], provenance: Mapping[str, Any]
 ) -> Path:
     """Write ``model``'s encoder (built from ``hparams``) with its ``provenance`` to ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     record = {
         "format": ENCODER_FORMAT,
         "architecture": encoder_architecture(hparams),
         "state_dict": encoder_state(model),
         "provenance": dict(provenance),
     }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(record, tmp)
-    tmp.replace(path)
-    return path
+    with atomic_path(path) as tmp:
+        torch.save(record, tmp)
+    return Path(path)
 
 
 def load_encoder(path: str | Path) -> dict[str, Any]:
