@@ -23,9 +23,13 @@ Consensus and refit on a dataset folder that already has trained models (e.g. a 
     python benchmarks/quality.py --phase consensus --dataset-dir results/tox21 \
         --models gnn snn rf_ecfp
     python benchmarks/quality.py --phase refit --dataset-dir results/tox21 --models gnn snn rf_ecfp
+    python benchmarks/quality.py --phase consensus --dataset-dir results/tox21 \
+        --combos gnn,snn,rf_ecfp gnn,gnn_pretrained,snn,rf_ecfp
 
 ``consensus``: every combination method's 5-fold cross-fitted validation score and its test
-score (each method fitted on all validation rows). ``refit``: the internal test split plays the
+score (each method fitted on all validation rows); with ``--combos``, for each listed set of
+models the method ``auto`` picks (as the ``consensus`` rule), with its cross-fitted validation
+and test score. ``refit``: the internal test split plays the
 external set: members are refitted on train + val only (test labels hidden) and both fits are
 scored on test, alone and as a consensus, so the gain from refitting on more labels is measured
 on molecules neither fit saw.
@@ -267,6 +271,32 @@ def consensus_rows(dataset_dir: Path, models: list[str]) -> list[dict]:
     return rows
 
 
+def combo_rows(dataset_dir: Path, combos: list[str]) -> list[dict]:
+    """One row per comma-separated model list: the consensus the ``consensus`` rule would fit
+    (method ``auto``), its cross-fitted validation score and its test score."""
+    from drugnet.inference.consensus import Combiner
+    from drugnet.train.consensus import choose_method
+    from drugnet.train.metrics import selection_score
+
+    models = list(dict.fromkeys(m for c in combos for m in c.split(",")))
+    data, ensembles, P, y = _selection_predictions(dataset_dir, models, ("val", "test"))
+    task = ensembles[0].task
+    rows = []
+    for combo in combos:
+        pick = [models.index(m) for m in combo.split(",")]
+        method, scores = choose_method(task, P["val"][pick], y["val"])
+        comb = Combiner.fit(method, task, P["val"][pick], y["val"])
+        rows.append(
+            {
+                "dataset": dataset_dir.name,
+                "model": f"consensus({combo}):{method}",
+                "val": scores[method],
+                "test": selection_score(task, y["test"], comb.combine(P["test"][pick])),
+            }
+        )
+    return rows
+
+
 def refit_rows(dataset_dir: Path, models: list[str], threads: int, device: str) -> list[dict]:
     """Test score of the selection fit and of a refit on train + val (test labels hidden), per model
     and as consensus."""
@@ -345,6 +375,13 @@ def main() -> None:
         default=None,
         help="consensus/refit phases: a dataset folder with trained models",
     )
+    parser.add_argument(
+        "--combos",
+        nargs="+",
+        default=None,
+        help="consensus phase: comma-separated model lists (e.g. gnn,snn,rf_ecfp), each combined "
+        "as the consensus rule does (method auto)",
+    )
     parser.add_argument("--workers", type=int, default=1, help="training jobs in parallel")
     parser.add_argument("--threads", type=int, default=2, help="torch/sklearn threads per job")
     parser.add_argument("--device", default="cpu")
@@ -359,11 +396,12 @@ def main() -> None:
 
         torch.set_num_threads(args.threads)
         ds = Path(args.dataset_dir)
-        rows = (
-            consensus_rows(ds, args.models)
-            if args.phase == "consensus"
-            else refit_rows(ds, args.models, args.threads, args.device)
-        )
+        if args.phase == "refit":
+            rows = refit_rows(ds, args.models, args.threads, args.device)
+        elif args.combos:
+            rows = combo_rows(ds, args.combos)
+        else:
+            rows = consensus_rows(ds, args.models)
         if args.json:
             with open(args.json, "a") as fh:
                 fh.writelines(json.dumps({"phase": args.phase, **r}) + "\n" for r in rows)

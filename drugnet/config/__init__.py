@@ -23,7 +23,17 @@ import yaml
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema.yaml"
 MODEL_KINDS = ("gnn", "snn", "rf_ecfp")
+#: Trainable entries of ``model.models``: the kinds, plus ``gnn_pretrained``, a second GNN of the
+#: same architecture fine-tuned from the pretrained encoder (hyperparameters: ``model.gnn`` merged
+#: with ``model.gnn_pretrained``), so that a consensus can combine both initialisations.
+MODEL_NAMES = ("gnn", "gnn_pretrained", "snn", "rf_ecfp")
+#: Models whose layers are probed (``probe.datasets``).
 DEEP_MODELS = ("gnn", "snn")
+
+
+def model_kind(name: str) -> str:
+    """The model kind (``drugnet train --model``) behind an entry of ``model.models``."""
+    return "gnn" if name == "gnn_pretrained" else name
 
 
 class ConfigError(ValueError):
@@ -152,6 +162,18 @@ def model_settings(config: Mapping, dataset: str) -> dict:
     return deep_merge(config.get("model", {}), config["datasets"][dataset].get("model", {}))
 
 
+def model_hparams(config: Mapping, dataset: str, name: str) -> dict:
+    """The configured hyperparameter overrides of model ``name`` (an entry of ``model.models``)
+    for ``dataset``; ``gnn_pretrained`` takes ``model.gnn`` with ``model.gnn_pretrained`` on top
+    (same architecture, the encoder to fine-tune from)."""
+    settings = model_settings(config, dataset)
+    if name != "gnn_pretrained":
+        return dict(settings.get(name, {}))
+    own = settings.get("gnn_pretrained", {})
+    encoder = own.get("pretrained", schema_default("model.gnn_pretrained")["pretrained"])
+    return {**settings.get("gnn", {}), **own, "pretrained": encoder}
+
+
 def _open_text(path: Path) -> io.TextIOBase:
     if path.suffix == ".gz":
         return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
@@ -268,6 +290,13 @@ def check_config(config: Mapping, check_files: bool = True) -> None:
             if "test_path" in ds:
                 problems += _check_table("datasets", name, ds, "test_path", needed)
         models = model_settings(config, name).get("models", list(MODEL_KINDS))
+        if "gnn_pretrained" in models and model_hparams(config, name, "gnn_pretrained").get(
+            "pretrained"
+        ) in (None, ""):
+            problems.append(
+                f"config key model.gnn_pretrained.pretrained (dataset {name}): gnn_pretrained "
+                "fine-tunes from an encoder; expected a .pt path, got null"
+            )
         if not models:
             problems.append(
                 f"config key datasets.{name}.model.models: at least one model is needed"
@@ -275,7 +304,7 @@ def check_config(config: Mapping, check_files: bool = True) -> None:
         elif "consensus" in models and len(models) < 2:
             problems.append(
                 f"config key model.models (dataset {name}): consensus combines the other models; "
-                f"expected at least one of {list(MODEL_KINDS)} besides it, got {models}"
+                f"expected at least one of {list(MODEL_NAMES)} besides it, got {models}"
             )
         method = model_settings(config, name).get("consensus", {}).get("method", "auto")
         if method == "rank_mean" and ds["task"] != "classification" and "consensus" in models:

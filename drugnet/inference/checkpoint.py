@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ from drugnet.models.registry import build_model
 
 FORMAT_VERSION = 2
 KINDS = ("gnn", "snn", "rf_ecfp", "consensus")
+#: A consensus names its components by their sibling folders (``models/<name>``).
+COMPONENT_NAME = re.compile(r"[A-Za-z0-9_\-]+")
 READABLE_FORMATS = {"gnn": (1, 2), "snn": (1, 2), "rf_ecfp": (2,), "consensus": (1, 2)}
 FITS = ("final", "selection")
 SELECTION_DIR = "selection"
@@ -264,11 +267,17 @@ def save_consensus(model: ConsensusModel, evidence: dict[str, Any], path: Any) -
 
 
 def _check_component_names(path: Any, names: Any) -> None:
-    """Refuse component names that could leave the parent folder or nest consensus models."""
-    allowed = [k for k in KINDS if k != "consensus"]
-    if not isinstance(names, list) or not names or any(n not in allowed for n in names):
+    """Refuse component names that could leave the parent folder (sibling folder names only:
+    letters, digits, ``_`` and ``-``) or nest consensus models."""
+    if (
+        not isinstance(names, list)
+        or not names
+        or any(not isinstance(n, str) or not COMPONENT_NAME.fullmatch(n) for n in names)
+        or "consensus" in names
+    ):
         raise ModelDirError(
-            f"{path}/model.json: 'models' must be a non-empty list of {allowed}, got {names!r}"
+            f"{path}/model.json: 'models' must be a non-empty list of sibling model folder names "
+            f"(e.g. gnn, gnn_pretrained, snn, rf_ecfp; not consensus), got {names!r}"
         )
 
 

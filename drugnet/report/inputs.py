@@ -13,7 +13,7 @@ import yaml
 
 log = logging.getLogger("drugnet.report")
 
-MODEL_ORDER = ("gnn", "snn", "rf_ecfp")
+MODEL_ORDER = ("gnn", "gnn_pretrained", "snn", "rf_ecfp")
 TEXT_COLUMNS = {
     "id": str,
     "smiles": str,

@@ -35,6 +35,23 @@ def test_dry_run_shows_every_stage(tmp_path):
         assert rule in result.stdout, (rule, result.stdout)
 
 
+def test_tox21_trains_a_second_gnn_from_the_shipped_encoder_and_bace_does_not(tmp_path):
+    result = _snakemake(
+        _workdir(tmp_path),
+        "-n",
+        "-p",
+        "results/tox21/models/consensus/model.json",
+        "results/bace/models/consensus/model.json",
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "--output-dir results/tox21/models/gnn_pretrained --model gnn " in out
+    assert """--hparams '{"pretrained": "data/pretrained/gnn_encoder.pt"}'""" in out
+    assert "--output-dir results/tox21/models/gnn --model gnn --task" in out
+    assert "bace/models/gnn_pretrained" not in out and "rule pretrain" not in out
+    assert "--models gnn gnn_pretrained snn rf_ecfp --method auto" in out
+
+
 def test_lint_is_clean():
     result = subprocess.run(
         [*SNAKEMAKE, "--lint"], check=False, cwd=REPO, capture_output=True, text=True, timeout=120
@@ -94,18 +111,24 @@ def test_quick_config_runs_every_stage(quick_run):
     assert set(split["split"]) == {"train", "val", "test"} and split["inchikey"].is_unique
 
     metrics = json.loads((res / "tox21" / "metrics.json").read_text())
-    assert set(metrics) == {"gnn", "snn", "rf_ecfp", "consensus"}
+    assert set(metrics) == {"gnn", "gnn_pretrained", "snn", "rf_ecfp", "consensus"}
+    bace_metrics = json.loads((res / "bace" / "metrics.json").read_text())
+    assert set(bace_metrics) == {"gnn", "snn", "rf_ecfp", "consensus"}
     assert set(metrics["gnn"]) >= {"train", "val", "test"}
     assert {m["fit"] for split in metrics.values() for m in split.values()} == {
         "selection"
     }  # no external set here
     consensus = json.loads((res / "tox21" / "models" / "consensus" / "model.json").read_text())
     assert (
-        consensus["models"] == ["gnn", "snn", "rf_ecfp"]
+        consensus["models"] == ["gnn", "gnn_pretrained", "snn", "rf_ecfp"]
         and consensus["method"] in consensus["crossfit_val_scores"]
     )
-    assert (
-        json.loads((res / "tox21" / "models" / "gnn" / "model.json").read_text())["refit"] is True
+    gnn = json.loads((res / "tox21" / "models" / "gnn" / "model.json").read_text())
+    assert gnn["refit"] is True and gnn["hparams"]["pretrained"] is None
+    # the second GNN fine-tuned from the encoder this quick run pretrained (pretrain.rebuild)
+    tuned = json.loads((res / "tox21" / "models" / "gnn_pretrained" / "model.json").read_text())
+    assert tuned["kind"] == "gnn" and tuned["hparams"]["pretrained"].endswith(
+        "results/quick/pretrain/gnn_encoder.pt"
     )
     assert 0.0 <= metrics["rf_ecfp"]["test"]["mean"]["roc_auc"] <= 1.0
     assert len(metrics["gnn"]["test"]["per_task"]) == 12

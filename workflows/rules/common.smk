@@ -4,7 +4,7 @@ import json
 import os
 import shlex
 
-from drugnet.config import DEEP_MODELS, check_config, model_settings
+from drugnet.config import DEEP_MODELS, check_config, model_hparams, model_kind, model_settings
 from drugnet.models.registry import ARCHITECTURE_KEYS
 
 check_config(config)
@@ -18,7 +18,7 @@ SPLITS = ["train", "val", "test"]
 
 wildcard_constraints:
     dataset="|".join(DATASETS) or "^$",
-    model="gnn|snn|rf_ecfp",
+    model="gnn|gnn_pretrained|snn|rf_ecfp",
     deep_model="gnn|snn|gnn_depth8",
     shard="[0-9]+",
 
@@ -114,10 +114,13 @@ def split_args(wildcards):
 PRETRAINED = f"{R}/pretrain/gnn_encoder.pt"
 
 
-def pretrained_encoder(dataset):
-    """The encoder a dataset's GNN fine-tunes from (None: random weights): model.gnn.pretrained, or
-    this run's `pretrain` output when that file is absent or pretrain.rebuild is true."""
-    path = model_settings(config, dataset)["gnn"].get("pretrained")
+def pretrained_encoder(dataset, model="gnn"):
+    """The encoder a dataset's GNN (`gnn` or `gnn_pretrained`) fine-tunes from (None: random
+    weights): model.<model>.pretrained, or this run's `pretrain` output when that file is absent or
+    pretrain.rebuild is true."""
+    if model_kind(model) != "gnn":
+        return None
+    path = model_hparams(config, dataset, model).get("pretrained")
     if path is None:
         return None
     return PRETRAINED if config["pretrain"]["rebuild"] or not os.path.exists(path) else path
@@ -132,11 +135,13 @@ def pretrain_args(wildcards):
 
 
 if workflow.is_main_process:
-    for _ds in DATASETS:
-        _path = model_settings(config, _ds)["gnn"].get("pretrained")
+    for _ds, _m in ((d, m) for d in DATASETS for m in model_settings(config, d)["models"]):
+        _path = (
+            model_hparams(config, _ds, _m).get("pretrained") if model_kind(_m) == "gnn" else None
+        )
         if _path is not None and not os.path.exists(_path) and not config["pretrain"]["rebuild"]:
             logger.warning(
-                f"model.gnn.pretrained: {_path} not found (dataset {_ds}); this run pretrains an "
+                f"model.{_m}.pretrained: {_path} not found (dataset {_ds}); this run pretrains an "
                 f"encoder into {PRETRAINED} from pretrain.corpus (docs/models.md#pretrained-graph-encoder)"
             )
 
@@ -147,24 +152,24 @@ def dataset_inputs(wildcards):
 
 
 def train_inputs(wildcards):
-    encoder = pretrained_encoder(wildcards.dataset) if wildcards.model == "gnn" else None
+    encoder = pretrained_encoder(wildcards.dataset, wildcards.model)
     return dataset_inputs(wildcards) + ([encoder] if encoder else [])
 
 
-def model_hparams(dataset, model):
-    """The config's hyperparameters of ``model`` for ``dataset``, the GNN's encoder resolved."""
-    hparams = dict(model_settings(config, dataset)[model])
-    if model == "gnn" and hparams.get("pretrained") is not None:
-        hparams["pretrained"] = pretrained_encoder(dataset)
+def train_hparams(dataset, model):
+    """The config's hyperparameters of ``model`` for ``dataset``, a GNN's encoder resolved."""
+    hparams = model_hparams(config, dataset, model)
+    if hparams.get("pretrained") is not None:
+        hparams["pretrained"] = pretrained_encoder(dataset, model)
     return hparams
 
 
 def train_args(wildcards):
     ds = config["datasets"][wildcards.dataset]
     m = model_settings(config, wildcards.dataset)
-    hparams = json.dumps(model_hparams(wildcards.dataset, wildcards.model), sort_keys=True)
+    hparams = json.dumps(train_hparams(wildcards.dataset, wildcards.model), sort_keys=True)
     return (
-        f"--task {ds['task']} --targets {q(ds['targets'])} --hparams {shlex.quote(hparams)} "
+        f"--model {model_kind(wildcards.model)} --task {ds['task']} --targets {q(ds['targets'])} --hparams {shlex.quote(hparams)} "
         f"--ensemble {m['ensemble']} --seed {m['seed']} --device {m['device']} "
         f"{'--refit' if m['refit'] else '--no-refit'}"
     )
@@ -256,7 +261,7 @@ DEPTH_STUDY = {"depth": 8, "residual": True}  # probe.study: depth (docs/probing
 # (list scheduling: on Tox21 the gnn ensemble trains longest, then the forests, then the snn:
 # docs/benchmarks.md); a probe right after its model, as it follows it on the critical path.
 PREP_PRIORITY = 10
-TRAIN_PRIORITY = {"gnn": 2, "rf_ecfp": 1, "snn": 0}
+TRAIN_PRIORITY = {"gnn": 2, "gnn_pretrained": 2, "rf_ecfp": 1, "snn": 0}
 PROBE_PRIORITY = 3
 
 

@@ -1,5 +1,5 @@
 rule train:
-    """Train an ensemble of one model kind on the training split, selecting on validation; refit on all labels."""
+    """Train an ensemble of one model (model.models entry) on the training split, selecting on validation; refit on all labels."""
     input:
         train_inputs,
     output:
@@ -20,8 +20,8 @@ rule train:
         outdir=lambda wildcards: f"{R}/{wildcards.dataset}/models/{wildcards.model}",
         args=train_args,
     shell:
-        "drugnet train --dataset-dir {params.dataset_dir:q} --model {wildcards.model} "
-        "--output-dir {params.outdir:q} {params.args} --threads {threads} 2> {log:q}"
+        "drugnet train --dataset-dir {params.dataset_dir:q} --output-dir {params.outdir:q} "
+        "{params.args} --threads {threads} 2> {log:q}"
 
 
 rule consensus:

@@ -9,6 +9,8 @@ from drugnet.config import (
     ConfigError,
     check_config,
     load_config,
+    model_hparams,
+    model_kind,
     model_settings,
     validate_config,
 )
@@ -260,3 +262,33 @@ def test_pretrain_defaults_and_errors(config):
     config["pretrain"] = {}
     config["datasets"]["pretrain"] = config["datasets"]["bace"]
     _fails(config, "datasets.pretrain", "the encoder's results folder")
+
+
+def test_gnn_pretrained_is_tox21s_second_gnn_with_the_gnn_settings_and_the_encoder(config):
+    assert model_settings(config, "tox21")["models"] == [
+        "gnn",
+        "gnn_pretrained",
+        "snn",
+        "rf_ecfp",
+        "consensus",
+    ]
+    assert "gnn_pretrained" not in model_settings(config, "bace")["models"]
+    assert model_kind("gnn_pretrained") == "gnn" and model_kind("snn") == "snn"
+    encoder = {"pretrained": "data/pretrained/gnn_encoder.pt"}
+    assert model_hparams(config, "tox21", "gnn_pretrained") == encoder
+    assert model_hparams(config, "tox21", "gnn") == {}
+    # the architecture comes from model.gnn, its own block goes on top, the encoder stays default
+    config["model"]["gnn"] = {"dropout": 0.2}
+    config["model"]["gnn_pretrained"] = {"lr": 3e-4}
+    assert model_hparams(config, "tox21", "gnn_pretrained") == {
+        "dropout": 0.2,
+        "lr": 3e-4,
+        **encoder,
+    }
+    config["model"]["gnn_pretrained"] = {"pretrained": None}
+    _fails(config, "model.gnn_pretrained.pretrained (dataset tox21)", "expected a .pt path")
+    config["model"]["gnn_pretrained"] = {"pretrained": "encoder.ckpt"}
+    _fails(config, "model.gnn_pretrained.pretrained", ".pt")
+    config["model"]["gnn_pretrained"] = {}
+    config["datasets"]["bace"]["model"] = {"models": ["gnn_depth8"]}
+    _fails(config, "datasets.bace.model.models[0]", "gnn_pretrained")

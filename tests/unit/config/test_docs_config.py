@@ -105,6 +105,7 @@ def test_a_dataset_block_with_only_path_task_targets_gets_split_and_model_settin
         "seed": 0,
         "device": "auto",
         "gnn": {},
+        "gnn_pretrained": {"pretrained": "data/pretrained/gnn_encoder.pt"},
         "snn": {},
         "rf_ecfp": {},
         "refit": True,

@@ -227,3 +227,27 @@ def test_a_consensus_of_a_consensus_or_of_nothing_is_refused(trained) -> None:
 
     with pytest.raises(ValueError, match="no models to combine"):
         check_components([], [])
+
+
+@pytest.mark.slow
+def test_components_are_named_by_folder_so_two_gnns_combine_and_unsafe_names_are_refused(
+    trained, tmp_path
+) -> None:
+    from drugnet.inference.checkpoint import ModelDirError, load_model_dir
+
+    ds = tmp_path / "ds"
+    shutil.copytree(trained, ds, symlinks=True)
+    # a second GNN folder (as gnn_pretrained: kind gnn, another name)
+    shutil.copytree(ds / "models" / "gnn", ds / "models" / "gnn_pretrained")
+    names = ["gnn", "gnn_pretrained", "snn"]
+    out = ds / "models" / "consensus"
+    args = ["consensus", "--dataset-dir", str(ds), "--models", *names]
+    assert main([*args, "--output-dir", str(out), "--threads", "1"]) == 0
+    model = load_model_dir(out)
+    assert model.models == names and [c.kind for c in model.components] == ["gnn", "gnn", "snn"]
+    meta = json.loads((out / "model.json").read_text())
+    for bad in (["../gnn"], ["gnn", "consensus"], ["models/gnn"], [], "gnn"):
+        meta["models"] = bad
+        (out / "model.json").write_text(json.dumps(meta))
+        with pytest.raises(ModelDirError, match="sibling model folder names"):
+            load_model_dir(out)
