@@ -313,14 +313,14 @@ def apply_calibration_torch(params: dict[str, Any] | None, probs: torch.Tensor) 
         elif method == "isotonic":
             x = torch.as_tensor(task["x"], dtype=p.dtype)
             y = torch.as_tensor(task["y"], dtype=p.dtype)
-            p = _interp_torch(p, x, y)
+            p = interp_torch(p, x, y)
         cols.append(p)
     return torch.stack(cols, dim=-1) if cols else probs
 
 
-def _interp_torch(p: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """``np.interp`` in torch (constant outside ``[x[0], x[-1]]``; at a tied last threshold the
-    last point, as NumPy)."""
+def interp_torch(p: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``np.interp`` in torch, differentiable in ``p``: ``y[0]`` below ``x[0]``, ``y[-1]`` from
+    ``x[-1]`` on; at tied thresholds inside the range the last of the tied points, as NumPy."""
     if len(x) == 1:
         return torch.full_like(p, float(y[0]))
     pc = p.clamp(float(x[0]), float(x[-1]))
@@ -328,4 +328,5 @@ def _interp_torch(p: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Te
     x0, x1, y0, y1 = x[i - 1], x[i], y[i - 1], y[i]
     span = (x1 - x0).clamp(min=1e-12)
     inside = y0 + (y1 - y0) * (pc - x0) / span
+    inside = torch.where(p < x[0], y[0], inside)  # NumPy's left value, also when x[0] is tied
     return torch.where(pc >= x[-1], y[-1], inside)  # NumPy: the last point, also when tied

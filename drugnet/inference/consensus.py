@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import torch
 from sklearn.linear_model import LogisticRegression, Ridge
 
-from drugnet.inference.calibration import apply_calibration, apply_shrinkage
+from drugnet.inference.calibration import apply_calibration, apply_shrinkage, interp_torch
 
 N_QUANTILES = 101
 EPS = 1e-6
@@ -82,6 +83,33 @@ def _apply_task(method: str, task: str, params: dict[str, Any], P: np.ndarray) -
     return P.mean(0)
 
 
+def _cdf_torch(x: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """:func:`_cdf` in torch (the grid runs from 0 to 1, so ``interp_torch``'s constant ends are
+    ``np.interp``'s ``left=0, right=1``)."""
+    grid = torch.linspace(0, 1, len(q), dtype=x.dtype)
+    lo = interp_torch(x, q, grid)
+    hi = 1.0 - interp_torch(-x, -q.flip(0), grid)
+    return (lo + hi) / 2
+
+
+def _apply_task_torch(
+    method: str, task: str, params: dict[str, Any], P: torch.Tensor
+) -> torch.Tensor:
+    """:func:`_apply_task` in torch, differentiable in ``P`` ``[M, n]`` (integrated gradients of
+    a consensus, ``drugnet.screening.explain``)."""
+    if method == "rank_mean" and params:
+        qs = [torch.as_tensor(q, dtype=P.dtype) for q in params["quantiles"]]
+        pct = torch.stack([_cdf_torch(p, q) for p, q in zip(P, qs, strict=False)]).mean(0)
+        grid = torch.linspace(0, 1, N_QUANTILES, dtype=P.dtype)
+        return torch.stack([interp_torch(pct, grid, q) for q in qs]).mean(0)
+    if method == "stacking" and params:
+        X = P.clamp(EPS, 1 - EPS) if task == "classification" else P
+        X = torch.log(X) - torch.log1p(-X) if task == "classification" else X
+        z = (X.T @ torch.as_tensor(params["coef"], dtype=P.dtype)) + params["intercept"]
+        return torch.sigmoid(z) if task == "classification" else z
+    return P.mean(0)
+
+
 @dataclass
 class Combiner:
     """A fitted combination rule: ``method`` and one parameter dict per task (plain JSON)."""
@@ -100,6 +128,15 @@ class Combiner:
         return cls(
             method, task, [_fit_task(method, task, P[:, :, t], y[:, t]) for t in range(y.shape[1])]
         )
+
+    def combine_torch(self, P: torch.Tensor) -> torch.Tensor:
+        """:meth:`combine` in torch: ``[n, T]`` from ``P`` ``[M, n, T]``, differentiable in
+        ``P``."""
+        cols = [
+            _apply_task_torch(self.method, self.task, self.params[t], P[:, :, t])
+            for t in range(P.shape[2])
+        ]
+        return torch.stack(cols, dim=1) if cols else P.mean(0)
 
     def combine(self, P: np.ndarray) -> np.ndarray:
         """Combined predictions ``[n, T]`` from model predictions ``P`` ``[M, n, T]``."""

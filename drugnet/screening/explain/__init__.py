@@ -27,7 +27,10 @@ desirability is near the floor does not blow the attributions up (a linearisatio
 Objectives whose model cannot be differentiated (``rf_ecfp`` random forests, or datasets without a
 model directory) are held constant at the molecule's predicted value (the ``frame`` column) along
 the path: they scale the attributions but receive none. A warning is logged once per call for each.
-With no attributable objective both columns are empty.
+With no attributable objective both columns are empty. A ``consensus`` is on the path through its
+gnn and snn components (:mod:`~drugnet.screening.explain.consensus_path`): each takes the path with
+its own inputs, the consensus rule combines them in torch, its forests are held at their
+predictions.
 
 Baselines and inputs
 --------------------
@@ -89,7 +92,8 @@ Modules
 -------
 :mod:`~drugnet.screening.explain.frame` (:func:`explain_frame`, the entry point of the rank step)
 uses :mod:`~drugnet.screening.explain.integrated_gradients` (the score along the joint path,
-:func:`attribute_score`), whose per-model paths are
+:func:`attribute_score`), whose consensus path is
+:mod:`~drugnet.screening.explain.consensus_path` and whose per-model paths are
 :mod:`~drugnet.screening.explain.gnn` and :mod:`~drugnet.screening.explain.snn` (on
 :mod:`~drugnet.screening.explain.path_model`; the SNN's bits reach atoms through
 :mod:`~drugnet.screening.explain.bits`) and whose nodes come from

@@ -14,9 +14,14 @@ import torch
 from rdkit import Chem
 
 from drugnet.inference.checkpoint import load_model_dir
-from drugnet.inference.ensemble import Ensemble
+from drugnet.inference.consensus import ConsensusModel
 from drugnet.screening.desirability import ObjectiveColumn, desirability_std, expand_objectives
-from drugnet.screening.explain.integrated_gradients import ATTRIBUTABLE_KINDS, attribute_score
+from drugnet.screening.explain.consensus_path import attributable_components
+from drugnet.screening.explain.integrated_gradients import (
+    ATTRIBUTABLE_KINDS,
+    Attributable,
+    attribute_score,
+)
 from drugnet.screening.explain.quadrature import DEFAULT_IG_STEPS
 from drugnet.screening.explain.text import describe, format_atoms
 from drugnet.screening.score import DatasetModel, ad_weight_column, campaign_ranking
@@ -24,10 +29,12 @@ from drugnet.screening.score import DatasetModel, ad_weight_column, campaign_ran
 log = logging.getLogger("drugnet.screening")
 
 
-def load_attributable(models: Sequence[DatasetModel], threads: int = 1) -> dict[str, Ensemble]:
-    """Dataset -> loaded ensemble for every model that can be attributed (gnn, snn); a warning
-    for each other one (its objectives are held constant, see :mod:`drugnet.screening.explain`)."""
-    out: dict[str, Ensemble] = {}
+def load_attributable(models: Sequence[DatasetModel], threads: int = 1) -> dict[str, Attributable]:
+    """Dataset -> loaded model for every model that can be attributed (gnn, snn, or a consensus
+    through its gnn and snn components); a warning for each other one (its objectives are held
+    constant) and for a consensus component that is held constant (see
+    :mod:`drugnet.screening.explain`)."""
+    out: dict[str, Attributable] = {}
     for dm in models:
         if dm.model_dir is None:
             log.warning(
@@ -46,12 +53,39 @@ def load_attributable(models: Sequence[DatasetModel], threads: int = 1) -> dict[
                 "/".join(ATTRIBUTABLE_KINDS),
             )
             continue
-        ensemble = load_model_dir(dm.model_dir, threads=threads)
-        assert isinstance(ensemble, Ensemble)  # gnn/snn folders load as ensembles
-        for member in ensemble.members:  # gradients are needed for the inputs only
-            member.requires_grad_(False)
-        out[dm.dataset] = ensemble
+        model = load_model_dir(dm.model_dir, threads=threads)
+        if isinstance(model, ConsensusModel) and not _consensus_is_attributable(dm, model):
+            continue
+        for member in model.members:  # gradients are needed for the inputs only
+            if isinstance(member, torch.nn.Module):  # (a consensus's forests are not)
+                member.requires_grad_(False)
+        out[dm.dataset] = model
     return out
+
+
+def _consensus_is_attributable(dm: DatasetModel, model: ConsensusModel) -> bool:
+    """Whether a consensus has a gnn or snn component; warns about the components held
+    constant."""
+    attributable = attributable_components(model)
+    held = [m for m in model.models if m not in attributable]
+    if not attributable:
+        log.warning(
+            "explanations: %s consensus %s combines only %s, which cannot be attributed; its "
+            "objectives are held constant",
+            dm.dataset,
+            dm.model_dir,
+            "/".join(model.models),
+        )
+    elif held:
+        log.warning(
+            "explanations: %s consensus %s: its component(s) %s cannot be attributed and are held "
+            "at their predictions; atoms are attributed through %s",
+            dm.dataset,
+            dm.model_dir,
+            "/".join(held),
+            "/".join(attributable),
+        )
+    return bool(attributable)
 
 
 def frame_constants(

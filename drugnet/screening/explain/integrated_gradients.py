@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 import numpy as np
@@ -15,10 +15,12 @@ from rdkit import Chem
 
 from drugnet.features.build import store_from_smiles
 from drugnet.features.dataset import FeatureSource
+from drugnet.inference.consensus import ConsensusModel
 from drugnet.inference.ensemble import Ensemble
 from drugnet.inference.prediction import feature_settings_of
 from drugnet.io.progress import progress
 from drugnet.screening.desirability import ObjectiveColumn, desirability, score_torch
+from drugnet.screening.explain.consensus_path import ConsensusPath, held_predictions
 from drugnet.screening.explain.gnn import GnnPath
 from drugnet.screening.explain.path_model import PathModel
 from drugnet.screening.explain.quadrature import (
@@ -30,9 +32,14 @@ from drugnet.screening.explain.quadrature import (
 )
 from drugnet.screening.explain.snn import SnnPath
 
-#: Model kind -> its path model; the kinds whose inputs can be attributed.
+#: Model kind -> its path model.
 PATH_MODELS: dict[str, type[GnnPath] | type[SnnPath]] = {"gnn": GnnPath, "snn": SnnPath}
-ATTRIBUTABLE_KINDS = tuple(PATH_MODELS)
+#: The kinds whose inputs can be attributed (a consensus through its gnn and snn components).
+ATTRIBUTABLE_KINDS = (*PATH_MODELS, "consensus")
+#: A model that can be attributed: an ensemble (gnn, snn) or a consensus with such components.
+Attributable = Ensemble | ConsensusModel
+#: What a model is on the path (``predict`` and ``atom_attributions``).
+OnPath = PathModel | ConsensusPath
 
 
 @dataclass
@@ -62,6 +69,21 @@ class PathConstants:
     sd: np.ndarray
     weights: dict[str, np.ndarray]
     ranking: str = "mean"
+    #: dataset -> a consensus's :func:`held_predictions` (rows ``idx`` only)
+    held: dict[str, list[np.ndarray | None]] = field(default_factory=dict)
+
+
+def on_path(
+    model: Attributable,
+    store: FeatureSource,
+    idx: np.ndarray,
+    alphas: torch.Tensor,
+    held: list[np.ndarray | None] | None = None,
+) -> OnPath:
+    """``model`` on the path of molecules ``idx`` (rows of ``store``)."""
+    if isinstance(model, ConsensusModel):
+        return ConsensusPath(model, store, idx, alphas, held)
+    return PATH_MODELS[model.kind](model, store, idx, alphas)
 
 
 def column_terms(
@@ -79,7 +101,7 @@ def column_terms(
 
 
 def shrink_torch(
-    ensemble: Ensemble, mean: torch.Tensor, std: torch.Tensor, w: torch.Tensor
+    ensemble: Attributable, mean: torch.Tensor, std: torch.Tensor, w: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`drugnet.inference.calibration.apply_shrinkage` with the molecule's fixed weight
     ``w`` ``[N]``."""
@@ -93,20 +115,18 @@ def shrink_torch(
 
 
 def path_score(
-    ensembles: Mapping[str, Ensemble],
+    ensembles: Mapping[str, Attributable],
     stores: Mapping[str, FeatureSource],
     idx: np.ndarray,
     alphas: np.ndarray,
     columns: Sequence[ObjectiveColumn],
     fixed: PathConstants,
-) -> tuple[torch.Tensor, dict[str, PathModel]]:
+) -> tuple[torch.Tensor, dict[str, OnPath]]:
     """``S`` ``[m, b]`` at path positions ``alphas`` ``[m, b]`` of molecules ``idx`` (rows of the
     stores); ``fixed``: the constants of the path (rows ``idx`` only)."""
     a = torch.as_tensor(alphas, dtype=torch.float32)
     m = a.shape[0]
-    path: dict[str, PathModel] = {
-        d: PATH_MODELS[e.kind](e, stores[d], idx, a) for d, e in ensembles.items()
-    }
+    path = {d: on_path(e, stores[d], idx, a, fixed.held.get(d)) for d, e in ensembles.items()}
     preds = {}
     for d, p in path.items():
         w = torch.as_tensor(fixed.weights.get(d, np.ones(len(idx))), dtype=torch.float64).repeat(m)
@@ -130,7 +150,7 @@ def attribute_score(
     smiles: Sequence[str],
     columns: Sequence[ObjectiveColumn],
     values: np.ndarray,
-    ensembles: Mapping[str, Ensemble],
+    ensembles: Mapping[str, Attributable],
     steps: int = DEFAULT_IG_STEPS,
     threads: int = 1,
     grid: int = PATH_GRID,
@@ -143,12 +163,13 @@ def attribute_score(
 
     ``columns``: the campaign's objective columns (``expand_objectives``); ``values`` ``[n,
     len(columns)]``: the predicted objective values, used for the columns whose dataset has no
-    entry in ``ensembles`` (held constant); ``ensembles``: dataset -> attributable ``Ensemble``
-    (kind gnn or snn). ``steps`` gradient evaluations per molecule, placed by
-    :func:`adaptive_nodes` from a forward-only pass over ``grid + 1`` evenly spaced points
-    (``grid=0``: plain Gauss-Legendre). ``sd`` ``[n, len(columns)]``: desirability stds of the
-    held-constant columns (default 0); ``domain_weights``: dataset -> ``ad_weight`` ``[n]``
-    (default 1); ``ranking``: the campaign's. Returns ``None`` for unparsable SMILES.
+    entry in ``ensembles`` (held constant); ``ensembles``: dataset -> attributable model (an
+    ``Ensemble`` of kind gnn or snn, or a ``ConsensusModel`` with such components). ``steps``
+    gradient evaluations per molecule, placed by :func:`adaptive_nodes` from a forward-only
+    pass over ``grid + 1`` evenly spaced points (``grid=0``: plain Gauss-Legendre). ``sd`` ``[n,
+    len(columns)]``: desirability stds of the held-constant columns (default 0);
+    ``domain_weights``: dataset -> ``ad_weight`` ``[n]`` (default 1); ``ranking``: the
+    campaign's. Returns ``None`` for unparsable SMILES.
     """
     values = np.asarray(values, dtype=np.float64).reshape(len(smiles), len(columns))
     sd = (
@@ -181,6 +202,11 @@ def attribute_score(
             by_key[key] = cast(FeatureSource, store)
         stores[d] = by_key[key]
 
+    held = {
+        d: held_predictions(e, stores[d], np.arange(len(rows)))
+        for d, e in ensembles.items()
+        if isinstance(e, ConsensusModel)
+    }
     grid = min(grid, steps)  # at least one node per grid interval
     bar = progress(len(rows), "explain", "molecules")
     n_atoms = np.array([m.GetNumAtoms() for m in vmols])
@@ -190,6 +216,7 @@ def attribute_score(
             sd[rows[idx]],
             {d: w[rows[idx]] for d, w in weights_of.items()},
             ranking,
+            {d: [None if h is None else h[idx] for h in hs] for d, hs in held.items()},
         )
         if grid > 0:
             with torch.no_grad():

@@ -63,8 +63,9 @@ class SnnPath(PathModel):
         for member, delta, leaf in zip(self.ensemble.members, self.delta, self.leaves, strict=True):
             if leaf.grad is None:
                 raise RuntimeError("bit_attributions needs the gradients: call backward first")
-            grad_z = leaf.grad.view(self.m, self.b, -1).sum(0) @ member.first_layer_weight()
-            ig = (delta * grad_z).double()
+            with torch.no_grad():  # also for members whose parameters require gradients
+                grad_z = leaf.grad.view(self.m, self.b, -1).sum(0) @ member.first_layer_weight()
+                ig = (delta * grad_z).double()
             total = ig if total is None else total + ig
         if total is None:
             raise ValueError("an ensemble without members has no attributions")

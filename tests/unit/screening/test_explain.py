@@ -466,3 +466,133 @@ def test_calibrated_shrunk_expected_score_is_what_is_explained(models, ensembles
     for a, hi in zip(atts, s1, strict=False):
         assert a.score == pytest.approx(hi, abs=1e-5)
         assert _complete(a.total, a.score - a.baseline_score), (a.total, a.score - a.baseline_score)
+
+
+@pytest.fixture(scope="module")
+def consensus_dir(models, bace_head, tmp_path_factory):
+    """``models/{gnn,snn,rf_ecfp,consensus}`` as a default run writes them: the fixture's BACE GNN
+    and forest, a tiny SNN classifier on the same 40 rows, and a consensus fitted on 40 other BACE
+    rows (with a calibration map and domain shrinkage, as the consensus rule writes)."""
+    from drugnet.inference.checkpoint import load_model_dir, save_consensus
+    from drugnet.inference.consensus import Combiner, ConsensusModel
+
+    root = tmp_path_factory.mktemp("consensus") / "models"
+    snn = _train(
+        bace_head.iloc[:40],
+        "Class",
+        "snn",
+        "classification",
+        {**TINY, "hidden": 32, "min_feature_count": 2},
+    )
+    save_model_dir(snn, root / "snn")
+    for name, source in (("gnn", "bace"), ("rf_ecfp", "rf")):
+        save_model_dir(load_model_dir(models[source].model_dir), root / name)
+    names = ["gnn", "snn", "rf_ecfp"]
+    components = [load_model_dir(root / n) for n in names]
+    val = bace_head.iloc[40:80]
+    store = store_from_smiles(val["smiles"].tolist(), {}, n_jobs=1)
+    P = np.stack([c.predict(store, device="cpu")[0] for c in components])
+    y = val[["Class"]].to_numpy(np.float32)
+    consensus = ConsensusModel(
+        "classification",
+        ["Class"],
+        names,
+        components,
+        Combiner.fit("rank_mean", "classification", P, y),
+        components[0].feature_settings,
+        calibration={
+            "map": {"tasks": [{"method": "platt", "a": 0.8, "b": -0.1}]},
+            "shrinkage": {"beta": 30.0, "threshold": 0.4, "prevalence": [0.45]},
+        },
+    )
+    save_consensus(consensus, {}, root / "consensus")
+    return root
+
+
+@pytest.mark.parametrize("method", ["mean", "rank_mean", "stacking"])
+def test_consensus_score_is_explained_through_its_gnn_and_snn_components(
+    models, consensus_dir, bace_head, method
+):
+    """A consensus (gnn + snn + forest) on the path: at the molecule the path score equals
+    ``combined_score`` of ``ConsensusModel.predict`` (calibrated, shrunk, ``expected`` ranking),
+    the attributions are complete, and both networks contribute (the forest is held constant)."""
+    from drugnet.inference.checkpoint import load_model_dir
+    from drugnet.inference.consensus import Combiner
+
+    consensus = load_model_dir(consensus_dir / "consensus")
+    val = bace_head.iloc[40:80]
+    store = store_from_smiles(val["smiles"].tolist(), {}, n_jobs=1)
+    P = np.stack([c.predict(store, device="cpu")[0] for c in consensus.components])
+    consensus.combiner = Combiner.fit(method, "classification", P, val[["Class"]].to_numpy())
+    similarity = np.array([0.2, 0.5, 0.3, 0.8, 0.45, 0.1])
+    library = store_from_smiles(LIBRARY, {}, n_jobs=1)
+    mean, std = consensus.predict(library, device="cpu", similarity=similarity)
+    columns = _columns([BACE], models)
+    frame = pd.DataFrame({"bace.Class": mean[:, 0], "bace.Class.std": std[:, 0]})
+    s1 = combined_score(frame, columns, "expected")
+    weights = {"bace": 1 / (1 + np.exp(-30.0 * (similarity - 0.4)))}
+    run = {"steps": 128, "grid": 0, "domain_weights": weights, "ranking": "expected"}
+    atts = attribute_score(LIBRARY, columns, mean, {"bace": consensus}, **run)
+    for a, hi in zip(atts, s1, strict=True):
+        assert a.score == pytest.approx(hi, abs=1e-5)
+        assert _complete(a.total, a.score - a.baseline_score), (a.total, a.score - a.baseline_score)
+    # each network's share: holding it constant changes the attributions (not for rank_mean:
+    # these tiny models put the library outside the GNN's validation quantiles, where a
+    # percentile is flat, in NumPy as in torch)
+    for held in ("gnn", "snn") if method != "rank_mean" else ():
+        alone = attribute_score(
+            LIBRARY, columns, mean, {"bace": _holding(consensus, held, library)}, **run
+        )
+        assert any(np.abs(b.atoms - a.atoms).max() > 1e-6 for a, b in zip(atts, alone, strict=True))
+
+
+def _holding(consensus, name: str, store):
+    """``consensus`` with component ``name`` turned into a constant (a forest-like stand-in)."""
+    import copy
+
+    class Held:
+        kind = "rf_ecfp"
+
+        def __init__(self, component):
+            self.component = component
+
+        def predict(self, store, idx=None, device="cpu"):
+            return self.component.predict(store, idx, device=device)
+
+    out = copy.copy(consensus)
+    out.components = [
+        Held(c) if n == name else c for n, c in zip(out.models, out.components, strict=True)
+    ]
+    return out
+
+
+def test_explain_frame_explains_a_saved_consensus_and_warns_about_its_forest(
+    models, consensus_dir, caplog
+):
+    info = task_info_from_model_json(
+        json.loads((consensus_dir / "consensus" / "model.json").read_text())
+    )
+    chosen = [DatasetModel("bace", consensus_dir / "consensus", info, [], [], pd.DataFrame())]
+    campaign = {"objectives": [BACE]}
+    frame = _frame({"bace": chosen[0]}, LIBRARY, campaign["objectives"])
+    with caplog.at_level(logging.WARNING, logger="drugnet.screening"):
+        out = explain_frame(frame, campaign, chosen, threads=1, steps=8)
+    assert (out["explanation_atoms"] != "").all() and (out["explanation"] != "").all()
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(
+        "rf_ecfp cannot be attributed and are held" in m and "gnn/snn" in m for m in messages
+    )
+    # a consensus of forests only is held constant, like a forest objective
+    only_rf = load_attributable([_only_forest(consensus_dir, info)])
+    assert only_rf == {}
+
+
+def _only_forest(consensus_dir, info) -> DatasetModel:
+    meta = json.loads((consensus_dir / "consensus" / "model.json").read_text())
+    meta["models"] = ["rf_ecfp"]
+    meta["params"] = [{}]
+    meta["method"] = "mean"
+    folder = consensus_dir / "consensus_rf"
+    folder.mkdir(exist_ok=True)
+    (folder / "model.json").write_text(json.dumps(meta))
+    return DatasetModel("bace", folder, info, [], [], pd.DataFrame())
