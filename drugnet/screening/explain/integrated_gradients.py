@@ -73,6 +73,13 @@ class PathConstants:
     held: dict[str, list[np.ndarray | None]] = field(default_factory=dict)
 
 
+def gnn_members(model: Attributable) -> int:
+    """GNN members ``model`` puts on the path (their activations bound the chunk size)."""
+    if isinstance(model, ConsensusModel):
+        return sum(len(c.members) for c in model.components if c.kind == "gnn")
+    return len(model.members) if model.kind == "gnn" else 0
+
+
 def on_path(
     model: Attributable,
     store: FeatureSource,
@@ -210,7 +217,8 @@ def attribute_score(
     grid = min(grid, steps)  # at least one node per grid interval
     bar = progress(len(rows), "explain", "molecules")
     n_atoms = np.array([m.GetNumAtoms() for m in vmols])
-    for idx in molecule_chunks(n_atoms, max(steps, grid + 1)):
+    width = sum(gnn_members(e) for e in ensembles.values())
+    for idx in molecule_chunks(n_atoms, max(steps, grid + 1), width):
         fixed = PathConstants(
             values[rows[idx]],
             sd[rows[idx]],

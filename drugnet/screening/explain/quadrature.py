@@ -10,9 +10,12 @@ import numpy as np
 DEFAULT_IG_STEPS = 16
 #: Intervals of the forward-only pass that places the IG nodes (:func:`adaptive_nodes`).
 PATH_GRID = 8
-#: Replicated atoms (atoms x steps) per forward pass; bounds the memory of the GNN graphs
-#: (memory per atom: docs/benchmarks.md).
+#: Replicated atoms (atoms x steps) per forward pass of up to ``BUDGET_MEMBERS`` GNN members;
+#: bounds the memory of the GNN graphs, whose activations every member keeps for the backward
+#: pass (memory per atom: docs/benchmarks.md). More GNN members on the path (a consensus, several
+#: GNN objectives) get proportionally fewer atoms per chunk.
 NODE_BUDGET = 12_000
+BUDGET_MEMBERS = 3
 #: Replicated molecules (molecules x steps) per forward pass.
 ROW_BUDGET = 2_048
 
@@ -60,12 +63,14 @@ def adaptive_nodes(s_grid: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarr
     return alphas, weights
 
 
-def molecule_chunks(n_atoms: np.ndarray, m: int) -> list[np.ndarray]:
-    """Consecutive molecule index ranges with ``atoms * m <= NODE_BUDGET`` and
+def molecule_chunks(n_atoms: np.ndarray, m: int, gnn_members: int = 0) -> list[np.ndarray]:
+    """Consecutive molecule index ranges with ``atoms * m <= NODE_BUDGET`` (scaled down by
+    ``gnn_members / BUDGET_MEMBERS`` when more GNN members are on the path) and
     ``mols * m <= ROW_BUDGET`` (``m``: path points per molecule in one forward pass)."""
+    budget = NODE_BUDGET * BUDGET_MEMBERS // max(gnn_members, BUDGET_MEMBERS)
     chunks, start, atoms = [], 0, 0
     for i, n in enumerate(n_atoms):
-        if i > start and ((atoms + n) * m > NODE_BUDGET or (i - start + 1) * m > ROW_BUDGET):
+        if i > start and ((atoms + n) * m > budget or (i - start + 1) * m > ROW_BUDGET):
             chunks.append(np.arange(start, i))
             start, atoms = i, 0
         atoms += int(n)
