@@ -103,10 +103,11 @@ def _apply_task_torch(
         grid = torch.linspace(0, 1, N_QUANTILES, dtype=P.dtype)
         return torch.stack([interp_torch(pct, grid, q) for q in qs]).mean(0)
     if method == "stacking" and params:
-        X = P.clamp(EPS, 1 - EPS) if task == "classification" else P
-        X = torch.log(X) - torch.log1p(-X) if task == "classification" else X
-        z = (X.T @ torch.as_tensor(params["coef"], dtype=P.dtype)) + params["intercept"]
-        return torch.sigmoid(z) if task == "classification" else z
+        coef = torch.as_tensor(params["coef"], dtype=P.dtype)
+        if task != "classification":
+            return P.T @ coef + params["intercept"]
+        q = P.clamp(EPS, 1 - EPS)
+        return torch.sigmoid((torch.log(q) - torch.log1p(-q)).T @ coef + params["intercept"])
     return P.mean(0)
 
 

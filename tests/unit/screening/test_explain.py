@@ -34,6 +34,7 @@ from drugnet.screening.score import DatasetModel, task_info_from_model_json
 from drugnet.train.fit_ensemble import train_ensemble
 
 TINY = {"epochs": 2, "hidden": 16, "depth": 2, "batch_size": 32}
+TINY_SNN = {**TINY, "hidden": 32, "min_feature_count": 2}
 #: Converged quadrature for the completeness checks (plain Gauss-Legendre, many nodes).
 CONVERGED = {"steps": 256, "grid": 0}
 
@@ -76,7 +77,7 @@ def models(tmp_path_factory, bace_head, esol_head):
         "log_solubility",
         "snn",
         "regression",
-        {**TINY, "hidden": 32, "min_feature_count": 2},
+        TINY_SNN,
     )
     rf = _train(
         bace_head.iloc[:40], "Class", "rf_ecfp", "classification", {"n_estimators": 5}, n_members=1
@@ -482,17 +483,14 @@ def consensus_dir(models, bace_head, tmp_path_factory):
         "Class",
         "snn",
         "classification",
-        {**TINY, "hidden": 32, "min_feature_count": 2},
+        TINY_SNN,
     )
     save_model_dir(snn, root / "snn")
     for name, source in (("gnn", "bace"), ("rf_ecfp", "rf")):
         save_model_dir(load_model_dir(models[source].model_dir), root / name)
     names = ["gnn", "snn", "rf_ecfp"]
     components = [load_model_dir(root / n) for n in names]
-    val = bace_head.iloc[40:80]
-    store = store_from_smiles(val["smiles"].tolist(), {}, n_jobs=1)
-    P = np.stack([c.predict(store, device="cpu")[0] for c in components])
-    y = val[["Class"]].to_numpy(np.float32)
+    P, y = _validation(components, bace_head)
     consensus = ConsensusModel(
         "classification",
         ["Class"],
@@ -509,6 +507,15 @@ def consensus_dir(models, bace_head, tmp_path_factory):
     return root
 
 
+def _validation(components, bace_head):
+    """The components' predictions ``[M, 40, 1]`` on the 40 BACE rows that fit the consensus, and
+    their labels."""
+    val = bace_head.iloc[40:80]
+    store = store_from_smiles(val["smiles"].tolist(), {}, n_jobs=1)
+    P = np.stack([c.predict(store, device="cpu")[0] for c in components])
+    return P, val[["Class"]].to_numpy(np.float32)
+
+
 @pytest.mark.parametrize("method", ["mean", "rank_mean", "stacking"])
 def test_consensus_score_is_explained_through_its_gnn_and_snn_components(
     models, consensus_dir, bace_head, method
@@ -520,10 +527,9 @@ def test_consensus_score_is_explained_through_its_gnn_and_snn_components(
     from drugnet.inference.consensus import Combiner
 
     consensus = load_model_dir(consensus_dir / "consensus")
-    val = bace_head.iloc[40:80]
-    store = store_from_smiles(val["smiles"].tolist(), {}, n_jobs=1)
-    P = np.stack([c.predict(store, device="cpu")[0] for c in consensus.components])
-    consensus.combiner = Combiner.fit(method, "classification", P, val[["Class"]].to_numpy())
+    consensus.combiner = Combiner.fit(
+        method, "classification", *_validation(consensus.components, bace_head)
+    )
     similarity = np.array([0.2, 0.5, 0.3, 0.8, 0.45, 0.1])
     library = store_from_smiles(LIBRARY, {}, n_jobs=1)
     mean, std = consensus.predict(library, device="cpu", similarity=similarity)
