@@ -42,6 +42,24 @@ def _common(parser: argparse.ArgumentParser) -> None:
         default="results",
         help="folder with <dataset>/standardized.csv, split.csv, models/<model>/",
     )
+    parser.add_argument(
+        "--best-of",
+        action="append",
+        type=_best_of,
+        default=[],
+        metavar="DATASET=M1,M2,...",
+        help="models `model: best` chooses from for DATASET (repeatable; the workflow passes each "
+        "dataset's model.models); default: every model folder of the dataset",
+    )
+
+
+def _best_of(text: str) -> tuple[str, list[str]]:
+    """``DATASET=M1,M2`` -> ``(DATASET, [M1, M2])``."""
+    dataset, sep, names = text.partition("=")
+    models = [n for n in names.split(",") if n]
+    if not sep or not dataset or not models:
+        raise argparse.ArgumentTypeError(f"--best-of expects DATASET=M1,M2,..., got {text!r}")
+    return dataset, models
 
 
 def _threshold(text: str) -> float | None:
@@ -109,9 +127,10 @@ def parse_campaign(text: str) -> dict[str, Any]:
     return json.loads(stripped if stripped.startswith("{") else Path(stripped).read_text())
 
 
-def _models(campaign: dict[str, Any], results_dir: str):
+def _models(campaign: dict[str, Any], results_dir: str, best_of: list[tuple[str, list[str]]]):
+    candidates = dict(best_of)
     return [
-        load_dataset_model(Path(results_dir) / dataset, dataset, model)
+        load_dataset_model(Path(results_dir) / dataset, dataset, model, candidates.get(dataset))
         for dataset, model in objective_model_names(campaign).items()
     ]
 
@@ -135,7 +154,7 @@ def device_error(device: str) -> str | None:
 
 def main(args: argparse.Namespace) -> int:
     campaign = parse_campaign(args.campaign_json)
-    models = _models(campaign, args.results_dir)
+    models = _models(campaign, args.results_dir, args.best_of)
     if args.screen_step == "score":
         error = device_error(args.device)
         if error:

@@ -185,35 +185,46 @@ def task_info_from_model_json(meta: Mapping[str, Any]) -> TaskInfo:
     )
 
 
-def resolve_model_dir(dataset_dir: str | Path, model: str | None = "best") -> Path:
-    """``<dataset_dir>/models/<model>``; for ``best``/None the model with the highest mean member
-    ``val_score`` in ``model.json``, or its top-level ``val_score`` (consensus) (ties: alphabetical
-    name)."""
+def _mean_val_score(meta: Mapping[str, Any]) -> float:
+    """A model's selection score: a consensus's cross-fitted ``val_score``, else its members' mean
+    ``val_score`` (-inf without one)."""
+    if meta.get("val_score") is not None:
+        score = float(meta["val_score"])
+    else:
+        vals = [m["val_score"] for m in meta.get("members", []) if m.get("val_score") is not None]
+        score = float(np.mean(vals)) if vals else float("-inf")
+    return score if np.isfinite(score) else float("-inf")
+
+
+def resolve_model_dir(
+    dataset_dir: str | Path,
+    model: str | None = "best",
+    candidates: Sequence[str] | None = None,
+) -> Path:
+    """``<dataset_dir>/models/<model>``; for ``best``/None the model with the highest validation
+    score (``_mean_val_score``; ties: alphabetical name) among ``candidates`` (every one must be
+    trained), or among every folder under ``models/`` when ``candidates`` is None.
+
+    The workflow passes the dataset's ``model.models`` as ``candidates``, so that a study model
+    trained beside them (the probing depth study's ``gnn_depth8``) is never chosen and the choice
+    does not depend on which jobs have finished."""
     models = Path(dataset_dir) / "models"
     if model and model != "best":
-        path = models / model
-        if not (path / "model.json").exists():
-            raise FileNotFoundError(f"no trained model at {path} (model.json missing)")
-        return path
-    scored = []
-    for meta_path in sorted(models.glob("*/model.json")):
-        meta = json.loads(meta_path.read_text())
-        vals = [
-            m.get("val_score") for m in meta.get("members", []) if m.get("val_score") is not None
-        ]
-        if meta.get("val_score") is not None:  # a consensus: its cross-fitted validation score
-            vals = [meta["val_score"]]
-        score = float(np.mean(vals)) if vals else float("-inf")
-        scored.append(
-            (
-                -score if np.isfinite(score) else float("inf"),
-                meta_path.parent.name,
-                meta_path.parent,
-            )
-        )
-    if not scored:
+        candidates = [model]
+    names = (
+        sorted(p.parent.name for p in models.glob("*/model.json"))
+        if candidates is None
+        else list(candidates)
+    )
+    missing = [n for n in names if not (models / n / "model.json").exists()]
+    if missing:
+        raise FileNotFoundError(f"no trained model at {models / missing[0]} (model.json missing)")
+    if not names:
         raise FileNotFoundError(f"no trained model under {models}")
-    return min(scored)[2]
+    if len(names) == 1:
+        return models / names[0]
+    score = {n: _mean_val_score(json.loads((models / n / "model.json").read_text())) for n in names}
+    return models / min(sorted(names), key=lambda n: -score[n])
 
 
 def objective_model_names(campaign: Mapping[str, Any]) -> dict[str, str]:
@@ -246,12 +257,17 @@ def _train_rows(frame: pd.DataFrame, split_path: Path) -> pd.DataFrame:
     return frame[frame["id"].isin(split.loc[split["split"] == "train", "id"])]
 
 
-def load_dataset_model(dataset_dir: str | Path, dataset: str, model: str = "best") -> DatasetModel:
-    """Resolve the model of ``dataset`` and read the compounds it was fitted on: every row with a
-    label for one of its targets when it serves a refit, else the ``split.csv`` train rows (all rows
-    without a split)."""
+def load_dataset_model(
+    dataset_dir: str | Path,
+    dataset: str,
+    model: str = "best",
+    candidates: Sequence[str] | None = None,
+) -> DatasetModel:
+    """Resolve the model of ``dataset`` (``resolve_model_dir``) and read the compounds it was
+    fitted on: every row with a label for one of its targets when it serves a refit, else the
+    ``split.csv`` train rows (all rows without a split)."""
     dataset_dir = Path(dataset_dir)
-    model_dir = resolve_model_dir(dataset_dir, model)
+    model_dir = resolve_model_dir(dataset_dir, model, candidates)
     meta = json.loads((model_dir / "model.json").read_text())
     info = task_info_from_model_json(meta)
     frame = read_standardized(dataset_dir / "standardized.csv")

@@ -52,6 +52,18 @@ def test_tox21_trains_a_second_gnn_from_the_shipped_encoder_and_bace_does_not(tm
     assert "--models gnn gnn_pretrained snn rf_ecfp --method auto" in out
 
 
+def test_screens_choose_best_among_the_configured_models_only(tmp_path):
+    result = _snakemake(_workdir(tmp_path), "-n", "-p", "results/screens/bace_safe/ranked.csv")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for step in ("drugnet screen score", "drugnet screen rank"):
+        commands = [line for line in out.splitlines() if step in line]
+        assert commands, out[-3000:]
+        for line in commands:
+            assert "--best-of=bace=gnn,snn,rf_ecfp,consensus" in line, line
+            assert "--best-of=tox21=gnn,gnn_pretrained,snn,rf_ecfp,consensus" in line, line
+
+
 def test_lint_is_clean():
     result = subprocess.run(
         [*SNAKEMAKE, "--lint"], check=False, cwd=REPO, capture_output=True, text=True, timeout=120

@@ -301,6 +301,17 @@ def screen_model_inputs(wildcards):
     return inputs
 
 
+def best_of(wildcards):
+    """`--best-of` options: `model: best` chooses among each objective dataset's `model.models`
+    only (never a study model such as `gnn_depth8`), the models `screen_model_inputs` waits for."""
+    if campaign(wildcards)["model"] != "best":
+        return ""
+    datasets = dict.fromkeys(
+        obj["dataset"] for obj in campaign(wildcards)["objectives"] if "property" not in obj
+    )
+    return q(f"--best-of={ds}={','.join(models(ds))}" for ds in datasets)
+
+
 def screen_shards(wildcards):
     n = campaign(wildcards)["shards"]
     return [f"{R}/screens/{wildcards.campaign}/shards/{i}.csv" for i in range(n)]

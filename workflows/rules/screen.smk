@@ -27,9 +27,10 @@ rule screen_score:
         campaign=lambda wildcards: shlex.quote(json.dumps(campaign(wildcards), sort_keys=True)),
         n_shards=lambda wildcards: campaign(wildcards)["shards"],
         threshold=lambda wildcards: campaign(wildcards)["in_domain_threshold"],
+        best_of=best_of,
     shell:
         "drugnet screen score --campaign-json {params.campaign} --library {input.library:q} "
-        "--results-dir {params.results:q} --shard {wildcards.shard} --n-shards {params.n_shards} "
+        "--results-dir {params.results:q} {params.best_of} --shard {wildcards.shard} --n-shards {params.n_shards} "
         "--ad-threshold {params.threshold} --output {output:q} --threads {threads} 2> {log:q}"
 
 
@@ -59,7 +60,8 @@ rule screen_rank:
         results=lambda wildcards: R,
         campaign=lambda wildcards: shlex.quote(json.dumps(campaign(wildcards), sort_keys=True)),
         outdir=lambda wildcards: f"{R}/screens/{wildcards.campaign}",
+        best_of=best_of,
     shell:
         "drugnet screen rank --campaign-json {params.campaign} --library {input.library:q} "
-        "--results-dir {params.results:q} --inputs {input.shards:q} --output-dir {params.outdir:q} "
+        "--results-dir {params.results:q} {params.best_of} --inputs {input.shards:q} --output-dir {params.outdir:q} "
         "--threads {threads} 2> {log:q}"

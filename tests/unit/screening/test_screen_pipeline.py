@@ -1,3 +1,4 @@
+import argparse
 import itertools
 import json
 from pathlib import Path
@@ -118,6 +119,36 @@ def test_best_model_is_highest_mean_validation_score(workspace):
         resolve_model_dir(results / "bace", "rf_ecfp")
     dm = load_dataset_model(results / "bace", "bace")
     assert len(dm.train_ids) == 60 and dm.task_info.targets == ("Class",)
+
+
+def _model_json(folder: Path, meta: dict) -> None:
+    folder.mkdir(parents=True)
+    (folder / "model.json").write_text(json.dumps(meta))
+
+
+def test_best_chooses_among_the_candidates_only(tmp_path):
+    models = tmp_path / "models"
+    _model_json(models / "gnn", {"members": [{"val_score": 0.80}, {"val_score": 0.84}]})
+    _model_json(models / "snn", {"members": [{"val_score": 0.81}]})
+    _model_json(models / "consensus", {"val_score": 0.83, "members": [{"val_score": 0.5}]})
+    _model_json(models / "gnn_depth8", {"members": [{"val_score": 0.99}]})  # a study model
+    _model_json(models / "broken", {"members": [{"val_score": float("nan")}]})
+    assert resolve_model_dir(tmp_path).name == "gnn_depth8"  # no candidates: every folder
+    best = resolve_model_dir(tmp_path, "best", ["gnn", "snn", "consensus", "broken"])
+    assert best.name == "consensus"  # its own 0.83 beats gnn's mean 0.82, members ignored
+    assert resolve_model_dir(tmp_path, "best", ["broken", "snn"]).name == "snn"  # NaN ranks last
+    assert resolve_model_dir(tmp_path, "snn", ["gnn"]).name == "snn"  # a named model wins
+    with pytest.raises(FileNotFoundError, match="rf_ecfp"):
+        resolve_model_dir(tmp_path, "best", ["gnn", "rf_ecfp"])
+
+
+def test_best_of_option_is_parsed_and_checked():
+    from drugnet.commands.screen import _best_of
+
+    assert _best_of("bace=gnn,snn,consensus") == ("bace", ["gnn", "snn", "consensus"])
+    for bad in ("bace", "=gnn", "bace="):
+        with pytest.raises(argparse.ArgumentTypeError, match="DATASET=M1,M2"):
+            _best_of(bad)
 
 
 def score_to_files(results, library, out: Path, n_shards: int, chunk_size: int) -> list[Path]:
