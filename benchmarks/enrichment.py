@@ -16,8 +16,16 @@ Scorers: ``model`` (an SNN ensemble of drugnet's own training code, raw probabil
 objective every ranking mode orders by it), ``fusion`` (rank fusion of ``ranking`` and ``nn_sim``,
 weight fitted on validation), ``rf_ecfp`` (200-tree random forest on ECFP4 bits), ``similarity``
 (max ECFP4 Tanimoto to training actives) and ``nn_sim`` (drugnet.screening.similarity: ECFP4,
-FCFP4, atom pairs, max and top-5 mean). Prints EF1 %, EF5 %, BEDROC(20) and ROC-AUC per screen,
-scorer and seed, then means over screens.
+FCFP4, atom pairs, max and top-5 mean).
+
+With ``--pipeline`` (the default) also what the default run ranks by: ``gnn``, ``snn`` and
+``rf_ecfp`` ensembles trained as ``drugnet train`` trains them (config/config.yaml settings,
+``--members`` members each, selection fits: no refit), their ``consensus`` (method ``auto``,
+cross-fitted on validation) calibrated and domain-shrunk on validation as ``drugnet train`` does
+(``consensus``: the campaign score of a one-objective campaign with ``model: consensus``), its raw
+combined probability (``consensus_raw``) and its rank fusion with ``nn_sim`` (``consensus_fusion``,
+weight fitted on validation). Prints EF1 %, EF5 %, BEDROC(20) and ROC-AUC per screen, scorer and
+seed, then means over screens.
 
     python benchmarks/enrichment.py --seeds 0 --out benchmarks/out/enrichment.csv
 """
@@ -170,8 +178,77 @@ def _dataset(smiles: list[str], y: np.ndarray, split: np.ndarray):
     )
 
 
-def run_screen(name: str, seed: int, n_decoys: int, moses_sample: int) -> tuple[list[dict], dict]:
-    """Metrics rows (one per scorer) and a description of the screen."""
+PIPELINE_MODELS = ("gnn", "snn", "rf_ecfp")
+
+
+def _pipeline_model(data, seed: int, members: int):
+    """The default run's consensus of ``PIPELINE_MODELS`` on ``data``, calibrated on validation."""
+    from drugnet.config import load_config, model_hparams
+    from drugnet.inference.consensus import Combiner, ConsensusModel
+    from drugnet.train.calibration_fit import fit_ensemble_calibration
+    from drugnet.train.consensus import choose_method
+    from drugnet.train.fit_ensemble import train_ensemble
+
+    config = load_config(ROOT / "config" / "config.yaml")
+    components = []
+    for kind in PIPELINE_MODELS:
+        ensemble, _ = train_ensemble(
+            data,
+            kind,
+            "classification",
+            model_hparams(config, "bace", kind),
+            n_members=members,
+            seed=seed,
+            device="cpu",
+            threads=2,
+        )
+        ensemble.calibration = fit_ensemble_calibration(ensemble, data, "cpu")  # as `train`
+        components.append(ensemble)
+    va = data.indices("val")
+    P = np.stack([c.predict(data.store, va, "cpu")[0] for c in components])
+    method, _ = choose_method("classification", P, data.y[va])
+    model = ConsensusModel(
+        "classification",
+        ["y"],
+        list(PIPELINE_MODELS),
+        components,
+        Combiner.fit(method, "classification", P, data.y[va]),
+        data.feature_settings,
+    )
+    model.calibration = fit_ensemble_calibration(model, data, "cpu")
+    return model
+
+
+def _pipeline_scores(data, seed: int, members: int, nn: dict) -> tuple[dict, dict]:
+    """``consensus``, ``consensus_raw``, ``consensus_fusion`` test scores and what was chosen."""
+    from drugnet.screening.similarity import fit_fusion_weight, rank_fusion
+    from drugnet.train.calibration_fit import train_similarity
+
+    model = _pipeline_model(data, seed, members)
+    va, te = data.indices("val"), data.indices("test")
+    ranked = {
+        s: model.predict(data.store, idx, "cpu", similarity=train_similarity(data, idx))[0][:, 0]
+        for s, idx in (("val", va), ("test", te))
+    }
+    weight = fit_fusion_weight(ranked["val"], nn["val"], data.y[va, 0])
+    scores = {
+        "consensus_raw": model.combiner.combine(model.predict_members(data.store, te, "cpu"))[:, 0],
+        "consensus": ranked["test"],
+        "consensus_fusion": rank_fusion([ranked["test"], nn["test"]], [weight, 1 - weight]),
+    }
+    info = {
+        "consensus_method": model.combiner.method,
+        "consensus_fusion_weight": weight,
+        "consensus_threshold": model.calibration["shrinkage"]["threshold"],
+    }
+    return scores, info
+
+
+def run_screen(
+    name: str, seed: int, n_decoys: int, moses_sample: int, pipeline_members: int = 0
+) -> tuple[list[dict], dict]:
+    """Metrics rows (one per scorer) and a description of the screen; ``pipeline_members > 0``
+    adds the default run's consensus (``_pipeline_scores``)."""
     from drugnet.features.tanimoto import ecfp4_bits, max_tanimoto
     from drugnet.inference.calibration import calibrated_moments
     from drugnet.screening.enrichment import (
@@ -226,6 +303,10 @@ def run_screen(name: str, seed: int, n_decoys: int, moses_sample: int) -> tuple[
         "similarity": similarity_baseline_scores(test_fps, train_fps, y_train),
         "nn_sim": nn["test"],
     }
+    pipeline_info: dict = {}
+    if pipeline_members > 0:
+        pipeline, pipeline_info = _pipeline_scores(data, seed, pipeline_members, nn)
+        scores.update(pipeline)
     y = data.y[te, 0]
     rows = [
         {
@@ -248,6 +329,7 @@ def run_screen(name: str, seed: int, n_decoys: int, moses_sample: int) -> tuple[
         "test_in_domain": float(
             (max_tanimoto(test_fps, train_fps)[0] >= calibration["shrinkage"]["threshold"]).mean()
         ),
+        **pipeline_info,
     }
     return rows, info
 
@@ -266,6 +348,12 @@ def main() -> None:
         "--moses-sample", type=int, default=20000, help="MOSES molecules the decoys are drawn from"
     )
     parser.add_argument("--epochs", type=int, default=SNN["epochs"], help="SNN epochs")
+    parser.add_argument(
+        "--members",
+        type=int,
+        default=3,
+        help="members per model of the default run's consensus scorers (0: leave them out)",
+    )
     parser.add_argument("--out", default=None, help="CSV of every row")
     args = parser.parse_args()
     import torch
@@ -276,7 +364,7 @@ def main() -> None:
     for seed in args.seeds:
         for name in args.screens:
             start = time.perf_counter()
-            r, info = run_screen(name, seed, args.decoys, args.moses_sample)
+            r, info = run_screen(name, seed, args.decoys, args.moses_sample, args.members)
             info["seconds"] = round(time.perf_counter() - start, 1)
             rows += r
             infos.append(info)
