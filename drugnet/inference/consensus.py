@@ -2,8 +2,8 @@
 
 Combination rules (``Combiner``): ``mean``, ``rank_mean`` (percentiles against each model's
 validation predictions, mapped back through their quantiles; classification only) and ``stacking``
-(logistic or ridge regression on the models' validation predictions). Choosing and fitting one is
-``drugnet.train.consensus``.
+(logistic or ridge regression on the models' validation predictions, no weight negative).
+Choosing and fitting one is ``drugnet.train.consensus``.
 """
 
 from __future__ import annotations
@@ -53,19 +53,37 @@ def _fit_task(method: str, task: str, P: np.ndarray, y: np.ndarray) -> dict[str,
 
 
 def _fit_stacking(task: str, P: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    """Logistic (classification, on logits) or ridge (regression) weights; ``{}`` (= mean) when
-    unfittable."""
+    """Logistic (classification, on logits) or ridge (regression) weights, none negative; ``{}``
+    (= mean) when unfittable or when no model keeps a positive weight.
+
+    The models predict the same target, so a negative weight only fits noise of the validation
+    rows (on a validation split with a single active it inverted a consensus of three good
+    models: docs/models.md#consensus). As in Breiman's non-negative stacking, a model whose weight
+    comes out negative is left out and the others are refitted until every weight is positive
+    (a dropped model weighs 0).
+    """
     mask = ~np.isnan(y)
     X, yt = P[:, mask].T, y[mask]
     if task == "classification":
         if len(np.unique(yt)) < 2:
             return {}
-        reg = LogisticRegression(C=1.0, max_iter=1000).fit(_logit(X), yt.astype(int))
-    else:
-        if len(yt) < 2:
-            return {}
-        reg = Ridge(alpha=1.0).fit(X, yt)
-    return {"coef": np.ravel(reg.coef_).tolist(), "intercept": float(np.ravel(reg.intercept_)[0])}
+        X = _logit(X)
+    elif len(yt) < 2:
+        return {}
+    kept = np.arange(X.shape[1])
+    while len(kept):
+        reg = (
+            LogisticRegression(C=1.0, max_iter=1000).fit(X[:, kept], yt.astype(int))
+            if task == "classification"
+            else Ridge(alpha=1.0).fit(X[:, kept], yt)
+        )
+        coef = np.ravel(reg.coef_)
+        if (coef > 0).all():
+            full = np.zeros(X.shape[1])
+            full[kept] = coef
+            return {"coef": full.tolist(), "intercept": float(np.ravel(reg.intercept_)[0])}
+        kept = kept[coef > 0]
+    return {}
 
 
 def _apply_task(method: str, task: str, params: dict[str, Any], P: np.ndarray) -> np.ndarray:

@@ -54,6 +54,28 @@ def test_stacking_learns_to_down_weight_a_noise_model() -> None:
     assert abs(params["coef"][1]) < params["coef"][0]
 
 
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_stacking_never_gives_a_model_a_negative_weight(task) -> None:
+    rng = np.random.default_rng(1)
+    y = np.zeros((60, 1), np.float32)
+    y[7] = 1.0  # one active, which every model scores low: validation noise
+    truth = rng.random(60)
+    P = np.stack([truth, truth + 0.01 * rng.random(60), 0.9 * truth]).astype(np.float32)[..., None]
+    P[:, 7] = 0.05
+    if task == "regression":
+        y = (P[0] * 0 - P[0] + 0.01 * rng.random((60, 1))).astype(np.float32)  # anti-correlated
+    comb = Combiner.fit("stacking", task, P, y)
+    assert comb.params[0] == {}  # every weight negative: falls back to the mean
+    assert np.allclose(comb.combine(P), P.mean(0))
+
+
+def test_stacking_refits_without_the_model_whose_weight_is_negative() -> None:
+    P, y = _predictions()
+    P = np.concatenate([P, 1 - P[:1]])  # an inverted copy of the good model
+    coef = Combiner.fit("stacking", "classification", P, y).params[0]["coef"]
+    assert coef[3] == 0.0 and min(coef) >= 0.0 and coef[0] > 0.0
+
+
 def test_auto_picks_the_best_cross_fitted_method_and_reports_every_candidate() -> None:
     P, y = _predictions()
     chosen, scores = choose_method("classification", P, y)
