@@ -3,8 +3,9 @@
 Functional API (JSON-serialisable parameter dicts, stored under ``calibration`` in ``model.json``):
 
 * ``fit_calibration(probs, labels, mask) -> params`` and ``apply_calibration(params, probs)``:
-  per task, Platt scaling on the logit (``sigmoid(a * logit(p) + b)``; ``a`` is an inverse
-  temperature), isotonic regression, or the identity, whichever has the lowest cross-validated
+  per task, Platt scaling on the logit (``sigmoid(a * logit(p) + b)``; ``a >= 0`` is an inverse
+  temperature), isotonic regression, or the identity (each map non-decreasing: calibration
+  never reverses a model's order), whichever has the lowest cross-validated
   log loss on the validation rows given (so the choice is itself made on validation data);
 * ``fit_shrinkage(probs, labels, similarity, prevalence, mask) -> params`` and
   ``apply_shrinkage(params, mean, std, similarity)``: a prediction whose nearest training compound
@@ -54,7 +55,10 @@ def log_loss(p: np.ndarray, y: np.ndarray) -> float:
 def _fit_one(method: str, p: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     if method == "platt":
         lr = LogisticRegression(C=1e4, max_iter=1000).fit(_logit(p)[:, None], y)
-        return {"method": "platt", "a": float(lr.coef_[0, 0]), "b": float(lr.intercept_[0])}
+        a, b = float(lr.coef_[0, 0]), float(lr.intercept_[0])
+        if a < 0:  # never reverse the model's order: the fit constrained to a >= 0 (a constant)
+            a, b = 0.0, float(_logit(np.mean(y)))
+        return {"method": "platt", "a": a, "b": b}
     if method == "isotonic":
         iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, y)
         return {

@@ -35,6 +35,16 @@ def test_platt_repairs_overconfidence_on_held_out_rows():
     json.dumps(params)  # stored in model.json
 
 
+def test_no_calibration_map_reverses_the_models_order():
+    p, y = _overconfident(300, 3)
+    y = 1 - y  # validation labels that say the model is upside down
+    platt = cal._fit_one("platt", p, y)
+    assert platt["a"] == 0.0 and platt["b"] == pytest.approx(np.log(y.mean() / (1 - y.mean())))
+    params = cal.fit_calibration(p, y)
+    out = cal.apply_calibration(params, np.sort(p)[:, None])[:, 0]
+    assert np.all(np.diff(out) >= -1e-12)  # whichever map was chosen: non-decreasing
+
+
 def test_calibration_uses_only_rows_given_and_skips_masked_and_missing():
     p, y = _overconfident(300, 2)
     labels = np.column_stack([y, np.full(300, np.nan)])
