@@ -18,16 +18,17 @@ weight fitted on validation), ``rf_ecfp`` (200-tree random forest on ECFP4 bits)
 (max ECFP4 Tanimoto to training actives) and ``nn_sim`` (drugnet.screening.similarity: ECFP4,
 FCFP4, atom pairs, max and top-5 mean).
 
-With ``--pipeline`` (the default) also what the default run ranks by: ``gnn``, ``snn`` and
+Unless ``--members 0``, also what the default run ranks by: ``gnn``, ``snn`` and
 ``rf_ecfp`` ensembles trained as ``drugnet train`` trains them (config/config.yaml settings,
 ``--members`` members each, selection fits: no refit), their ``consensus`` (method ``auto``,
 cross-fitted on validation) calibrated and domain-shrunk on validation as ``drugnet train`` does
 (``consensus``: the campaign score of a one-objective campaign with ``model: consensus``), its raw
-combined probability (``consensus_raw``) and its rank fusion with ``nn_sim`` (``consensus_fusion``,
-weight fitted on validation). Prints EF1 %, EF5 %, BEDROC(20) and ROC-AUC per screen, scorer and
-seed, then means over screens.
+combined probability (``consensus_raw``), its rank fusion with ``nn_sim`` (``consensus_fusion``,
+weight fitted on validation) and each calibrated component alone (``pipeline_gnn``, ...).
+Prints EF1 %, EF5 %, BEDROC(20) and ROC-AUC per screen, scorer and seed, then a summary over
+seeds (``summary``; ``--summarize`` re-prints it from saved ``--out`` files).
 
-    python benchmarks/enrichment.py --seeds 0 --out benchmarks/out/enrichment.csv
+    python benchmarks/enrichment.py --seeds 0 1 2 --out benchmarks/out/enrichment.csv
 """
 
 from __future__ import annotations
@@ -220,7 +221,8 @@ def _pipeline_model(data, seed: int, members: int):
 
 
 def _pipeline_scores(data, seed: int, members: int, nn: dict) -> tuple[dict, dict]:
-    """``consensus``, ``consensus_raw``, ``consensus_fusion`` test scores and what was chosen."""
+    """Test scores of each component (``pipeline_<model>``), ``consensus``, ``consensus_raw`` and
+    ``consensus_fusion``, and what was chosen."""
     from drugnet.screening.similarity import fit_fusion_weight, rank_fusion
     from drugnet.train.calibration_fit import train_similarity
 
@@ -231,8 +233,10 @@ def _pipeline_scores(data, seed: int, members: int, nn: dict) -> tuple[dict, dic
         for s, idx in (("val", va), ("test", te))
     }
     weight = fit_fusion_weight(ranked["val"], nn["val"], data.y[va, 0])
-    scores = {
-        "consensus_raw": model.combiner.combine(model.predict_members(data.store, te, "cpu"))[:, 0],
+    P = model.predict_members(data.store, te, "cpu")  # each component, calibrated
+    scores = {f"pipeline_{name}": p[:, 0] for name, p in zip(model.models, P, strict=True)}
+    scores |= {
+        "consensus_raw": model.combiner.combine(P)[:, 0],
         "consensus": ranked["test"],
         "consensus_fusion": rank_fusion([ranked["test"], nn["test"]], [weight, 1 - weight]),
     }
@@ -334,8 +338,37 @@ def run_screen(
     return rows, info
 
 
+def summary(table: pd.DataFrame, against: str = "consensus") -> str:
+    """Per screen: each scorer's mean over seeds; then the mean over screens per seed (mean and
+    std over seeds), and on how many screen-seed pairs ``against`` beats each scorer."""
+    per_screen = table.groupby(["screen", "scorer"])[list(METRICS)].mean().round(3)
+    per_seed = table.groupby(["seed", "scorer"])[list(METRICS)].mean()
+    overall = per_seed.groupby("scorer").agg(["mean", "std"]).round(3)
+    lines = ["per screen, mean over seeds:", per_screen.to_string(), "", "mean over screens:"]
+    lines += [overall.to_string(), ""]
+    if against in set(table["scorer"]):
+        wide = table.pivot_table(index=["screen", "seed"], columns="scorer", values=list(METRICS))
+        wins = {
+            scorer: {
+                m: f"{(wide[m][against] > wide[m][scorer]).sum()}"
+                f"/{(wide[m][against] == wide[m][scorer]).sum()}"
+                for m in METRICS
+            }
+            for scorer in sorted(set(table["scorer"]) - {against})
+        }
+        lines += [f"{against} better/tied against each scorer, of {len(wide)} screen-seed pairs:"]
+        lines += [pd.DataFrame(wins).T.to_string()]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--summarize",
+        nargs="+",
+        metavar="CSV",
+        help="print the summary of saved --out files and exit (runs nothing)",
+    )
     parser.add_argument("--screens", nargs="+", default=DEFAULT_SCREENS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument(
@@ -356,6 +389,9 @@ def main() -> None:
     )
     parser.add_argument("--out", default=None, help="CSV of every row")
     args = parser.parse_args()
+    if args.summarize:
+        print(summary(pd.concat([pd.read_csv(f) for f in args.summarize], ignore_index=True)))
+        return
     import torch
 
     torch.set_num_threads(2)
@@ -371,10 +407,7 @@ def main() -> None:
             print(pd.DataFrame(r).round(3).to_string(index=False), "\n", info, flush=True)
     table = pd.DataFrame(rows)
     print("\nscreens:\n" + pd.DataFrame(infos).round(3).to_string(index=False))
-    print(
-        "\nmean over screens and seeds:\n"
-        + table.groupby("scorer")[list(METRICS)].mean().round(3).to_string()
-    )
+    print("\n" + summary(table))
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.out, index=False)
