@@ -63,7 +63,7 @@ def test_stacking_never_gives_a_model_a_negative_weight(task) -> None:
     P = np.stack([truth, truth + 0.01 * rng.random(60), 0.9 * truth]).astype(np.float32)[..., None]
     P[:, 7] = 0.05
     if task == "regression":
-        y = (P[0] * 0 - P[0] + 0.01 * rng.random((60, 1))).astype(np.float32)  # anti-correlated
+        y = (0.01 * rng.random((60, 1)) - P[0]).astype(np.float32)  # anti-correlated
     comb = Combiner.fit("stacking", task, P, y)
     assert comb.params[0] == {}  # every weight negative: falls back to the mean
     assert np.allclose(comb.combine(P), P.mean(0))
