@@ -185,9 +185,8 @@ PIPELINE_MODELS = ("gnn", "snn", "rf_ecfp")
 def _pipeline_model(data, seed: int, members: int):
     """The default run's consensus of ``PIPELINE_MODELS`` on ``data``, calibrated on validation."""
     from drugnet.config import load_config, model_hparams
-    from drugnet.inference.consensus import Combiner, ConsensusModel
     from drugnet.train.calibration_fit import fit_ensemble_calibration
-    from drugnet.train.consensus import choose_method
+    from drugnet.train.consensus import consensus_from_predictions
     from drugnet.train.fit_ensemble import train_ensemble
 
     config = load_config(ROOT / "config" / "config.yaml")
@@ -207,15 +206,7 @@ def _pipeline_model(data, seed: int, members: int):
         components.append(ensemble)
     va = data.indices("val")
     P = np.stack([c.predict(data.store, va, "cpu")[0] for c in components])
-    method, _ = choose_method("classification", P, data.y[va])
-    model = ConsensusModel(
-        "classification",
-        ["y"],
-        list(PIPELINE_MODELS),
-        components,
-        Combiner.fit(method, "classification", P, data.y[va]),
-        data.feature_settings,
-    )
+    model, _ = consensus_from_predictions(components, list(PIPELINE_MODELS), P, data.y[va])
     model.calibration = fit_ensemble_calibration(model, data, "cpu")
     return model
 

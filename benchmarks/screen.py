@@ -10,7 +10,10 @@ drugnet's real pipeline steps run as the workflow runs them, each a ``drugnet`` 
    best ``--annotate-top``, top list, SDF).
 
 The campaign maximizes one objective, ``<dataset>.<target>``, with the trained model
-``<results-dir>/<dataset>/models/<model>`` (default: the BACE GNN of the default run).
+``<results-dir>/<dataset>/models/<model>`` (default: the BACE GNN of the default run); with
+``--campaign NAME`` it is that campaign of ``--config`` as a user gets it (``bace_safe``, the
+default campaign: both datasets' best models, the property objectives, ``expected`` ranking,
+explanations of every annotated row), over the benchmark's library.
 Chemprop (2.x, side venv, see ``benchmarks/train.py --setup``) predicts the same input file
 with a model trained on the same BACE data for a few epochs (``--chemprop-train-epochs``;
 trained once into the work folder when ``--chemprop-model`` is not given; not timed).
@@ -20,6 +23,7 @@ are counted on their own, not summed), and the peak of the summed RSS of the pro
 sampled every 0.2 s (counts pages shared by forked workers more than once, so an upper bound).
 
     python benchmarks/screen.py --library ../shared/data/moses_test.csv.gz  # 176k vs chemprop
+    python benchmarks/screen.py --campaign bace_safe --explain-cost  # the same, default settings
     python benchmarks/screen.py --library train.csv.gz --limit 100000 --no-chemprop  # memory, 100k
     python benchmarks/screen.py --library train.csv.gz --no-chemprop  # memory, 1.58M
     python benchmarks/screen.py --limit 20000 --no-chemprop --explain-cost  # explanation share
@@ -217,23 +221,81 @@ def train_chemprop(chemprop: Path, work: Path, epochs: int, threads: int) -> Pat
     return min(out.rglob("best*.pt"))
 
 
-def parameter_counts(
-    model_dir: Path, chemprop_model: Path | None, chemprop: Path
-) -> tuple[str, str]:
-    sys.path.insert(0, str(REPO))
-    from drugnet.inference.checkpoint import load_model_dir
+def bench_campaign(args: argparse.Namespace) -> dict:
+    """The benchmark's campaign over the input library: ``--campaign`` takes a campaign of
+    ``--config`` as a user gets it (defaults applied; only the library replaced), otherwise one
+    objective ``<dataset>.<target>`` scored by ``--model``."""
+    if args.campaign:
+        sys.path.insert(0, str(REPO))
+        from drugnet.config import load_config
 
-    ensemble = load_model_dir(model_dir)
-    sizes = (
-        [sum(p.numel() for p in m.parameters()) for m in ensemble.members]
-        if ensemble.kind != "rf_ecfp"
-        else []
+        campaigns = load_config(args.config)["campaigns"]
+        if args.campaign not in campaigns:
+            raise SystemExit(f"--campaign: {args.campaign!r} is not a campaign of {args.config}")
+        campaign = {**campaigns[args.campaign], "library": "bench"}
+    else:
+        campaign = {
+            "library": "bench",
+            "model": args.model,
+            "top_n": 100,
+            "annotate_top": 10_000,
+            "filters": {"max_alerts": 0, "in_domain_only": False},
+            "objectives": [
+                {"dataset": args.dataset, "target": args.target, "direction": "maximize"}
+            ],
+        }
+    if args.annotate_top is not None:
+        campaign["annotate_top"] = args.annotate_top
+    if args.explain_top is not None or "explain_top" not in campaign:
+        campaign["explain_top"] = args.explain_top
+    return campaign
+
+
+def best_of_options(args: argparse.Namespace, campaign: dict) -> list[str]:
+    """``--best-of`` as the workflow passes it: a ``--campaign`` with ``model: best`` chooses among
+    each objective dataset's configured ``model.models`` only."""
+    if not args.campaign or campaign["model"] != "best":
+        return []
+    from drugnet.config import load_config, model_settings
+
+    config = load_config(args.config)
+    datasets = dict.fromkeys(o["dataset"] for o in campaign["objectives"] if "dataset" in o)
+    return [f"--best-of={ds}={','.join(model_settings(config, ds)['models'])}" for ds in datasets]
+
+
+def describe_campaign(args: argparse.Namespace, campaign: dict) -> str:
+    """``bace.Class (gnn)``, or ``bace_safe: model best; bace.Class, tox21.all + 6 properties``."""
+    if not args.campaign:
+        return f"{args.dataset}.{args.target} ({args.model})"
+    models = [f"{o['dataset']}.{o['target']}" for o in campaign["objectives"] if "dataset" in o]
+    n_properties = sum("property" in o for o in campaign["objectives"])
+    return (
+        f"{args.campaign}: model {campaign['model']}; {', '.join(models)}"
+        f" + {n_properties} properties, ranking {campaign.get('ranking', 'default')}"
     )
-    ours = (
-        f"{ensemble.kind}, {len(ensemble.members)} members x {sizes[0]:,} parameters"
-        if sizes
-        else ensemble.kind
-    )
+
+
+def parameter_counts(
+    model_dir: Path | None, chemprop_model: Path | None, chemprop: Path
+) -> tuple[str, str]:
+    """Sizes of drugnet's model (``""`` when ``model_dir`` is None: a campaign's models) and of
+    Chemprop's."""
+    ours = ""
+    if model_dir is not None:
+        sys.path.insert(0, str(REPO))
+        from drugnet.inference.checkpoint import load_model_dir
+
+        ensemble = load_model_dir(model_dir)
+        sizes = (
+            [sum(p.numel() for p in m.parameters()) for m in ensemble.members]
+            if ensemble.kind != "rf_ecfp"
+            else []
+        )
+        ours = (
+            f"{ensemble.kind}, {len(ensemble.members)} members x {sizes[0]:,} parameters"
+            if sizes
+            else ensemble.kind
+        )
     theirs = ""
     if chemprop_model is not None:
         code = (
@@ -300,8 +362,20 @@ def main() -> None:
     parser.add_argument("--dataset", default="bace")
     parser.add_argument("--target", default="Class")
     parser.add_argument("--model", default="gnn")
+    parser.add_argument(
+        "--campaign",
+        default=None,
+        help=(
+            "use this campaign of --config as a user runs it (model, objectives, ranking, "
+            "filters, annotate_top, explain_top; e.g. bace_safe, the default campaign) over "
+            "--library, instead of --dataset/--target/--model"
+        ),
+    )
+    parser.add_argument("--config", default=str(REPO / "config" / "config.yaml"))
     parser.add_argument("--shards", type=int, default=1)
-    parser.add_argument("--annotate-top", type=int, default=10_000)
+    parser.add_argument(
+        "--annotate-top", type=int, default=None, help="default: the campaign's (10,000)"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-chemprop", action="store_true")
     parser.add_argument("--chemprop", default=str(CHEMPROP))
@@ -354,24 +428,14 @@ def main() -> None:
     try:
         library = work / "library.csv"
         n = write_input(Path(args.library), args.smiles_column, args.limit, library)
-        campaign = {
-            "library": "bench",
-            "model": args.model,
-            "top_n": 100,
-            "annotate_top": args.annotate_top,
-            "explain_top": args.explain_top,
-            "filters": {"max_alerts": 0, "in_domain_only": False},
-            "objectives": [
-                {"dataset": args.dataset, "target": args.target, "direction": "maximize"}
-            ],
-        }
+        campaign = bench_campaign(args)
         campaign_json = work / "campaign.json"
         campaign_json.write_text(json.dumps(campaign))
         print(
             f"{n:,} compounds from {args.library}; "
-            f"campaign {args.dataset}.{args.target} ({args.model}), "
-            f"{args.shards} shard(s), annotate_top {args.annotate_top}, "
-            f"explain_top {args.explain_top}, "
+            f"campaign {describe_campaign(args, campaign)}, "
+            f"{args.shards} shard(s), annotate_top {campaign['annotate_top']}, "
+            f"explain_top {campaign['explain_top']}, "
             f"{args.threads} threads, score device {args.device}; "
             f"load average {os.getloadavg()[0]:.2f}",
             flush=True,
@@ -411,6 +475,7 @@ def main() -> None:
             std,
             "--results-dir",
             args.results_dir,
+            *best_of_options(args, campaign),
         ]
         shards = [work / f"shard_{i}.csv" for i in range(args.shards)]
         if args.synthetic_scores:
@@ -514,6 +579,7 @@ def main() -> None:
                     std,
                     "--results-dir",
                     args.results_dir,
+                    *best_of_options(args, campaign),
                     "--inputs",
                     *shards,
                     "--threads",
@@ -531,8 +597,13 @@ def main() -> None:
                 else train_chemprop(chemprop, work, args.chemprop_train_epochs, args.threads)
             )
             ours_size, theirs_size = parameter_counts(
-                Path(args.results_dir) / args.dataset / "models" / args.model, model, chemprop
+                None
+                if args.campaign
+                else Path(args.results_dir) / args.dataset / "models" / args.model,
+                model,
+                chemprop,
             )
+            ours_size = ours_size or describe_campaign(args, campaign)
             cp = Step(
                 "chemprop",
                 [

@@ -75,33 +75,27 @@ def validation_predictions(
     return components, P, data.y[val]
 
 
-def fit_consensus(
-    dataset_dir: Any,
-    models: list[str],
-    method: str = "auto",
-    threads: int | None = None,
-    device: str = "auto",
+def consensus_from_predictions(
+    components: list, models: list[str], P: np.ndarray, y: np.ndarray, method: str = "auto"
 ) -> tuple[ConsensusModel, dict[str, Any]]:
-    """Fit the combination on validation predictions of the models' selection fits; returns the
-    model and its evidence (every candidate's cross-fitted validation score, the chosen one's
-    ``val_score``)."""
+    """The consensus of fitted ``components`` (named ``models``) from their validation predictions
+    ``P [M, n_val, T]`` and labels ``y``; returns the model and its evidence (every candidate's
+    cross-fitted validation score, the chosen one's ``val_score``)."""
     if method not in METHODS:
         raise ValueError(f"consensus method must be one of {METHODS}, got {method!r}")
-    components, P, y = validation_predictions(dataset_dir, models, threads, device)
     task = components[0].task
     chosen, scores = choose_method(task, P, y, method)
-    combiner = Combiner.fit(chosen, task, P, y)
     model = ConsensusModel(
         task,
         list(components[0].targets),
         list(models),
         components,
-        combiner,
+        Combiner.fit(chosen, task, P, y),
         components[0].feature_settings,
         components[0].target_mean,
         components[0].target_std,
     )
-    per_model = {m: selection_score(task, y, p) for m, p in zip(models, P, strict=False)}
+    per_model = {m: selection_score(task, y, p) for m, p in zip(models, P, strict=True)}
     evidence = {
         "requested_method": method,
         "crossfit_val_scores": scores,
@@ -110,3 +104,18 @@ def fit_consensus(
         "n_val": int(len(y)),
     }
     return model, evidence
+
+
+def fit_consensus(
+    dataset_dir: Any,
+    models: list[str],
+    method: str = "auto",
+    threads: int | None = None,
+    device: str = "auto",
+) -> tuple[ConsensusModel, dict[str, Any]]:
+    """Fit the combination on validation predictions of the models' selection fits
+    (``consensus_from_predictions``)."""
+    if method not in METHODS:
+        raise ValueError(f"consensus method must be one of {METHODS}, got {method!r}")
+    components, P, y = validation_predictions(dataset_dir, models, threads, device)
+    return consensus_from_predictions(components, models, P, y, method)

@@ -287,14 +287,18 @@ def campaign(wildcards):
     return config["campaigns"][wildcards.campaign]
 
 
+def objective_datasets(wildcards):
+    """The datasets of the campaign's model objectives, in order, each once (a property objective
+    is computed from the structure and needs no model)."""
+    objectives = campaign(wildcards)["objectives"]
+    return list(dict.fromkeys(o["dataset"] for o in objectives if "property" not in o))
+
+
 def screen_model_inputs(wildcards):
     """Files every objective's model needs: the dataset's standardized data, split and model dirs."""
+    wanted = campaign(wildcards)["model"]
     inputs = {}
-    for obj in campaign(wildcards)["objectives"]:
-        if "property" in obj:  # computed from the structure, no model
-            continue
-        ds = obj["dataset"]
-        wanted = campaign(wildcards)["model"]
+    for ds in objective_datasets(wildcards):
         names = models(ds) if wanted == "best" else [wanted]
         inputs[f"{ds}_data"] = [f"{R}/{ds}/standardized.csv", f"{R}/{ds}/split.csv"]
         inputs[f"{ds}_models"] = [f"{R}/{ds}/models/{m}/model.json" for m in names]
@@ -306,10 +310,7 @@ def best_of(wildcards):
     only (never a study model such as `gnn_depth8`), the models `screen_model_inputs` waits for."""
     if campaign(wildcards)["model"] != "best":
         return ""
-    datasets = dict.fromkeys(
-        obj["dataset"] for obj in campaign(wildcards)["objectives"] if "property" not in obj
-    )
-    return q(f"--best-of={ds}={','.join(models(ds))}" for ds in datasets)
+    return q(f"--best-of={ds}={','.join(models(ds))}" for ds in objective_datasets(wildcards))
 
 
 def screen_shards(wildcards):
