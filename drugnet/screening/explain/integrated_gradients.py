@@ -5,7 +5,7 @@ and the per-atom attribution of each molecule (:func:`attribute_score`)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -31,7 +31,13 @@ from drugnet.screening.explain.quadrature import (
     molecule_chunks,
 )
 from drugnet.screening.explain.snn import SnnPath
+from drugnet.screening.explain.text import DECIMALS
 
+#: A molecule whose score moves by less than this at every point of the forward grid (half the last
+#: digit the explanation columns print) has nothing readable to attribute (typically: far from
+#: every model's training set, its model terms shrunk to the prevalence); its gradient pass is
+#: skipped and its attribution stays zero, so both columns are empty.
+SCORE_RESOLUTION = 0.5 * 10.0**-DECIMALS
 #: Model kind -> its path model.
 PATH_MODELS: dict[str, type[GnnPath] | type[SnnPath]] = {"gnn": GnnPath, "snn": SnnPath}
 #: The kinds whose inputs can be attributed (a consensus through its gnn and snn components).
@@ -173,7 +179,9 @@ def attribute_score(
     entry in ``ensembles`` (held constant); ``ensembles``: dataset -> attributable model (an
     ``Ensemble`` of kind gnn or snn, or a ``ConsensusModel`` with such components). ``steps``
     gradient evaluations per molecule, placed by :func:`adaptive_nodes` from a forward-only
-    pass over ``grid + 1`` evenly spaced points (``grid=0``: plain Gauss-Legendre). ``sd`` ``[n,
+    pass over ``grid + 1`` evenly spaced points (``grid=0``: plain Gauss-Legendre); a molecule
+    whose ``S`` moves by less than ``SCORE_RESOLUTION`` on that grid keeps zero attributions
+    (no gradient pass). ``sd`` ``[n,
     len(columns)]``: desirability stds of the held-constant columns (default 0);
     ``domain_weights``: dataset -> ``ad_weight`` ``[n]`` (default 1); ``ranking``: the
     campaign's. Returns ``None`` for unparsable SMILES.
@@ -215,29 +223,38 @@ def attribute_score(
         if isinstance(e, ConsensusModel)
     }
     grid = min(grid, steps)  # at least one node per grid interval
-    bar = progress(len(rows), "explain", "molecules")
     n_atoms = np.array([m.GetNumAtoms() for m in vmols])
     width = sum(gnn_members(e) for e in ensembles.values())
-    for idx in molecule_chunks(n_atoms, max(steps, grid + 1), width):
-        fixed = PathConstants(
+
+    def constants(idx: np.ndarray) -> PathConstants:
+        return PathConstants(
             values[rows[idx]],
             sd[rows[idx]],
             {d: w[rows[idx]] for d, w in weights_of.items()},
             ranking,
             {d: [None if h is None else h[idx] for h in hs] for d, hs in held.items()},
         )
-        if grid > 0:
-            with torch.no_grad():
-                on_grid = np.linspace(0.0, 1.0, grid + 1)[:, None].repeat(len(idx), 1)
-                s_grid = path_score(ensembles, stores, idx, on_grid, columns, fixed)[0]
-            alphas, weights = adaptive_nodes(s_grid.double().numpy(), steps)
+
+    bar = progress(len(rows), "explain", "molecules")
+    todo = np.arange(len(rows))
+    s_grid = None
+    if grid > 0:
+        s_grid = _grid_scores(ensembles, stores, columns, constants, n_atoms, grid, width)
+        _set_ends(parsed, todo, s_grid)
+        todo = np.flatnonzero(np.abs(s_grid - s_grid[:1]).max(axis=0) >= SCORE_RESOLUTION)
+        bar.update(len(rows) - len(todo))  # the score does not move: nothing to attribute
+    for chunk in molecule_chunks(n_atoms[todo], max(steps, grid + 1), width):
+        idx = todo[chunk]
+        fixed = constants(idx)
+        if s_grid is not None:
+            alphas, weights = adaptive_nodes(s_grid[:, idx], steps)
         else:
             nodes, w = gauss_legendre(steps)
             alphas, weights = nodes[:, None].repeat(len(idx), 1), w[:, None].repeat(len(idx), 1)
             ends = np.array([[0.0], [1.0]]).repeat(len(idx), 1)
             with torch.no_grad():
-                s_grid = path_score(ensembles, stores, idx, ends, columns, fixed)[0]
-        s_ends = s_grid.double().numpy()
+                s_ends = path_score(ensembles, stores, idx, ends, columns, fixed)[0]
+            _set_ends(parsed, idx, s_ends.double().numpy())
         s, path = path_score(ensembles, stores, idx, alphas, columns, fixed)
         (s * torch.as_tensor(weights, dtype=torch.float32)).sum().backward()
         for d, p in path.items():
@@ -245,8 +262,32 @@ def attribute_score(
             for k, i in enumerate(idx):
                 parsed[i].atoms += parts[k]
                 parsed[i].descriptors += float(desc[k])
-        for k, i in enumerate(idx):
-            parsed[i].baseline_score, parsed[i].score = float(s_ends[0, k]), float(s_ends[-1, k])
         bar.update(len(idx))
     bar.close()
     return result
+
+
+def _grid_scores(
+    ensembles: Mapping[str, Attributable],
+    stores: Mapping[str, FeatureSource],
+    columns: Sequence[ObjectiveColumn],
+    constants: Callable[[np.ndarray], PathConstants],
+    n_atoms: np.ndarray,
+    grid: int,
+    width: int,
+) -> np.ndarray:
+    """``S`` ``[grid + 1, n]`` at ``alpha = k / grid`` for every molecule (forward only)."""
+    out = np.empty((grid + 1, len(n_atoms)))
+    for idx in molecule_chunks(n_atoms, grid + 1, width):
+        on_grid = np.linspace(0.0, 1.0, grid + 1)[:, None].repeat(len(idx), 1)
+        with torch.no_grad():
+            s = path_score(ensembles, stores, idx, on_grid, columns, constants(idx))[0]
+        out[:, idx] = s.double().numpy()
+    return out
+
+
+def _set_ends(parsed: list[Attribution], idx: np.ndarray, s_path: np.ndarray) -> None:
+    """``baseline_score`` and ``score`` of molecules ``idx`` from ``S`` at the first and last
+    path points (``s_path`` ``[m, len(idx)]``)."""
+    for k, i in enumerate(idx):
+        parsed[i].baseline_score, parsed[i].score = float(s_path[0, k]), float(s_path[-1, k])

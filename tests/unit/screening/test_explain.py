@@ -469,6 +469,40 @@ def test_calibrated_shrunk_expected_score_is_what_is_explained(models, ensembles
         assert _complete(a.total, a.score - a.baseline_score), (a.total, a.score - a.baseline_score)
 
 
+def test_a_score_that_does_not_move_on_the_path_is_not_attributed(models, ensembles, monkeypatch):
+    """Out of the domain (``ad_weight`` ~ 0) the model term is the prevalence all along the path:
+    such a molecule gets no gradient pass, zero attributions (both columns empty) and its path
+    ends; the others are attributed as when every molecule is in the domain."""
+    import copy
+
+    from drugnet.screening.explain import integrated_gradients as ig
+
+    ensemble = copy.copy(ensembles["bace"])
+    ensemble.calibration = {"shrinkage": {"beta": 30.0, "threshold": 0.4, "prevalence": [0.45]}}
+    columns = _columns([BACE], models)
+    mean, _ = _gnn_endpoints(ensemble, LIBRARY)
+    weights = np.array([1.0, 1e-7, 1.0, 0.0, 1.0, 1.0])
+    passes: list[int] = []
+    real = ig.adaptive_nodes
+    monkeypatch.setattr(
+        ig, "adaptive_nodes", lambda s, steps: (passes.append(s.shape[1]), real(s, steps))[1]
+    )
+    run = {"domain_weights": {"bace": weights}}
+    atts = attribute_score(LIBRARY, columns, mean, {"bace": ensemble}, **run)
+    assert sum(passes) == 4  # the two molecules at weight ~0 never reach the gradient pass
+    inside = attribute_score(LIBRARY, columns, mean, {"bace": ensemble})
+    for a, full, w in zip(atts, inside, weights, strict=True):
+        assert np.isfinite(a.score) and np.isfinite(a.baseline_score)
+        if w < 0.5:
+            assert not a.atoms.any() and a.descriptors == 0.0 and format_atoms(a.atoms) == ""
+            assert a.score == pytest.approx(0.45, abs=1e-6)
+            assert abs(a.score - a.baseline_score) < ig.SCORE_RESOLUTION
+        else:
+            scale = np.abs(full.atoms).max()
+            assert scale > 0
+            np.testing.assert_allclose(a.atoms, full.atoms, rtol=1e-4, atol=1e-5 * scale)
+
+
 @pytest.fixture(scope="module")
 def consensus_dir(models, bace_head, tmp_path_factory):
     """``models/{gnn,snn,rf_ecfp,consensus}`` as a default run writes them: the fixture's BACE GNN
