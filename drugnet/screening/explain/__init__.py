@@ -62,7 +62,8 @@ Output columns (see :func:`explain_frame`)
 :data:`DECIMALS` decimals); entries joined by ``;`` and sorted by atom index; only atoms with
 ``|phi| >= MIN_ATOM_SHARE * max |phi|`` that are non-zero after rounding. Empty when nothing could
 be attributed, or when ``S`` moves by less than ``SCORE_RESOLUTION`` along the path (a molecule
-outside every model's domain: no gradient pass is run for it). Parse with :data:`ATOMS_PATTERN` / :func:`parse_explanation_atoms`.
+outside every model's domain: no gradient pass is run for it). Parse with :data:`ATOMS_PATTERN` /
+:func:`parse_explanation_atoms`.
 
 ``explanation``: entries ``"<sign> <name> [<atoms>] <value>"`` joined by ``"; "``, e.g.
 ``"+ carboxylic acid (fr_COO2) [7,8,9] +0.3100; - H-bond donor (Donor) [3] -0.0800"``:
