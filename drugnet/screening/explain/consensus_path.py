@@ -41,8 +41,8 @@ def held_predictions(
     consensus: ConsensusModel, store: FeatureSource, idx: np.ndarray
 ) -> list[np.ndarray | None]:
     """Per component, the prediction ``[len(idx), T]`` of a component that is held constant on
-    the path (``None`` for an attributable one): computed once for all explained molecules, not
-    once per chunk (a forest's per-call cost dominates small chunks)."""
+    the path (``None`` for an attributable one): computed once per block of explained molecules,
+    not once per chunk (a forest's per-call cost dominates small chunks)."""
     out: list[np.ndarray | None] = []
     for component in consensus.components:
         if component.kind in COMPONENT_PATHS:

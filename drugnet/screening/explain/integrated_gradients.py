@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -38,6 +38,9 @@ from drugnet.screening.explain.text import DECIMALS
 #: every model's training set, its model terms shrunk to the prevalence); its gradient pass is
 #: skipped and its attribution stays zero, so both columns are empty.
 SCORE_RESOLUTION = 0.5 * 10.0**-DECIMALS
+#: Molecules parsed, featurized and attributed at a time: bounds the memory that grows with the
+#: number of explained rows (RDKit molecules, features, a consensus's held predictions).
+ROW_BLOCK = 1_000
 #: Model kind -> its path model.
 PATH_MODELS: dict[str, type[GnnPath] | type[SnnPath]] = {"gnn": GnnPath, "snn": SnnPath}
 #: The kinds whose inputs can be attributed (a consensus through its gnn and snn components).
@@ -79,11 +82,12 @@ class PathConstants:
     held: dict[str, list[np.ndarray | None]] = field(default_factory=dict)
 
 
-def gnn_members(model: Attributable) -> int:
-    """GNN members ``model`` puts on the path (their activations bound the chunk size)."""
+def path_members(model: Attributable, kind: str) -> int:
+    """Members of kind ``kind`` (gnn, snn) that ``model`` puts on the path (their activations
+    bound the chunk size)."""
     if isinstance(model, ConsensusModel):
-        return sum(len(c.members) for c in model.components if c.kind == "gnn")
-    return len(model.members) if model.kind == "gnn" else 0
+        return sum(len(c.members) for c in model.components if c.kind == kind)
+    return len(model.members) if model.kind == kind else 0
 
 
 def on_path(
@@ -193,6 +197,31 @@ def attribute_score(
         else np.asarray(sd, dtype=np.float64).reshape(values.shape)
     )
     weights_of = {d: np.asarray(w, dtype=np.float64) for d, w in (domain_weights or {}).items()}
+    result: list[Attribution | None] = []
+    bar = progress(len(smiles), "explain", "molecules")
+    for start in range(0, len(smiles), ROW_BLOCK):
+        block = slice(start, start + ROW_BLOCK)
+        fixed = PathConstants(
+            values[block], sd[block], {d: w[block] for d, w in weights_of.items()}, ranking
+        )
+        result += _attribute_block(
+            list(smiles[block]), columns, fixed, ensembles, steps, threads, grid, bar
+        )
+    bar.close()
+    return result
+
+
+def _attribute_block(
+    smiles: list[str],
+    columns: Sequence[ObjectiveColumn],
+    block: PathConstants,
+    ensembles: Mapping[str, Attributable],
+    steps: int,
+    threads: int,
+    grid: int,
+    bar: Any,
+) -> list[Attribution | None]:
+    """:func:`attribute_score` of one block of molecules (``block``: its constants, every row)."""
     mols = [Chem.MolFromSmiles(s) if isinstance(s, str) and s else None for s in smiles]
     valid = [(i, m) for i, m in enumerate(mols) if m is not None and m.GetNumAtoms() > 0]
     rows = np.array([i for i, _ in valid], dtype=np.int64)
@@ -201,22 +230,12 @@ def attribute_score(
     result: list[Attribution | None] = [None] * len(smiles)
     for i, att in zip(rows, parsed, strict=True):
         result[i] = att
+    bar.update(len(smiles) - len(rows))
     if not len(rows) or not ensembles:
+        bar.update(len(rows))
         return result
     settings = {d: feature_settings_of(e) for d, e in ensembles.items()}
-    by_key: dict[str, FeatureSource] = {}
-    stores: dict[str, FeatureSource] = {}
-    for d in ensembles:  # featurize once per distinct setting
-        key = json.dumps(settings[d], sort_keys=True)
-        if key not in by_key:
-            store = store_from_smiles(
-                [smiles[i] for i in rows.tolist()], settings[d], n_jobs=threads
-            )
-            # a FeatureStore is a FeatureSource, but the protocol declares ``n`` as a settable
-            # attribute and the store's ``n`` is a read-only property (drugnet.features)
-            by_key[key] = cast(FeatureSource, store)
-        stores[d] = by_key[key]
-
+    stores = _stores([smiles[i] for i in rows.tolist()], settings, threads)
     held = {
         d: held_predictions(e, stores[d], np.arange(len(rows)))
         for d, e in ensembles.items()
@@ -224,18 +243,17 @@ def attribute_score(
     }
     grid = min(grid, steps)  # at least one node per grid interval
     n_atoms = np.array([m.GetNumAtoms() for m in vmols])
-    width = sum(gnn_members(e) for e in ensembles.values())
+    width = {k: sum(path_members(e, k) for e in ensembles.values()) for k in ("gnn", "snn")}
 
     def constants(idx: np.ndarray) -> PathConstants:
         return PathConstants(
-            values[rows[idx]],
-            sd[rows[idx]],
-            {d: w[rows[idx]] for d, w in weights_of.items()},
-            ranking,
+            block.values[rows[idx]],
+            block.sd[rows[idx]],
+            {d: w[rows[idx]] for d, w in block.weights.items()},
+            block.ranking,
             {d: [None if h is None else h[idx] for h in hs] for d, hs in held.items()},
         )
 
-    bar = progress(len(rows), "explain", "molecules")
     todo = np.arange(len(rows))
     s_grid = None
     if grid > 0:
@@ -243,7 +261,7 @@ def attribute_score(
         _set_ends(parsed, todo, s_grid)
         todo = np.flatnonzero(np.abs(s_grid - s_grid[:1]).max(axis=0) >= SCORE_RESOLUTION)
         bar.update(len(rows) - len(todo))  # the score does not move: nothing to attribute
-    for chunk in molecule_chunks(n_atoms[todo], max(steps, grid + 1), width):
+    for chunk in molecule_chunks(n_atoms[todo], max(steps, grid + 1), width["gnn"], width["snn"]):
         idx = todo[chunk]
         fixed = constants(idx)
         if s_grid is not None:
@@ -263,8 +281,24 @@ def attribute_score(
                 parsed[i].atoms += parts[k]
                 parsed[i].descriptors += float(desc[k])
         bar.update(len(idx))
-    bar.close()
     return result
+
+
+def _stores(
+    smiles: list[str], settings: Mapping[str, dict], threads: int
+) -> dict[str, FeatureSource]:
+    """Dataset -> features of ``smiles`` with its model's settings (featurized once per distinct
+    setting)."""
+    by_key: dict[str, FeatureSource] = {}
+    stores: dict[str, FeatureSource] = {}
+    for d, setting in settings.items():
+        key = json.dumps(setting, sort_keys=True)
+        if key not in by_key:
+            # a FeatureStore is a FeatureSource, but the protocol declares ``n`` as a settable
+            # attribute and the store's ``n`` is a read-only property (drugnet.features)
+            by_key[key] = cast(FeatureSource, store_from_smiles(smiles, setting, n_jobs=threads))
+        stores[d] = by_key[key]
+    return stores
 
 
 def _grid_scores(
@@ -274,11 +308,11 @@ def _grid_scores(
     constants: Callable[[np.ndarray], PathConstants],
     n_atoms: np.ndarray,
     grid: int,
-    width: int,
+    width: Mapping[str, int],
 ) -> np.ndarray:
     """``S`` ``[grid + 1, n]`` at ``alpha = k / grid`` for every molecule (forward only)."""
     out = np.empty((grid + 1, len(n_atoms)))
-    for idx in molecule_chunks(n_atoms, grid + 1, width):
+    for idx in molecule_chunks(n_atoms, grid + 1, width["gnn"], width["snn"]):
         on_grid = np.linspace(0.0, 1.0, grid + 1)[:, None].repeat(len(idx), 1)
         with torch.no_grad():
             s = path_score(ensembles, stores, idx, on_grid, columns, constants(idx))[0]

@@ -14,10 +14,11 @@ PATH_GRID = 8
 #: bounds the memory of the GNN graphs, whose activations every member keeps for the backward
 #: pass (memory per atom: docs/benchmarks.md). More GNN members on the path (a consensus, several
 #: GNN objectives) get proportionally fewer atoms per chunk.
-NODE_BUDGET = 12_000
+NODE_BUDGET = 6_000
 BUDGET_MEMBERS = 3
-#: Replicated molecules (molecules x steps) per forward pass.
-ROW_BUDGET = 2_048
+#: Replicated molecules (molecules x steps) per forward pass of up to ``BUDGET_MEMBERS`` SNN
+#: members (each keeps ``hidden`` activations per layer and row for the backward pass).
+ROW_BUDGET = 1_024
 
 
 def gauss_legendre(steps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -63,14 +64,17 @@ def adaptive_nodes(s_grid: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarr
     return alphas, weights
 
 
-def molecule_chunks(n_atoms: np.ndarray, m: int, gnn_members: int = 0) -> list[np.ndarray]:
-    """Consecutive molecule index ranges with ``atoms * m <= NODE_BUDGET`` (scaled down by
-    ``gnn_members / BUDGET_MEMBERS`` when more GNN members are on the path) and
-    ``mols * m <= ROW_BUDGET`` (``m``: path points per molecule in one forward pass)."""
+def molecule_chunks(
+    n_atoms: np.ndarray, m: int, gnn_members: int = 0, snn_members: int = 0
+) -> list[np.ndarray]:
+    """Consecutive molecule index ranges with ``atoms * m <= NODE_BUDGET`` and ``mols * m <=
+    ROW_BUDGET`` (``m``: path points per molecule in one forward pass), each budget scaled down
+    by ``members / BUDGET_MEMBERS`` when more GNN (atoms) or SNN (rows) members are on the path."""
     budget = NODE_BUDGET * BUDGET_MEMBERS // max(gnn_members, BUDGET_MEMBERS)
+    row_budget = ROW_BUDGET * BUDGET_MEMBERS // max(snn_members, BUDGET_MEMBERS)
     chunks, start, atoms = [], 0, 0
     for i, n in enumerate(n_atoms):
-        if i > start and ((atoms + n) * m > budget or (i - start + 1) * m > ROW_BUDGET):
+        if i > start and ((atoms + n) * m > budget or (i - start + 1) * m > row_budget):
             chunks.append(np.arange(start, i))
             start, atoms = i, 0
         atoms += int(n)

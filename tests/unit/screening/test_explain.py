@@ -17,6 +17,7 @@ from drugnet.features.build import store_from_smiles
 from drugnet.features.dataset import Dataset
 from drugnet.inference.checkpoint import save_model_dir
 from drugnet.screening.desirability import TaskInfo, combined_score, expand_objectives
+from drugnet.screening.explain import integrated_gradients as ig
 from drugnet.screening.explain import quadrature
 from drugnet.screening.explain.bits import bit_atoms, bits_to_atoms
 from drugnet.screening.explain.frame import explain_frame, load_attributable
@@ -193,7 +194,7 @@ def test_joint_score_of_two_objectives_is_complete(models, ensembles):
 def test_batched_attributions_equal_one_molecule_at_a_time(models, ensembles, monkeypatch):
     """One forward/backward over the interpolated graphs of several molecules gives each molecule
     the attributions it gets alone (default adaptive quadrature, GNN + SNN objectives), also when
-    the batch is split into several chunks by the node budget."""
+    the batch is split into several chunks by the node budget, or into blocks of rows."""
     columns = _columns([BACE, ESOL], models)
     bace, _ = _gnn_endpoints(ensembles["bace"], LIBRARY)
     esol, _ = _snn_endpoints(ensembles["esol"], LIBRARY)
@@ -203,14 +204,16 @@ def test_batched_attributions_equal_one_molecule_at_a_time(models, ensembles, mo
         for i, smi in enumerate(LIBRARY)
     ]
     together = attribute_score(LIBRARY, columns, values, ensembles)
+    monkeypatch.setattr(ig, "ROW_BLOCK", 4)  # two blocks of rows: 4 + 2
+    blocked = attribute_score(LIBRARY, columns, values, ensembles)
     monkeypatch.setattr(quadrature, "NODE_BUDGET", 800)  # a few molecules per chunk
     chunked = attribute_score(LIBRARY, columns, values, ensembles)
     n_atoms = np.array([Chem.MolFromSmiles(s).GetNumAtoms() for s in LIBRARY])
     assert len(molecule_chunks(n_atoms, 16)) > 1
-    for one, batch, split in zip(alone, together, chunked, strict=False):
+    for one, batch, block, split in zip(alone, together, blocked, chunked, strict=True):
         scale = np.abs(one.atoms).max()
         assert scale > 0
-        for other in (batch, split):
+        for other in (batch, block, split):
             np.testing.assert_allclose(other.atoms, one.atoms, rtol=1e-4, atol=1e-5 * scale)
             assert other.descriptors == pytest.approx(one.descriptors, rel=1e-4, abs=1e-5 * scale)
             assert other.score == pytest.approx(one.score, rel=1e-5)
@@ -469,13 +472,26 @@ def test_calibrated_shrunk_expected_score_is_what_is_explained(models, ensembles
         assert _complete(a.total, a.score - a.baseline_score), (a.total, a.score - a.baseline_score)
 
 
+def test_chunks_shrink_with_the_members_on_the_path():
+    """More GNN members on the path mean fewer atoms per chunk, more SNN members fewer rows (each
+    member keeps its activations for the backward pass); up to three members nothing changes."""
+    one_atom, ten_atoms = np.ones(1000, int), np.full(1000, 10)
+    rows = quadrature.ROW_BUDGET // 16
+    assert len(molecule_chunks(one_atom, 16)[0]) == rows
+    assert len(molecule_chunks(one_atom, 16, snn_members=3)[0]) == rows
+    assert len(molecule_chunks(one_atom, 16, snn_members=6)[0]) == rows // 2
+    atoms = quadrature.NODE_BUDGET // (16 * 10)
+    assert len(molecule_chunks(ten_atoms, 16, gnn_members=3)[0]) == atoms
+    assert len(molecule_chunks(ten_atoms, 16, gnn_members=9)[0]) == atoms // 3
+    for chunks in (molecule_chunks(ten_atoms, 16, 9, 6), molecule_chunks(one_atom, 9, 0, 12)):
+        assert np.array_equal(np.concatenate(chunks), np.arange(1000))
+
+
 def test_a_score_that_does_not_move_on_the_path_is_not_attributed(models, ensembles, monkeypatch):
     """Out of the domain (``ad_weight`` ~ 0) the model term is the prevalence all along the path:
     such a molecule gets no gradient pass, zero attributions (both columns empty) and its path
     ends; the others are attributed as when every molecule is in the domain."""
     import copy
-
-    from drugnet.screening.explain import integrated_gradients as ig
 
     ensemble = copy.copy(ensembles["bace"])
     ensemble.calibration = {"shrinkage": {"beta": 30.0, "threshold": 0.4, "prevalence": [0.45]}}
