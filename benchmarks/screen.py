@@ -429,6 +429,7 @@ def main() -> None:
         library = work / "library.csv"
         n = write_input(Path(args.library), args.smiles_column, args.limit, library)
         campaign = bench_campaign(args)
+        best_of = best_of_options(args, campaign)
         campaign_json = work / "campaign.json"
         campaign_json.write_text(json.dumps(campaign))
         print(
@@ -475,7 +476,7 @@ def main() -> None:
             std,
             "--results-dir",
             args.results_dir,
-            *best_of_options(args, campaign),
+            *best_of,
         ]
         shards = [work / f"shard_{i}.csv" for i in range(args.shards)]
         if args.synthetic_scores:
@@ -579,7 +580,7 @@ def main() -> None:
                     std,
                     "--results-dir",
                     args.results_dir,
-                    *best_of_options(args, campaign),
+                    *best_of,
                     "--inputs",
                     *shards,
                     "--threads",
