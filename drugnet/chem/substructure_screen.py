@@ -84,7 +84,8 @@ class CatalogScreen:
         self.entries = [catalog.GetEntryWithIdx(i) for i in range(catalog.GetNumEntries())]
         self.screen = PatternScreen([entry_query(e) for e in self.entries])
 
-    def matches(self, mol: Chem.Mol) -> list[FilterCatalogEntry]:
-        """The entries matching ``mol`` (as ``FilterCatalog.GetMatches``, in catalog order)."""
-        candidates = self.screen.candidates(pattern_bits(mol))
+    def matches(self, mol: Chem.Mol, bits: np.ndarray | None = None) -> list[FilterCatalogEntry]:
+        """The entries matching ``mol`` (as ``FilterCatalog.GetMatches``, in catalog order);
+        ``bits``: its :func:`pattern_bits`, when the caller has them already."""
+        candidates = self.screen.candidates(pattern_bits(mol) if bits is None else bits)
         return [self.entries[k] for k in candidates.tolist() if self.entries[k].HasFilterMatch(mol)]

@@ -10,9 +10,10 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 from rdkit import Chem
-from rdkit.Chem import QED, Crippen, Descriptors, Lipinski, rdMolDescriptors
+from rdkit.Chem import Crippen, Descriptors, Lipinski, rdMolDescriptors
 from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
 
+from drugnet.chem.qed import qed
 from drugnet.chem.substructure_screen import CatalogScreen
 from drugnet.features.tanimoto import ecfp4_bits
 
@@ -38,7 +39,7 @@ def mol_properties(mol: Chem.Mol | None) -> dict[str, float]:
         return {name: np.nan for name in PROPERTY_COLUMNS[:-1]}
     # the ignores: rdkit's stubs omit the descriptor functions its modules register at import
     return {
-        "qed": QED.qed(mol),
+        "qed": qed(mol),
         "mw": Descriptors.MolWt(mol),  # type: ignore[attr-defined]
         "clogp": Crippen.MolLogP(mol),  # type: ignore[attr-defined]
         "hbd": Lipinski.NumHDonors(mol),  # type: ignore[attr-defined]
@@ -85,11 +86,13 @@ def alert_screen() -> CatalogScreen:
     return CatalogScreen(alert_catalog())
 
 
-def structural_alerts(mol: Chem.Mol | None) -> list[str]:
-    """Sorted, unique ``<FilterSet>:<description>`` names of the matching PAINS/Brenk alerts."""
+def structural_alerts(mol: Chem.Mol | None, bits: np.ndarray | None = None) -> list[str]:
+    """Sorted, unique ``<FilterSet>:<description>`` names of the matching PAINS/Brenk alerts
+    (``bits``: the molecule's pattern fingerprint, if known)."""
     if mol is None:
         return []
-    names = {f"{e.GetProp('FilterSet')}:{e.GetDescription()}" for e in alert_screen().matches(mol)}
+    matches = alert_screen().matches(mol, bits)
+    names = {f"{e.GetProp('FilterSet')}:{e.GetDescription()}" for e in matches}
     return sorted(names)
 
 
