@@ -185,6 +185,7 @@ def main(args: argparse.Namespace) -> int:
             args.chunk_size,
             args.ad_threshold,
             args.run_rows,
+            threads=args.threads,
         )
         return 0
 

@@ -3,7 +3,7 @@ clusters."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 
@@ -106,17 +106,25 @@ def _properties_of_smiles(smiles: Sequence[str]) -> pd.DataFrame:
     return properties_frame([Chem.MolFromSmiles(s) for s in smiles])
 
 
+def map_frames(
+    fn: Callable[[list[str]], pd.DataFrame], smiles: Sequence[str], threads: int, chunk: int
+) -> pd.DataFrame:
+    """``fn`` over ``smiles`` in chunks of ``chunk`` rows, in ``threads`` worker processes when
+    there are at least two chunks; the frames concatenated in input order."""
+    smiles = list(smiles)
+    if threads <= 1 or len(smiles) < 2 * chunk:
+        return fn(smiles)
+    parts = [smiles[i : i + chunk] for i in range(0, len(smiles), chunk)]
+    with ProcessPoolExecutor(threads) as pool:
+        return pd.concat(list(pool.map(fn, parts)), ignore_index=True)
+
+
 def properties_from_smiles(
     smiles: Sequence[str], threads: int = 1, chunk: int = 500
 ) -> pd.DataFrame:
     """:func:`properties_frame` for SMILES, in ``threads`` worker processes when there is enough
     work."""
-    smiles = list(smiles)
-    if threads <= 1 or len(smiles) < 2 * chunk:
-        return _properties_of_smiles(smiles)
-    parts = [smiles[i : i + chunk] for i in range(0, len(smiles), chunk)]
-    with ProcessPoolExecutor(threads) as pool:
-        return pd.concat(list(pool.map(_properties_of_smiles, parts)), ignore_index=True)
+    return map_frames(_properties_of_smiles, smiles, threads, chunk)
 
 
 def count_alerts(alerts: pd.Series) -> pd.Series:

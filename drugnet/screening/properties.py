@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,7 @@ from rdkit.Chem import Crippen, Descriptors, Lipinski, rdMolDescriptors
 
 from drugnet.chem.qed import qed
 from drugnet.chem.substructure_screen import pattern_bits
-from drugnet.screening.annotate import structural_alerts
+from drugnet.screening.annotate import map_frames, structural_alerts
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,7 @@ def _row(mol: Chem.Mol | None, props: Sequence[Property], screened: bool) -> lis
     return [float(p.compute(mol, bits)) for p in props]
 
 
-def property_values(smiles: Sequence[str], names: Sequence[str]) -> pd.DataFrame:
-    """One column per property name (its ``column``), NaN for unparsable SMILES; one molecule is
-    parsed and held at a time."""
+def _values(smiles: list[str], names: tuple[str, ...]) -> pd.DataFrame:
     props = [PROPERTIES[name] for name in names]
     screened = any(p.screened for p in props)
     rows = [
@@ -89,3 +88,12 @@ def property_values(smiles: Sequence[str], names: Sequence[str]) -> pd.DataFrame
         for s in smiles
     ]
     return pd.DataFrame(rows, columns=[p.column for p in props], dtype=float)
+
+
+def property_values(
+    smiles: Sequence[str], names: Sequence[str], threads: int = 1, chunk: int = 2_000
+) -> pd.DataFrame:
+    """One column per property name (its ``column``), NaN for unparsable SMILES; one molecule is
+    parsed and held at a time, in ``threads`` worker processes when there are at least two
+    chunks of ``chunk`` rows."""
+    return map_frames(partial(_values, names=tuple(names)), smiles, threads, chunk)

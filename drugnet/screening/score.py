@@ -441,13 +441,17 @@ def shrink_predictions(dm: DatasetModel, mean: np.ndarray, std: np.ndarray, simi
 
 
 def add_property_columns(
-    out: pd.DataFrame, campaign: Mapping[str, Any], models: Sequence[DatasetModel]
+    out: pd.DataFrame,
+    campaign: Mapping[str, Any],
+    models: Sequence[DatasetModel],
+    threads: int = 1,
 ) -> None:
-    """The computed-property objective columns of the campaign (``mw``, ``qed`` ...), in place."""
+    """The computed-property objective columns of the campaign (``mw``, ``qed`` ...), in place
+    (``threads`` worker processes)."""
     columns = expand_objectives(campaign["objectives"], {m.dataset: m.task_info for m in models})
     names = property_names(columns)
     if names:
-        values = property_values(out["smiles"].tolist(), names)
+        values = property_values(out["smiles"].tolist(), names, threads)
         for column in values.columns:
             out[column] = values[column].to_numpy()
 
@@ -472,6 +476,7 @@ def score_library(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     ad_threshold: float | None = None,
     campaign: Mapping[str, Any] | None = None,
+    threads: int = 1,
 ) -> pd.DataFrame:
     """Predictions and applicability domain for the rows of ``shard`` of ``library``.
 
@@ -526,7 +531,7 @@ def score_library(
             col = objective_column_name(dm.dataset, target)
             out[col], out[f"{col}.std"] = mean[:, t], std[:, t]
     if campaign is not None:
-        add_property_columns(out, campaign, models)
+        add_property_columns(out, campaign, models, threads)
         columns = expand_objectives(
             campaign["objectives"], {m.dataset: m.task_info for m in models}
         )
@@ -559,6 +564,7 @@ def score_shard_file(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     ad_threshold: float | None = None,
     run_rows: int = DEFAULT_RUN_ROWS,
+    threads: int = 1,
 ) -> int:
     """Score shard ``shard`` of ``library_path`` and write it to ``output`` **in rank order**
     (score descending, ties by id; see :func:`drugnet.screening.ordering.rank_key`), so that
@@ -566,6 +572,7 @@ def score_shard_file(
 
     Memory is bounded by one run of ``run_rows`` rows: the shard is read, scored and sorted one
     run at a time (each run a temporary CSV next to ``output``), then the runs are merged.
+    ``threads``: worker processes for the property objectives (the predictors have their own).
     """
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -586,7 +593,17 @@ def score_shard_file(
         )
         for block in blocks:
             table = sort_by_rank(
-                score_library(block, models, predictors, 0, 1, chunk_size, ad_threshold, campaign)
+                score_library(
+                    block,
+                    models,
+                    predictors,
+                    0,
+                    1,
+                    chunk_size,
+                    ad_threshold,
+                    campaign,
+                    threads=threads,
+                )
             )
             run = output.with_name(f".{output.name}.run{len(runs):05d}.csv")
             table.to_csv(run, index=False)

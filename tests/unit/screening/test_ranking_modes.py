@@ -16,6 +16,7 @@ from drugnet.screening.desirability import (
     expand_objectives,
 )
 from drugnet.screening.properties import property_values, window_desirability
+from helpers.paths import DATA
 
 TASKS = {"bace": TaskInfo("classification", ("Class",))}
 
@@ -45,6 +46,18 @@ def test_property_values_of_real_molecules():
     assert frame["n_alerts"].iloc[0] == 1 and frame["n_alerts"].iloc[1] == 0
     assert frame["qed"].iloc[0] == pytest.approx(0.550, abs=1e-3)
     assert frame.iloc[2].isna().all()
+
+
+def test_property_values_in_worker_processes_equal_one_process():
+    """Chunks in two processes give the same frame, in input order (the score step's
+    ``--threads``)."""
+    frame = pd.read_csv(DATA / "quick" / "drugcentral_head400.tsv.gz", sep="\t")
+    smiles = frame["SMILES"].tolist()[:120] + ["not a smiles"]
+    names = ["mw", "qed", "clogp", "tpsa", "hbd", "alerts"]
+    one = property_values(smiles, names)
+    two = property_values(smiles, names, threads=2, chunk=25)
+    pd.testing.assert_frame_equal(one, two)
+    assert one["n_alerts"].gt(0).sum() > 10 and one.iloc[-1].isna().all()
 
 
 def test_property_objective_in_the_geometric_mean():
