@@ -1,5 +1,5 @@
-"""Tanimoto similarity of ECFP4 bit vectors to a reference set, with packed-bit popcounts, in
-bounded blocks."""
+"""Tanimoto similarity of ECFP4 bit vectors to a reference set: packed bits, intersections as a
+sparse product, in bounded blocks."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from collections.abc import Iterable
 import numpy as np
 from rdkit import Chem
 from rdkit.Chem import rdFingerprintGenerator
+from scipy import sparse
 
-#: Elements of the ``[block, n_train]`` work arrays per block (about 11 bytes each).
-_BLOCK_ELEMENTS = 4_000_000
+#: Elements of the ``[block, n_train]`` work arrays per block (about 19 bytes each).
+_BLOCK_ELEMENTS = 2_000_000
 
 
 def ecfp4_bits(smiles: Iterable[str | None], n_bits: int = 2048, radius: int = 2) -> np.ndarray:
@@ -42,11 +43,14 @@ def max_tanimoto(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Highest Tanimoto similarity of each query to any training fingerprint, and its index.
 
-    Both inputs are packed uint64 ``[n, words]``. Intersections are accumulated word by word
-    with ``np.bitwise_count`` over row blocks of queries, so memory stays at about
-    ``11 * block_elements`` bytes. Two empty fingerprints have similarity 0. Ties take the
-    lowest training index. Returns ``(float64 [n_query], int64 [n_query])``; with no training
-    fingerprints the similarity is 0 and the index -1.
+    Both inputs are packed uint64 ``[n, words]``. Intersections are counted as a sparse product:
+    the training fingerprints as a sparse bit matrix (an ECFP sets a few dozen of its bits) times
+    a block of query bits, so a block costs its number of set training bits times its rows, and
+    memory stays at about ``19 * block_elements`` bytes (a block has at most ``block_elements /
+    max(n_train, bits)`` rows) plus the sparse matrix (about 12 bytes per set bit). Two empty
+    fingerprints have similarity 0. Ties take the lowest training index. Returns ``(float64
+    [n_query], int64 [n_query])``; with no training fingerprints the similarity is 0 and the
+    index -1.
     """
     query_fps = np.ascontiguousarray(query_fps, dtype=np.uint64)
     train_fps = np.ascontiguousarray(train_fps, dtype=np.uint64)
@@ -57,25 +61,41 @@ def max_tanimoto(
         return best, arg
     if query_fps.shape[1] != train_fps.shape[1]:
         raise ValueError("query and training fingerprints have different lengths")
+    n_bits = 64 * query_fps.shape[1]
+    count = np.int16 if n_bits < np.iinfo(np.int16).max else np.int32  # holds any intersection
+    train = _sparse_bits(train_fps, count)  # [n_train, n_bits]
     q_count = np.bitwise_count(query_fps).sum(axis=1, dtype=np.int64)
     t_count = np.bitwise_count(train_fps).sum(axis=1, dtype=np.int64)
-    train_words = np.ascontiguousarray(train_fps.T)  # [words, n_train]
-    block = max(1, min(n_query, block_elements // n_train))
-    anded = np.empty((block, n_train), dtype=np.uint64)
-    counts = np.empty((block, n_train), dtype=np.uint8)
-    inter = np.empty((block, n_train), dtype=np.uint16)
+    block = max(1, min(n_query, block_elements // max(n_train, n_bits)))
     for start in range(0, n_query, block):
-        q = query_fps[start : start + block]
-        b = len(q)
-        inter[:b] = 0
-        for k in range(q.shape[1]):
-            np.bitwise_and(q[:, k, None], train_words[None, k], out=anded[:b])
-            np.bitwise_count(anded[:b], out=counts[:b])
-            inter[:b] += counts[:b]
-        shared = inter[:b].astype(np.float64)
-        union = q_count[start : start + b, None] + t_count[None, :] - shared
+        q = _unpacked(query_fps[start : start + block]).astype(count)
+        shared = (train @ q.T).T.astype(np.float64)  # [b, n_train] intersections
+        union = q_count[start : start + len(q), None] + t_count[None, :] - shared
         sim = np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
         idx = sim.argmax(axis=1)
-        arg[start : start + b] = idx
-        best[start : start + b] = sim[np.arange(b), idx]
+        arg[start : start + len(q)] = idx
+        best[start : start + len(q)] = sim[np.arange(len(q)), idx]
     return best, arg
+
+
+def _sparse_bits(fps: np.ndarray, dtype: type, rows: int = 8_192) -> sparse.csr_matrix:
+    """Packed fingerprints as a sparse ``[n, 64 * words]`` matrix of ones (unpacked ``rows`` at a
+    time, so no dense copy of all of them is made)."""
+    indices, indptr, offset = [], [np.zeros(1, np.int64)], 0
+    for start in range(0, len(fps), rows):
+        bits = _unpacked(fps[start : start + rows])
+        row, col = np.nonzero(bits)  # row-major: columns ascending within a row
+        indptr.append(offset + np.cumsum(np.bincount(row, minlength=len(bits))))
+        indices.append(col)
+        offset += len(col)
+    col_index = np.concatenate(indices)
+    shape = (len(fps), 64 * fps.shape[1])
+    return sparse.csr_matrix(
+        (np.ones(len(col_index), dtype), col_index, np.concatenate(indptr)), shape=shape
+    )
+
+
+def _unpacked(fps: np.ndarray) -> np.ndarray:
+    """Packed uint64 words ``[n, words]`` -> bits ``[n, 64 * words]`` (uint8, :func:`pack_bits`
+    order)."""
+    return np.unpackbits(np.ascontiguousarray(fps).view(np.uint8), axis=1)

@@ -3,7 +3,7 @@ import pytest
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 
-from drugnet.features.tanimoto import ecfp4_bits, max_tanimoto, pack_bits
+from drugnet.features.tanimoto import _sparse_bits, ecfp4_bits, max_tanimoto, pack_bits
 from drugnet.screening.domain import DEFAULT_AD_THRESHOLD, domain_columns
 
 
@@ -42,6 +42,29 @@ def test_unparsable_and_empty_inputs():
     assert best[0] == 0.0
     best, arg = max_tanimoto(fps, fps[:0])
     assert (arg == -1).all() and (best == 0).all()
+
+
+def test_sparse_training_bits_built_in_row_blocks_equal_the_bits(bace_head):
+    """The training fingerprints' sparse matrix, unpacked a few rows at a time (an empty
+    fingerprint among them), has exactly the fingerprints' bits."""
+    fps = ecfp4_bits(["CCO", "not a smiles", *bace_head["smiles"].tolist()[:20]])
+    dense = np.unpackbits(fps.view(np.uint8), axis=1)
+    for rows in (1, 3, 8_192):
+        matrix = _sparse_bits(fps, np.int16, rows=rows)
+        np.testing.assert_array_equal(matrix.toarray(), dense)
+    assert dense[1].sum() == 0 and dense.sum(axis=1).min() == 0
+
+
+def test_max_tanimoto_with_more_training_rows_than_bits(bace_head):
+    """Query blocks bounded by the training size (n_train > 2,048 bits) give the same maxima."""
+    train = np.repeat(ecfp4_bits(bace_head["smiles"]), 60, axis=0)[::-1]
+    assert len(train) > 2048
+    query = ecfp4_bits(bace_head["smiles"].tolist()[:7])
+    best, arg = max_tanimoto(query, train, block_elements=3 * len(train))
+    assert best.tolist() == [1.0] * 7
+    # ties take the lowest index: the first copy of each compound in the reversed training set
+    expected = [len(train) - 60 * (i + 1) for i in range(7)]
+    assert arg.tolist() == expected
 
 
 def test_pack_bits_roundtrip_counts():
