@@ -81,18 +81,11 @@ def max_tanimoto(
 def _sparse_bits(fps: np.ndarray, dtype: type, rows: int = 8_192) -> sparse.csr_matrix:
     """Packed fingerprints as a sparse ``[n, 64 * words]`` matrix of ones (unpacked ``rows`` at a
     time, so no dense copy of all of them is made)."""
-    indices, indptr, offset = [], [np.zeros(1, np.int64)], 0
-    for start in range(0, len(fps), rows):
-        bits = _unpacked(fps[start : start + rows])
-        row, col = np.nonzero(bits)  # row-major: columns ascending within a row
-        indptr.append(offset + np.cumsum(np.bincount(row, minlength=len(bits))))
-        indices.append(col)
-        offset += len(col)
-    col_index = np.concatenate(indices)
-    shape = (len(fps), 64 * fps.shape[1])
-    return sparse.csr_matrix(
-        (np.ones(len(col_index), dtype), col_index, np.concatenate(indptr)), shape=shape
-    )
+    blocks = [
+        sparse.csr_matrix(_unpacked(fps[start : start + rows]), dtype=dtype)
+        for start in range(0, len(fps), rows)
+    ]
+    return sparse.vstack(blocks, format="csr")
 
 
 def _unpacked(fps: np.ndarray) -> np.ndarray:
