@@ -5,7 +5,9 @@ and the per-atom attribution of each molecule (:func:`attribute_score`)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+import multiprocessing
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -39,7 +41,9 @@ from drugnet.screening.explain.text import DECIMALS
 #: skipped and its attribution stays zero, so both columns are empty.
 SCORE_RESOLUTION = 0.5 * 10.0**-DECIMALS
 #: Molecules parsed, featurized and attributed at a time: bounds the memory that grows with the
-#: number of explained rows (RDKit molecules, features, a consensus's held predictions).
+#: number of explained rows (RDKit molecules, features, a consensus's held predictions). With
+#: ``threads`` > 1 and at least two blocks, the blocks run in ``threads`` worker processes of one
+#: torch thread each (the networks' matrices are too small for two torch threads to share well).
 ROW_BLOCK = 1_000
 #: Model kind -> its path model.
 PATH_MODELS: dict[str, type[GnnPath] | type[SnnPath]] = {"gnn": GnnPath, "snn": SnnPath}
@@ -188,7 +192,9 @@ def attribute_score(
     (no gradient pass). ``sd`` ``[n,
     len(columns)]``: desirability stds of the held-constant columns (default 0);
     ``domain_weights``: dataset -> ``ad_weight`` ``[n]`` (default 1); ``ranking``: the
-    campaign's. Returns ``None`` for unparsable SMILES.
+    campaign's. ``threads``: worker processes of one torch thread each when there are at least
+    two ``ROW_BLOCK`` blocks of rows (then the result equals ``threads=1``), else torch threads.
+    Returns ``None`` for unparsable SMILES.
     """
     values = np.asarray(values, dtype=np.float64).reshape(len(smiles), len(columns))
     sd = (
@@ -197,31 +203,81 @@ def attribute_score(
         else np.asarray(sd, dtype=np.float64).reshape(values.shape)
     )
     weights_of = {d: np.asarray(w, dtype=np.float64) for d, w in (domain_weights or {}).items()}
+    blocks = [slice(i, i + ROW_BLOCK) for i in range(0, len(smiles), ROW_BLOCK)]
+    tasks = [
+        (
+            list(smiles[b]),
+            PathConstants(values[b], sd[b], {d: w[b] for d, w in weights_of.items()}, ranking),
+        )
+        for b in blocks
+    ]
+    setup = BlockSetup(columns, ensembles, steps, grid)
     result: list[Attribution | None] = []
     bar = progress(len(smiles), "explain", "molecules")
-    for start in range(0, len(smiles), ROW_BLOCK):
-        block = slice(start, start + ROW_BLOCK)
-        fixed = PathConstants(
-            values[block], sd[block], {d: w[block] for d, w in weights_of.items()}, ranking
-        )
-        result += _attribute_block(
-            list(smiles[block]), columns, fixed, ensembles, steps, threads, grid, bar
-        )
+    if threads > 1 and len(tasks) > 1:
+        for part in _blocks_in_workers(tasks, setup, threads):
+            result += part
+            bar.update(len(part))
+    else:
+        for block_smiles, fixed in tasks:
+            result += _attribute_block(block_smiles, fixed, setup, threads, bar)
     bar.close()
     return result
 
 
+@dataclass
+class BlockSetup:
+    """What every block of rows is explained with: the campaign's objective columns, the
+    attributable models, the gradient evaluations and the grid of the forward pass."""
+
+    columns: Sequence[ObjectiveColumn]
+    ensembles: Mapping[str, Attributable]
+    steps: int
+    grid: int
+
+
+class _Silent:
+    """A progress bar that shows nothing (a worker's; the parent counts finished blocks)."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+
+_worker_setup: BlockSetup | None = None
+
+
+def _start_worker(setup: BlockSetup) -> None:
+    global _worker_setup
+    torch.set_num_threads(1)
+    _worker_setup = setup
+
+
+def _worker_block(task: tuple[list[str], PathConstants]) -> list[Attribution | None]:
+    if _worker_setup is None:
+        raise RuntimeError("explanation worker used before _start_worker")
+    return _attribute_block(task[0], task[1], _worker_setup, 1, _Silent())
+
+
+def _blocks_in_workers(
+    tasks: list[tuple[list[str], PathConstants]], setup: BlockSetup, threads: int
+) -> Iterator[list[Attribution | None]]:
+    """:func:`_attribute_block` of each task in ``threads`` forked worker processes (the loaded
+    models are inherited, not copied or pickled), results in task order."""
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(
+        min(threads, len(tasks)),
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(setup,),
+    ) as pool:
+        yield from pool.map(_worker_block, tasks)
+
+
 def _attribute_block(
-    smiles: list[str],
-    columns: Sequence[ObjectiveColumn],
-    block: PathConstants,
-    ensembles: Mapping[str, Attributable],
-    steps: int,
-    threads: int,
-    grid: int,
-    bar: Any,
+    smiles: list[str], block: PathConstants, setup: BlockSetup, threads: int, bar: Any
 ) -> list[Attribution | None]:
     """:func:`attribute_score` of one block of molecules (``block``: its constants, every row)."""
+    columns, ensembles, steps, grid = setup.columns, setup.ensembles, setup.steps, setup.grid
     mols = [Chem.MolFromSmiles(s) if isinstance(s, str) and s else None for s in smiles]
     valid = [(i, m) for i, m in enumerate(mols) if m is not None and m.GetNumAtoms() > 0]
     rows = np.array([i for i, _ in valid], dtype=np.int64)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 
 import numpy as np
 import pandas as pd
@@ -652,3 +653,34 @@ def _only_forest(consensus_dir, info) -> DatasetModel:
     folder.mkdir(exist_ok=True)
     (folder / "model.json").write_text(json.dumps(meta))
     return DatasetModel("bace", folder, info, [], [], pd.DataFrame())
+
+
+def test_blocks_in_worker_processes_equal_one_process(models, consensus_dir, monkeypatch, tmp_path):
+    """With ``threads`` > 1 and several blocks of rows, the blocks run in forked worker processes
+    (one torch thread each): the same columns, to the byte, as one process with one thread; the
+    campaign mixes a consensus (gnn + snn, forest held) and a plain GNN objective."""
+    info = task_info_from_model_json(
+        json.loads((consensus_dir / "consensus" / "model.json").read_text())
+    )
+    chosen = [
+        DatasetModel("bace", consensus_dir / "consensus", info, [], [], pd.DataFrame()),
+        models["esol"],
+    ]
+    campaign = {"objectives": [BACE, ESOL]}
+    frame = _frame({"bace": chosen[0], "esol": models["esol"]}, LIBRARY, campaign["objectives"])
+    monkeypatch.setattr(ig, "ROW_BLOCK", 2)  # three blocks of rows
+    block = ig._attribute_block
+
+    def counted(*args, **kwargs):  # leaves a file named after the process that explains a block
+        (tmp_path / str(os.getpid())).touch()
+        return block(*args, **kwargs)
+
+    monkeypatch.setattr(ig, "_attribute_block", counted)
+    one = explain_frame(frame, campaign, chosen, threads=1, steps=8)
+    assert {p.name for p in tmp_path.iterdir()} == {str(os.getpid())}
+    (tmp_path / str(os.getpid())).unlink()
+    two = explain_frame(frame, campaign, chosen, threads=2, steps=8)
+    names = {p.name for p in tmp_path.iterdir()}
+    assert names and str(os.getpid()) not in names
+    assert (one["explanation_atoms"] != "").all()
+    pd.testing.assert_frame_equal(one, two)
