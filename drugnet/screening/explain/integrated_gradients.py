@@ -193,7 +193,8 @@ def attribute_score(
     len(columns)]``: desirability stds of the held-constant columns (default 0);
     ``domain_weights``: dataset -> ``ad_weight`` ``[n]`` (default 1); ``ranking``: the
     campaign's. ``threads``: worker processes of one torch thread each when there are at least
-    two ``ROW_BLOCK`` blocks of rows (then the result equals ``threads=1``), else torch threads.
+    two ``ROW_BLOCK`` blocks of rows and the platform can fork (then the result equals
+    ``threads=1``), else torch threads.
     Returns ``None`` for unparsable SMILES.
     """
     values = np.asarray(values, dtype=np.float64).reshape(len(smiles), len(columns))
@@ -214,7 +215,7 @@ def attribute_score(
     setup = BlockSetup(columns, ensembles, steps, grid)
     result: list[Attribution | None] = []
     bar = progress(len(smiles), "explain", "molecules")
-    if threads > 1 and len(tasks) > 1:
+    if threads > 1 and len(tasks) > 1 and "fork" in multiprocessing.get_all_start_methods():
         for part in _blocks_in_workers(tasks, setup, threads):
             result += part
             bar.update(len(part))
@@ -247,8 +248,13 @@ _worker_setup: BlockSetup | None = None
 
 
 def _start_worker(setup: BlockSetup) -> None:
+    """One thread for torch and for the forests a consensus holds (their predictions per block)."""
     global _worker_setup
     torch.set_num_threads(1)
+    for model in setup.ensembles.values():
+        for member in model.members:
+            if hasattr(member, "set_threads"):
+                member.set_threads(1)
     _worker_setup = setup
 
 
