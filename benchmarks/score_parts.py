@@ -1,4 +1,4 @@
-"""Cost of three parts of the screen's score step, for the drugnet that is importable (run it with
+"""Cost of parts of the screen's score step, for the drugnet that is importable (run it with
 ``PYTHONPATH=<a worktree of an older commit>`` for that commit's numbers; CPU time, one process
 unless said):
 
